@@ -1,0 +1,95 @@
+//! The `andon` command line. Settings come from `ANDON_*` variables (see the README);
+//! flags are only for the fake AD, which is a development tool.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, DatabaseConfig, LogFormat};
+use crate::fake_ad::{self, FakeAd};
+use crate::startup::Application;
+use crate::telemetry;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "andon",
+    version,
+    about = "Real-time incident rooms for production lines"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Migrate the database, then serve the API, WebSocket and web client.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Run the fake AD authentication API for development and tests.
+    FakeAd {
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        listen: SocketAddr,
+        /// JSON array of users: {username, password, name, office_location, job_title}.
+        #[arg(long)]
+        users: Option<PathBuf>,
+    },
+}
+
+/// The process exit code for a configuration error (as sysexits' EX_CONFIG).
+pub const EXIT_CONFIG: i32 = 78;
+
+/// Runs one command to completion. Configuration errors exit with [`EXIT_CONFIG`]
+/// and a line naming the variable.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => {
+            let config = Config::from_env().unwrap_or_else(|e| config_exit(e));
+            telemetry::init(config.log_format, &config.log_filter);
+            let app = Application::build(config).await?;
+            app.run_until_stopped().await
+        }
+        Command::Migrate => {
+            let db = DatabaseConfig::from_env().unwrap_or_else(|e| config_exit(e));
+            telemetry::init(log_format_from_env(), &log_filter_from_env());
+            let applied = crate::db::migrate::run(&db).await?;
+            tracing::info!(applied, "migrations complete");
+            Ok(())
+        }
+        Command::FakeAd { listen, users } => {
+            telemetry::init(log_format_from_env(), &log_filter_from_env());
+            let users = match users {
+                Some(path) => fake_ad::load_users(&path)?,
+                None => Vec::new(),
+            };
+            let count = users.len();
+            let ad = FakeAd::start(TcpListener::bind(listen)?, users)?;
+            tracing::info!(%listen, users = count, "fake AD listening");
+            let handle = ad.handle();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                handle.stop(true).await;
+            });
+            ad.server.await?;
+            Ok(())
+        }
+    }
+}
+
+fn config_exit(err: crate::config::ConfigError) -> ! {
+    eprintln!("configuration error: {err}");
+    std::process::exit(EXIT_CONFIG);
+}
+
+fn log_format_from_env() -> LogFormat {
+    std::env::var("ANDON_LOG_FORMAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(LogFormat::Human)
+}
+
+fn log_filter_from_env() -> String {
+    std::env::var("ANDON_LOG").unwrap_or_else(|_| "info".into())
+}

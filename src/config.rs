@@ -1,0 +1,415 @@
+//! Typed configuration, read once from `ANDON_*` environment variables.
+//!
+//! Every setting has one line in [`Config::from_vars`] and one row in the README's
+//! configuration table. Values are validated here, at start, so a typo stops the
+//! process with an error naming the variable instead of failing at the first request.
+//! Secrets are wrapped so that neither `Debug` nor a log line can print them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+/// A configuration problem: which variable, and what is wrong with it.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            variable,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "human" => Ok(Self::Human),
+            "json" => Ok(Self::Json),
+            other => Err(format!("expected `human` or `json`, got `{other}`")),
+        }
+    }
+}
+
+/// A 32-byte AES-256 key. Never printed.
+pub struct SecretKey(SecretBox<[u8; 32]>);
+
+impl SecretKey {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(SecretBox::new(Box::new(bytes)))
+    }
+
+    pub fn expose(&self) -> &[u8; 32] {
+        self.0.expose_secret()
+    }
+
+    fn parse_base64(text: &str) -> Result<Self, String> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|_| "not valid standard base64".to_string())?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| format!("must decode to exactly 32 bytes, got {}", b.len()))?;
+        Ok(Self::from_bytes(bytes))
+    }
+}
+
+impl Clone for SecretKey {
+    fn clone(&self) -> Self {
+        Self::from_bytes(*self.expose())
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey([redacted])")
+    }
+}
+
+/// Database connection settings: all that `andon migrate` needs.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// May carry a password, hence secret.
+    pub url: SecretString,
+    pub pool_size: usize,
+    /// How long a request waits for a pooled connection (and for a new one to open)
+    /// before it fails with 503 instead of hanging.
+    pub connect_timeout: Duration,
+}
+
+/// Everything `andon serve` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub workers: usize,
+    pub database: DatabaseConfig,
+    pub ad_url: String,
+    pub ad_timeout: Duration,
+    pub secret_key: SecretKey,
+    /// Keys that decrypted earlier ciphertexts; new ones always use `secret_key`.
+    pub old_secret_keys: Vec<SecretKey>,
+    pub admins: Vec<String>,
+    pub refresh_threshold: Duration,
+    pub refresh_retry: Duration,
+    pub inactivity: Duration,
+    pub edit_window: Duration,
+    pub login_limit_per_minute: u32,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub shutdown_timeout: Duration,
+    /// `ANDON_*` variables that were set but mean nothing to Andon (typos); logged at start.
+    pub unknown_vars: Vec<String>,
+}
+
+/// Every variable Andon reads; anything else starting with `ANDON_` is reported.
+const KNOWN: &[&str] = &[
+    "ANDON_LISTEN",
+    "ANDON_WORKERS",
+    "ANDON_DATABASE_URL",
+    "ANDON_DATABASE_POOL_SIZE",
+    "ANDON_DATABASE_TIMEOUT_SECS",
+    "ANDON_AD_URL",
+    "ANDON_AD_TIMEOUT_SECS",
+    "ANDON_SECRET_KEY",
+    "ANDON_OLD_SECRET_KEYS",
+    "ANDON_ADMINS",
+    "ANDON_REFRESH_THRESHOLD_SECS",
+    "ANDON_REFRESH_RETRY_SECS",
+    "ANDON_INACTIVITY_SECS",
+    "ANDON_EDIT_WINDOW_SECS",
+    "ANDON_LOGIN_LIMIT_PER_MINUTE",
+    "ANDON_LOG",
+    "ANDON_LOG_FORMAT",
+    "ANDON_SHUTDOWN_TIMEOUT_SECS",
+];
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/andon";
+
+/// The environment seen as a map; empty values count as unset.
+struct Vars(BTreeMap<String, String>);
+
+impl Vars {
+    fn get(&self, name: &'static str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn parse_or<T>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse()
+                .map_err(|e| ConfigError::new(name, format!("cannot parse `{raw}`: {e}"))),
+        }
+    }
+
+    /// Seconds as a `Duration`; must be positive.
+    fn secs_or(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        let secs: u64 = self.parse_or(name, default)?;
+        if secs == 0 {
+            return Err(ConfigError::new(name, "must be at least 1 second"));
+        }
+        Ok(Duration::from_secs(secs))
+    }
+
+    fn positive(&self, name: &'static str, default: usize) -> Result<usize, ConfigError> {
+        let n: usize = self.parse_or(name, default)?;
+        if n == 0 {
+            return Err(ConfigError::new(name, "must be at least 1"));
+        }
+        Ok(n)
+    }
+}
+
+impl DatabaseConfig {
+    fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let url = vars
+            .get("ANDON_DATABASE_URL")
+            .unwrap_or(DEFAULT_DATABASE_URL);
+        // Parse now so a malformed URL is reported at start, naming the variable.
+        // The parser's message never contains the password.
+        url.parse::<tokio_postgres::Config>().map_err(|e| {
+            ConfigError::new(
+                "ANDON_DATABASE_URL",
+                format!("not a valid PostgreSQL URL: {e}"),
+            )
+        })?;
+        Ok(Self {
+            url: SecretString::from(url.to_string()),
+            pool_size: vars.positive("ANDON_DATABASE_POOL_SIZE", 16)?,
+            connect_timeout: vars.secs_or("ANDON_DATABASE_TIMEOUT_SECS", 5)?,
+        })
+    }
+
+    /// Database settings alone, from the process environment (`andon migrate`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&Vars(std::env::vars().collect()))
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Reads the given variables; tests pass their own instead of touching the
+    /// process environment.
+    pub fn from_vars<I, K, V>(vars: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars = Vars(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+
+        let listen = vars.parse_or("ANDON_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
+        let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let ad_url = vars
+            .get("ANDON_AD_URL")
+            .unwrap_or("http://127.0.0.1:8081")
+            .trim_end_matches('/')
+            .to_string();
+        match reqwest::Url::parse(&ad_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            Ok(_) => {
+                return Err(ConfigError::new(
+                    "ANDON_AD_URL",
+                    "must be an http:// or https:// URL",
+                ));
+            }
+            Err(e) => {
+                return Err(ConfigError::new(
+                    "ANDON_AD_URL",
+                    format!("not a valid URL: {e}"),
+                ));
+            }
+        }
+
+        let secret_key = match vars.get("ANDON_SECRET_KEY") {
+            None => {
+                return Err(ConfigError::new(
+                    "ANDON_SECRET_KEY",
+                    "required: 32 random bytes in standard base64 \
+                     (generate one with `openssl rand -base64 32`)",
+                ));
+            }
+            Some(raw) => {
+                SecretKey::parse_base64(raw).map_err(|p| ConfigError::new("ANDON_SECRET_KEY", p))?
+            }
+        };
+        let old_secret_keys = vars
+            .get("ANDON_OLD_SECRET_KEYS")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .enumerate()
+            .map(|(i, raw)| {
+                SecretKey::parse_base64(raw).map_err(|p| {
+                    ConfigError::new("ANDON_OLD_SECRET_KEYS", format!("key {}: {p}", i + 1))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let admins = vars
+            .get("ANDON_ADMINS")
+            .unwrap_or("")
+            .split(',')
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                if s.contains('@') {
+                    Ok(s)
+                } else {
+                    Err(ConfigError::new(
+                        "ANDON_ADMINS",
+                        format!("`{s}` is not an e-mail address"),
+                    ))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let refresh_threshold = vars.secs_or("ANDON_REFRESH_THRESHOLD_SECS", 300)?;
+        let refresh_retry = vars.secs_or("ANDON_REFRESH_RETRY_SECS", 30)?;
+        let inactivity = vars.secs_or("ANDON_INACTIVITY_SECS", 259_200)?;
+        let edit_window = vars.secs_or("ANDON_EDIT_WINDOW_SECS", 900)?;
+
+        let unknown_vars = vars
+            .0
+            .keys()
+            .filter(|k| k.starts_with("ANDON_") && !KNOWN.contains(&k.as_str()))
+            .cloned()
+            .collect();
+
+        Ok(Self {
+            listen,
+            workers: vars.positive("ANDON_WORKERS", default_workers)?,
+            database: DatabaseConfig::from_vars(&vars)?,
+            ad_url,
+            ad_timeout: vars.secs_or("ANDON_AD_TIMEOUT_SECS", 10)?,
+            secret_key,
+            old_secret_keys,
+            admins,
+            refresh_threshold,
+            refresh_retry,
+            inactivity,
+            edit_window,
+            login_limit_per_minute: vars.parse_or("ANDON_LOGIN_LIMIT_PER_MINUTE", 10)?,
+            log_format: vars.parse_or("ANDON_LOG_FORMAT", LogFormat::Human)?,
+            log_filter: vars.get("ANDON_LOG").unwrap_or("info").to_string(),
+            shutdown_timeout: vars.secs_or("ANDON_SHUTDOWN_TIMEOUT_SECS", 30)?,
+            unknown_vars,
+        })
+    }
+
+    pub fn is_admin(&self, email: &str) -> bool {
+        self.admins.iter().any(|a| a.eq_ignore_ascii_case(email))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    fn with(extra: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut vars = vec![("ANDON_SECRET_KEY", KEY)];
+        vars.extend_from_slice(extra);
+        Config::from_vars(vars)
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_key_is_set() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database.url.expose_secret(), DEFAULT_DATABASE_URL);
+        assert_eq!(c.refresh_threshold, Duration::from_secs(300));
+        assert_eq!(c.inactivity, Duration::from_secs(259_200));
+        assert_eq!(c.edit_window, Duration::from_secs(900));
+        assert_eq!(c.log_format, LogFormat::Human);
+        assert_eq!(c.secret_key.expose()[31], 31);
+    }
+
+    #[test]
+    fn missing_secret_key_names_the_variable() {
+        let err = Config::from_vars(Vec::<(String, String)>::new()).unwrap_err();
+        assert_eq!(err.variable, "ANDON_SECRET_KEY");
+        assert!(err.to_string().starts_with("ANDON_SECRET_KEY: required"));
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable() {
+        let cases = [
+            ("ANDON_LISTEN", "localhost"),
+            ("ANDON_SECRET_KEY", "c2hvcnQ="),
+            ("ANDON_SECRET_KEY", "!!not base64!!"),
+            ("ANDON_INACTIVITY_SECS", "three days"),
+            ("ANDON_REFRESH_THRESHOLD_SECS", "0"),
+            ("ANDON_AD_URL", "ftp://ad.example"),
+            ("ANDON_AD_URL", "not a url"),
+            ("ANDON_DATABASE_URL", "postgres://host:notaport/db"),
+            ("ANDON_LOG_FORMAT", "xml"),
+            ("ANDON_ADMINS", "alice"),
+            ("ANDON_OLD_SECRET_KEYS", "c2hvcnQ="),
+            ("ANDON_DATABASE_POOL_SIZE", "0"),
+        ];
+        for (var, value) in cases {
+            let err = with(&[(var, value)]).expect_err(var);
+            assert_eq!(err.variable, var, "{var}={value}: {err}");
+        }
+    }
+
+    #[test]
+    fn admins_are_normalised_and_matched_case_insensitively() {
+        let c = with(&[("ANDON_ADMINS", " Alice@Plant.Example , bob@plant.example,")]).unwrap();
+        assert_eq!(c.admins, ["alice@plant.example", "bob@plant.example"]);
+        assert!(c.is_admin("ALICE@plant.example"));
+        assert!(!c.is_admin("carol@plant.example"));
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let c = with(&[(
+            "ANDON_DATABASE_URL",
+            "postgres://andon:hunter2@db.example/andon",
+        )])
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains(KEY), "{printed}");
+        assert!(printed.contains("redacted"));
+    }
+
+    #[test]
+    fn unknown_andon_variables_are_reported() {
+        let c = with(&[("ANDON_LISTN", "x"), ("HOME", "/root")]).unwrap();
+        assert_eq!(c.unknown_vars, ["ANDON_LISTN"]);
+    }
+}

@@ -1,0 +1,35 @@
+//! `/healthz`: the process answers. `/readyz`: the database answers too, so a load
+//! balancer only sends traffic to nodes that can serve it.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // `web::resource` (not `cfg.route`) so another method gets 405, not 404.
+    cfg.service(web::resource("/healthz").get(healthz))
+        .service(web::resource("/readyz").get(readyz));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let not_ready = |reason: String| {
+        tracing::warn!(%reason, "not ready");
+        ApiError::new(ErrorCode::NotReady, reason).with_retry_after(5)
+    };
+    let client = state
+        .db
+        .get()
+        .await
+        .map_err(|e| not_ready(format!("database unreachable: {e}")))?;
+    client
+        .simple_query("SELECT 1")
+        .await
+        .map_err(|e| not_ready(format!("database query failed: {e}")))?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"})))
+}

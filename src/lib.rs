@@ -1,0 +1,13 @@
+//! Andon: a real-time incident-response messaging engine for factory production lines.
+//!
+//! See `docs/ARCHITECTURE.md` for how the pieces fit together.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod fake_ad;
+pub mod http;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,152 @@
+//! The `andon` binary itself: configuration errors and `andon migrate`.
+
+use std::process::Output;
+
+use crate::helpers::TestDb;
+
+async fn andon(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_andon"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().await.expect("running andon")
+}
+
+#[tokio::test]
+async fn serve_without_secret_key_exits_naming_the_variable() {
+    let out = andon(&["serve"], &[]).await;
+    assert_eq!(out.status.code(), Some(andon::cli::EXIT_CONFIG));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ANDON_SECRET_KEY: required"),
+        "stderr: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn serve_with_malformed_value_exits_naming_the_variable() {
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let out = andon(
+        &["serve"],
+        &[
+            ("ANDON_SECRET_KEY", key),
+            ("ANDON_LISTEN", "not-an-address"),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(andon::cli::EXIT_CONFIG));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ANDON_LISTEN: cannot parse"),
+        "stderr: {stderr}"
+    );
+    assert!(!stderr.contains(key), "the key must never be printed");
+}
+
+#[tokio::test]
+async fn two_concurrent_migrate_commands_both_succeed_and_apply_once() {
+    let db = TestDb::create().await;
+    let env = [("ANDON_DATABASE_URL", db.url.as_str())];
+    let (a, b) = tokio::join!(andon(&["migrate"], &env), andon(&["migrate"], &env));
+    for out in [&a, &b] {
+        assert!(
+            out.status.success(),
+            "migrate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let client = db.client().await;
+    let rows = client
+        .query(
+            "SELECT version, count(*) FROM refinery_schema_history GROUP BY version",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    for row in rows {
+        assert_eq!(
+            row.get::<_, i64>(1),
+            1,
+            "version {} applied twice",
+            row.get::<_, i32>(0)
+        );
+    }
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_in_logged_steps_and_exits_zero() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let db = TestDb::create().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_andon"))
+        .arg("serve")
+        .env_clear()
+        .envs([
+            (
+                "ANDON_SECRET_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ),
+            ("ANDON_DATABASE_URL", db.url.as_str()),
+            ("ANDON_LISTEN", "127.0.0.1:0"),
+            ("ANDON_LOG_FORMAT", "json"),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting andon serve");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = Vec::new();
+
+    // The port is only known from the log (port 0).
+    let port = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("andon exited early");
+        let json: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
+        log.push(json.clone());
+        if json["message"] == "listening" {
+            break json["port"].as_u64().unwrap();
+        }
+    };
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    while let Some(line) = lines.next_line().await.unwrap() {
+        log.push(serde_json::from_str(&line).expect("JSON log line"));
+    }
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0));
+
+    let messages: Vec<&str> = log.iter().filter_map(|l| l["message"].as_str()).collect();
+    let position = |needle: &str| {
+        messages
+            .iter()
+            .position(|m| m.starts_with(needle))
+            .unwrap_or_else(|| panic!("no log line `{needle}` in {messages:?}"))
+    };
+    let (requested, stop, pool, done) = (
+        position("shutdown requested"),
+        position("shutdown step 1"),
+        position("shutdown step 2"),
+        position("shutdown complete"),
+    );
+    assert!(
+        requested < stop && stop < pool && pool < done,
+        "{messages:?}"
+    );
+    assert!(log.iter().any(|l| l["reason"] == "SIGTERM"));
+}

@@ -1,0 +1,9 @@
+//! Black-box integration tests: the real server on port 0, a fresh PostgreSQL
+//! database per test, and the fake AD over HTTP. One binary for link time.
+
+mod helpers;
+
+mod cli;
+mod fake_ad;
+mod health;
+mod migrations;
