@@ -2,6 +2,7 @@
 //!
 //! See `docs/ARCHITECTURE.md` for how the pieces fit together.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

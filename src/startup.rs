@@ -11,6 +11,15 @@ use actix_web::{App, HttpServer, web};
 use tokio::sync::Notify;
 use tracing_actix_web::TracingLogger;
 
+use actix::Actor;
+use andon_actors::clock::SystemClock;
+use andon_actors::session::messages::FlushActivity;
+use andon_actors::session::{SessionRegistry, SessionSupervisor, SupervisorConfig};
+
+use crate::auth::ad::AdClient;
+use crate::auth::backend::DbSessionBackend;
+use crate::auth::crypto::Keyring;
+use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::state::AppState;
 use crate::{db, http};
@@ -48,9 +57,38 @@ impl Application {
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let config = Arc::new(config);
+        let ad = AdClient::new(&config.ad_url, config.ad_timeout)?;
+        let keyring = Arc::new(Keyring::new(
+            config.secret_key.clone(),
+            config.old_secret_keys.clone(),
+        ));
+        let sessions = SessionRegistry::default();
+        let supervisor = SessionSupervisor::new(
+            Arc::new(DbSessionBackend {
+                db: pool.clone(),
+                ad: ad.clone(),
+                keyring: keyring.clone(),
+            }),
+            Arc::new(SystemClock),
+            SupervisorConfig::new(
+                config.refresh_threshold,
+                config.refresh_retry,
+                config.inactivity,
+            ),
+            sessions.clone(),
+        )
+        .start();
         let state = web::Data::new(AppState {
             config: config.clone(),
             db: pool,
+            ad,
+            keyring,
+            login_limiter: LoginLimiter::new(
+                config.login_limit_per_minute,
+                config.login_addr_limit_per_minute,
+            ),
+            supervisor,
+            sessions,
         });
 
         let app_state = state.clone();
@@ -120,7 +158,12 @@ impl Application {
         }
         let _ = server_task.await;
 
-        tracing::info!("shutdown step 2: close the database pool");
+        tracing::info!("shutdown step 2: store session activity, stop the session supervisor");
+        if let Err(e) = state.supervisor.send(FlushActivity).await {
+            tracing::warn!(error = %e, "session supervisor did not answer");
+        }
+
+        tracing::info!("shutdown step 3: close the database pool");
         state.db.close();
 
         tracing::info!("shutdown complete");

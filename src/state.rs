@@ -2,11 +2,21 @@
 
 use std::sync::Arc;
 
+use actix::Addr;
+use andon_actors::session::{SessionRegistry, SessionSupervisor};
 use deadpool_postgres::Pool;
 
+use crate::auth::ad::AdClient;
+use crate::auth::crypto::Keyring;
+use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Pool,
+    pub ad: AdClient,
+    pub keyring: Arc<Keyring>,
+    pub login_limiter: LoginLimiter,
+    pub supervisor: Addr<SessionSupervisor>,
+    pub sessions: SessionRegistry,
 }

@@ -3,7 +3,10 @@
 //! Repository modules (one per aggregate) take `&impl GenericClient` so that a pooled
 //! connection and a transaction both work.
 
+pub mod audit;
 pub mod migrate;
+pub mod sessions;
+pub mod users;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
 use secrecy::ExposeSecret;

@@ -1,6 +1,8 @@
 //! The REST API: routes and the request-parsing configuration shared by every handler.
 
+mod auth;
 mod health;
+mod users;
 
 use actix_web::{HttpRequest, HttpResponse, error, web};
 
@@ -21,7 +23,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(web::PathConfig::default().error_handler(|err, _| {
             ApiError::new(ErrorCode::InvalidPath, format!("Invalid path: {err}")).into()
         }))
-        .configure(health::configure);
+        .configure(health::configure)
+        .configure(auth::configure)
+        .configure(users::configure);
 }
 
 fn json_config() -> web::JsonConfig {

@@ -141,7 +141,7 @@ async fn sigterm_shuts_down_in_logged_steps_and_exits_zero() {
     let (requested, stop, pool, done) = (
         position("shutdown requested"),
         position("shutdown step 1"),
-        position("shutdown step 2"),
+        position("shutdown step 3"),
         position("shutdown complete"),
     );
     assert!(

@@ -3,7 +3,9 @@
 
 mod helpers;
 
+mod auth;
 mod cli;
 mod fake_ad;
 mod health;
 mod migrations;
+mod sessions;

@@ -136,9 +136,22 @@ impl TestApp {
     }
 
     /// Graceful shutdown, then a new app on the same database and fake AD.
-    pub async fn restart(mut self) -> Self {
+    pub async fn restart(self) -> Self {
+        self.restart_with(&[]).await
+    }
+
+    /// The value of a variable the app was started with.
+    pub fn var(&self, key: &str) -> String {
+        self.vars.get(key).cloned().unwrap_or_default()
+    }
+
+    /// Like [`restart`](Self::restart), with some variables changed.
+    pub async fn restart_with(mut self, changes: &[(&str, &str)]) -> Self {
         self.stop().await;
         let mut vars = std::mem::take(&mut self.vars);
+        for (k, v) in changes {
+            vars.insert(k.to_string(), v.to_string());
+        }
         // A fresh free port: the old one may linger in TIME_WAIT.
         vars.insert("ANDON_LISTEN".into(), "127.0.0.1:0".into());
         Self::launch(
@@ -176,6 +189,64 @@ impl TestApp {
             serde_json::from_str(&text).unwrap_or_else(|_| json!({ "raw": text }))
         };
         (status, body)
+    }
+}
+
+/// A user known to the fake AD and logged in to the app.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub password: String,
+    pub token: String,
+}
+
+impl TestApp {
+    /// `POST /api/auth/login`.
+    pub async fn login(&self, username: &str, password: &str) -> (u16, Value) {
+        self.call(
+            self.http
+                .post(self.url("/api/auth/login"))
+                .json(&json!({ "username": username, "password": password })),
+        )
+        .await
+    }
+
+    /// Adds `<name>-<random>@andon.test` to the fake AD and logs them in.
+    pub async fn user(&self, name: &str) -> TestUser {
+        let id = format!(
+            "{name}-{}@andon.test",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        self.user_with_id(&id, name).await
+    }
+
+    /// Adds the user with this e-mail to the fake AD and logs them in.
+    pub async fn user_with_id(&self, id: &str, name: &str) -> TestUser {
+        let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+        self.ad.add_user(id, &password, name).await;
+        let (status, body) = self.login(id, &password).await;
+        assert_eq!(status, 200, "login of {id}: {body}");
+        TestUser {
+            id: id.to_lowercase(),
+            password,
+            token: body["token"].as_str().expect("token").to_string(),
+        }
+    }
+
+    /// A request with the user's bearer token.
+    pub fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    /// `GET` with a bearer token: status and body.
+    pub async fn get_as(&self, path: &str, token: &str) -> (u16, Value) {
+        self.call(self.authed(reqwest::Method::GET, path, token))
+            .await
     }
 }
 

@@ -9,7 +9,7 @@ mod db;
 mod proxy;
 
 pub use ad::TestAd;
-pub use app::TestApp;
+pub use app::{TestApp, TestUser};
 pub use db::TestDb;
 pub use proxy::TcpProxy;
 

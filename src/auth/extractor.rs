@@ -1,0 +1,93 @@
+//! `AuthUser`: the extractor every protected handler takes. It reads
+//! `Authorization: Bearer <token>`, finds the session by the token's hash and
+//! answers 401 with a code saying why not: `missing_token`, `invalid_token`,
+//! `session_expired` or `session_revoked`. Activity goes to the session supervisor
+//! as a message; the database is not written per request.
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use andon_actors::session::SessionId;
+use andon_actors::session::messages::Touch;
+use futures_util::future::LocalBoxFuture;
+
+use crate::db::sessions;
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub session_id: SessionId,
+    /// The user's e-mail, lower-case.
+    pub id: String,
+    pub display_name: String,
+    pub is_admin: bool,
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("AppState missing")))?;
+            let token = token.ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::MissingToken,
+                    "Sign in first: no `Authorization: Bearer` token was sent",
+                )
+            })?;
+            authenticate(&state, &token).await
+        })
+    }
+}
+
+/// Resolves a token to its user, or the 401 that says why not.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    // Tokens are 43 characters; anything much longer is not worth hashing.
+    if token.len() > 256 {
+        return Err(ApiError::new(ErrorCode::InvalidToken, "Unknown token"));
+    }
+    let hash = crate::auth::token::hash(token);
+    let client = state.db.get().await?;
+    if let Some(found) = sessions::find_by_token(&client, &hash).await? {
+        state.supervisor.do_send(Touch {
+            id: found.session_id,
+            at: chrono::Utc::now(),
+        });
+        return Ok(AuthUser {
+            session_id: found.session_id,
+            is_admin: state.config.is_admin(&found.user_id),
+            id: found.user_id,
+            display_name: found.display_name,
+        });
+    }
+    Err(
+        match sessions::ended_reason(&client, &hash).await?.as_deref() {
+            Some("expired") => ApiError::new(
+                ErrorCode::SessionExpired,
+                "Session expired after inactivity; sign in again",
+            ),
+            Some("forced") => ApiError::new(
+                ErrorCode::SessionRevoked,
+                "Session revoked: AD no longer accepts your credentials; sign in again",
+            ),
+            Some(_) => ApiError::new(ErrorCode::SessionRevoked, "Session ended; sign in again"),
+            None => ApiError::new(ErrorCode::InvalidToken, "Unknown token"),
+        },
+    )
+}
