@@ -3,4 +3,5 @@
 //! through the small traits defined here, so they can be tested with in-memory fakes.
 
 pub mod clock;
+pub mod permissions;
 pub mod session;

@@ -4,8 +4,12 @@
 //! connection and a transaction both work.
 
 pub mod audit;
+pub mod events;
+pub mod members;
 pub mod migrate;
+pub mod rooms;
 pub mod sessions;
+pub mod templates;
 pub mod users;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};

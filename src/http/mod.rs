@@ -1,7 +1,11 @@
 //! The REST API: routes and the request-parsing configuration shared by every handler.
 
+mod access;
 mod auth;
 mod health;
+mod members;
+mod rooms;
+mod templates;
 mod users;
 
 use actix_web::{HttpRequest, HttpResponse, error, web};
@@ -25,7 +29,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }))
         .configure(health::configure)
         .configure(auth::configure)
-        .configure(users::configure);
+        .configure(users::configure)
+        .configure(rooms::configure)
+        .configure(members::configure)
+        .configure(templates::configure);
 }
 
 fn json_config() -> web::JsonConfig {

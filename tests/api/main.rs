@@ -8,4 +8,7 @@ mod cli;
 mod fake_ad;
 mod health;
 mod migrations;
+mod permissions;
+mod rooms;
 mod sessions;
+mod templates;

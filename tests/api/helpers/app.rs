@@ -243,6 +243,33 @@ impl TestApp {
         self.http.request(method, self.url(path)).bearer_auth(token)
     }
 
+    /// Creates a room as the token's user; panics unless 201.
+    pub async fn create_room(&self, token: &str, body: Value) -> Value {
+        let (status, room) = self
+            .call(
+                self.authed(reqwest::Method::POST, "/api/rooms", token)
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(status, 201, "creating a room: {room}");
+        room
+    }
+
+    /// Sends `body` (if any) with `method` as the token's user: status and body.
+    pub async fn send_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.authed(method, path, token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.call(req).await
+    }
+
     /// `GET` with a bearer token: status and body.
     pub async fn get_as(&self, path: &str, token: &str) -> (u16, Value) {
         self.call(self.authed(reqwest::Method::GET, path, token))

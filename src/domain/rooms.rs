@@ -1,0 +1,105 @@
+//! Room enums and field limits.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [&'static str] = &[$($text),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),* }
+            }
+
+            pub fn parse(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok(Self::$variant),)*
+                    other => Err(format!(
+                        "`{other}` is not one of: {}",
+                        Self::ALL.join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What went wrong on the line.
+    IncidentType {
+        EquipmentFailure => "equipment_failure",
+        MaterialShortage => "material_shortage",
+        QualityIssue => "quality_issue",
+        Other => "other",
+    }
+);
+
+string_enum!(Severity {
+    Low => "low",
+    Medium => "medium",
+    High => "high",
+    Critical => "critical",
+});
+
+string_enum!(
+    /// `active` → `resolved` → `archived`; resolved may reopen to active.
+    RoomStatus {
+        Active => "active",
+        Resolved => "resolved",
+        Archived => "archived",
+    }
+);
+
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 10_000;
+pub const SHORT_FIELD_MAX: usize = 200;
+pub const RESOLUTION_MAX: usize = 10_000;
+pub const LOT_MAX: usize = 64;
+pub const LOTS_MAX: usize = 100;
+
+/// LOT/batch numbers: trimmed, 1–64 characters each, at most 100, duplicates dropped
+/// (order kept).
+pub fn parse_lots(lots: &[String]) -> Result<Vec<String>, String> {
+    if lots.len() > LOTS_MAX {
+        return Err(format!("at most {LOTS_MAX} LOT numbers"));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(lots.len());
+    for lot in lots {
+        let lot = super::bounded_text("each LOT number", lot, 1, LOT_MAX)?;
+        if !out.contains(&lot) {
+            out.push(lot);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_parse_their_names_only() {
+        assert_eq!(Severity::parse("critical").unwrap(), Severity::Critical);
+        assert_eq!(
+            IncidentType::parse("quality_issue").unwrap().as_str(),
+            "quality_issue"
+        );
+        let err = Severity::parse("urgent").unwrap_err();
+        assert!(err.contains("low, medium, high, critical"), "{err}");
+        assert!(RoomStatus::parse("Active").is_err());
+    }
+
+    #[test]
+    fn lots_are_trimmed_bounded_and_deduplicated() {
+        let lots = parse_lots(&[" L-001 ".into(), "L-002".into(), "L-001".into()]).unwrap();
+        assert_eq!(lots, ["L-001", "L-002"]);
+        assert!(parse_lots(&["".into()]).is_err());
+        assert!(parse_lots(&["x".repeat(65)]).is_err());
+        assert!(parse_lots(&vec!["a".into(); 101]).is_err());
+    }
+}

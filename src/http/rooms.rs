@@ -1,0 +1,555 @@
+//! Rooms (PRODUCT.md R1–R4, R7): create, list, read, update, join, leave, delete,
+//! and the raw event log. Every change writes its event in the same transaction.
+
+use actix_web::{HttpResponse, web};
+use andon_actors::permissions::{Action, Role};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::access::RoomAccess;
+use crate::auth::AuthUser;
+use crate::db::rooms::{FieldChanges, ListFilter, NewRoom, RoomView};
+use crate::db::{GenericClient, audit, events, members, rooms, templates, users};
+use crate::domain::bounded_text;
+use crate::domain::rooms::{
+    DESCRIPTION_MAX, IncidentType, RESOLUTION_MAX, RoomStatus, SHORT_FIELD_MAX, Severity,
+    TITLE_MAX, parse_lots,
+};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/rooms").get(list).post(create))
+        .service(web::resource("/api/rooms/{id}").get(get).patch(update))
+        .service(web::resource("/api/rooms/{id}/join").post(join))
+        .service(web::resource("/api/rooms/{id}/leave").post(leave))
+        .service(web::resource("/api/rooms/{id}/permanent").delete(delete_permanently))
+        .service(web::resource("/api/rooms/{id}/events").get(list_events));
+}
+
+fn invalid(e: String) -> ApiError {
+    ApiError::validation(e)
+}
+
+fn short_field(name: &str, v: &Option<String>) -> ApiResult<Option<String>> {
+    v.as_deref()
+        .map(|v| bounded_text(name, v, 0, SHORT_FIELD_MAX))
+        .transpose()
+        .map_err(invalid)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateRoom {
+    title: String,
+    incident_type: Option<String>,
+    severity: Option<String>,
+    location: Option<String>,
+    description: Option<String>,
+    line: Option<String>,
+    equipment: Option<String>,
+    lots: Option<Vec<String>>,
+    template_id: Option<Uuid>,
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<CreateRoom>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let mut client = state.db.get().await?;
+    let template = match b.template_id {
+        Some(id) => Some(
+            templates::get(&client, id)
+                .await?
+                .ok_or_else(|| ApiError::validation("template_id: no such template"))?,
+        ),
+        None => None,
+    };
+    let incident_type = match (&b.incident_type, &template) {
+        (Some(t), _) => {
+            IncidentType::parse(t).map_err(|e| invalid(format!("incident_type: {e}")))?
+        }
+        (None, Some(t)) => t.incident_type,
+        (None, None) => return Err(ApiError::validation("incident_type is required")),
+    };
+    let severity = match (&b.severity, &template) {
+        (Some(s), _) => Severity::parse(s).map_err(|e| invalid(format!("severity: {e}")))?,
+        (None, Some(t)) => t.default_severity,
+        (None, None) => return Err(ApiError::validation("severity is required")),
+    };
+    let description = match (&b.description, &template) {
+        (Some(d), _) => d.clone(),
+        (None, Some(t)) => t.default_description.clone(),
+        (None, None) => String::new(),
+    };
+    let new = NewRoom {
+        id: Uuid::new_v4(),
+        title: bounded_text("title", &b.title, 1, TITLE_MAX).map_err(invalid)?,
+        incident_type,
+        severity,
+        location: short_field("location", &b.location)?.unwrap_or_default(),
+        line: short_field("line", &b.line)?.filter(|s| !s.is_empty()),
+        equipment: short_field("equipment", &b.equipment)?.filter(|s| !s.is_empty()),
+        description: bounded_text("description", &description, 0, DESCRIPTION_MAX)
+            .map_err(invalid)?,
+        lots: parse_lots(b.lots.as_deref().unwrap_or_default()).map_err(invalid)?,
+        created_by: user.id.clone(),
+    };
+
+    let tx = client.transaction().await?;
+    let room = rooms::insert(&tx, &new).await?;
+    let mut initial = vec![(user.id.clone(), Role::Owner)];
+    for m in template.iter().flat_map(|t| &t.default_members) {
+        if !initial.iter().any(|(id, _)| *id == m.user_id) {
+            initial.push((m.user_id.clone(), m.role));
+        }
+    }
+    for (member, role) in &initial {
+        members::add(&tx, room.id, member, *role, &user.id).await?;
+        events::append(
+            &tx,
+            room.id,
+            "member.added",
+            &user.id,
+            json!({ "user_id": member, "role": role, "added_by": user.id }),
+        )
+        .await?;
+    }
+    let room = rooms::get(&tx, room.id).await?.ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!("room vanished in its own transaction"))
+    })?;
+    tx.commit().await?;
+    tracing::info!(room = %room.id, user = %user.id, "room created");
+    Ok(HttpResponse::Created().json(RoomView {
+        room,
+        is_member: true,
+        my_role: Some(Role::Owner),
+        unread: 0,
+    }))
+}
+
+/// Parses an optional query value; empty counts as absent.
+fn query_enum<T>(
+    name: &str,
+    v: &Option<String>,
+    f: fn(&str) -> Result<T, String>,
+) -> ApiResult<Option<T>> {
+    v.as_deref()
+        .filter(|s| !s.is_empty())
+        .map(f)
+        .transpose()
+        .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("{name}: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    incident_type: Option<String>,
+    severity: Option<String>,
+    mine: Option<bool>,
+    q: Option<String>,
+    page: Option<i64>,
+    page_size: Option<i64>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    let filter = ListFilter {
+        status: query_enum("status", &q.status, RoomStatus::parse)?,
+        incident_type: query_enum("incident_type", &q.incident_type, IncidentType::parse)?,
+        severity: query_enum("severity", &q.severity, Severity::parse)?,
+        mine: q.mine.unwrap_or(false),
+        q: match q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(text) if text.chars().count() > 200 => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidQuery,
+                    "q: at most 200 characters",
+                ));
+            }
+            Some(text) => Some(users::escape_like(&text.to_lowercase())),
+            None => None,
+        },
+        page: q.page.unwrap_or(1),
+        page_size: q.page_size.unwrap_or(20),
+    };
+    if filter.page < 1 || filter.page > 100_000 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "page must be 1 or more",
+        ));
+    }
+    if !(1..=100).contains(&filter.page_size) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "page_size must be 1 to 100",
+        ));
+    }
+    let client = state.db.get().await?;
+    let (found, total) = rooms::list(&client, &user.id, user.is_admin, &filter).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "rooms": found,
+        "total": total,
+        "page": filter.page,
+        "page_size": filter.page_size,
+    })))
+}
+
+/// The room as `user` sees it now.
+async fn view(
+    client: &impl GenericClient,
+    access: RoomAccess,
+    user: &AuthUser,
+) -> ApiResult<RoomView> {
+    let unread = match access.role {
+        Some(_) => rooms::unread(client, access.room.id, &user.id).await?,
+        None => 0,
+    };
+    Ok(RoomView {
+        room: access.room,
+        is_member: access.role.is_some(),
+        my_role: access.role,
+        unread,
+    })
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let client = state.db.get().await?;
+    let access = RoomAccess::load(&client, *id, &user, false).await?;
+    Ok(HttpResponse::Ok().json(view(&client, access, &user).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateRoom {
+    title: Option<String>,
+    incident_type: Option<String>,
+    severity: Option<String>,
+    location: Option<String>,
+    line: Option<String>,
+    equipment: Option<String>,
+    description: Option<String>,
+    lots: Option<Vec<String>>,
+    status: Option<String>,
+    resolution_notes: Option<String>,
+}
+
+impl UpdateRoom {
+    fn field_changes(&self) -> ApiResult<(FieldChanges, Vec<&'static str>)> {
+        let c = FieldChanges {
+            title: self
+                .title
+                .as_deref()
+                .map(|t| bounded_text("title", t, 1, TITLE_MAX))
+                .transpose()
+                .map_err(invalid)?,
+            incident_type: self
+                .incident_type
+                .as_deref()
+                .map(IncidentType::parse)
+                .transpose()
+                .map_err(|e| invalid(format!("incident_type: {e}")))?,
+            severity: self
+                .severity
+                .as_deref()
+                .map(Severity::parse)
+                .transpose()
+                .map_err(|e| invalid(format!("severity: {e}")))?,
+            location: short_field("location", &self.location)?,
+            line: short_field("line", &self.line)?,
+            equipment: short_field("equipment", &self.equipment)?,
+            description: self
+                .description
+                .as_deref()
+                .map(|d| bounded_text("description", d, 0, DESCRIPTION_MAX))
+                .transpose()
+                .map_err(invalid)?,
+            lots: self
+                .lots
+                .as_deref()
+                .map(parse_lots)
+                .transpose()
+                .map_err(invalid)?,
+        };
+        let named = [
+            ("title", c.title.is_some()),
+            ("incident_type", c.incident_type.is_some()),
+            ("severity", c.severity.is_some()),
+            ("location", c.location.is_some()),
+            ("line", c.line.is_some()),
+            ("equipment", c.equipment.is_some()),
+            ("description", c.description.is_some()),
+            ("lots", c.lots.is_some()),
+        ];
+        let changed = named
+            .iter()
+            .filter(|(_, set)| *set)
+            .map(|(n, _)| *n)
+            .collect();
+        Ok((c, changed))
+    }
+}
+
+async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateRoom>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let (changes, changed) = b.field_changes()?;
+    let status = b
+        .status
+        .as_deref()
+        .map(RoomStatus::parse)
+        .transpose()
+        .map_err(|e| invalid(format!("status: {e}")))?;
+    let notes = b
+        .resolution_notes
+        .as_deref()
+        .map(|n| bounded_text("resolution_notes", n, 0, RESOLUTION_MAX))
+        .transpose()
+        .map_err(invalid)?;
+    if changed.is_empty() && status.is_none() && notes.is_none() {
+        return Err(ApiError::validation("Nothing to change"));
+    }
+
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let access = RoomAccess::load(&tx, *id, &user, true).await?;
+    access.ensure_writable()?;
+    let room_id = access.room.id;
+    let from = access.room.status;
+
+    if !changed.is_empty() {
+        access
+            .authorize(&tx, &user, Action::UpdateRoom, None)
+            .await?;
+        let room = rooms::update_fields(&tx, room_id, &changes).await?;
+        events::append(
+            &tx,
+            room_id,
+            "room.updated",
+            &user.id,
+            json!({ "changed": changed, "room": room }),
+        )
+        .await?;
+    }
+
+    match status {
+        Some(to) if to != from => {
+            let action = if to == RoomStatus::Archived {
+                Action::Archive
+            } else {
+                Action::UpdateRoom
+            };
+            access.authorize(&tx, &user, action, None).await?;
+            let notes = match (from, to) {
+                (RoomStatus::Active, RoomStatus::Resolved) => match notes.as_deref() {
+                    Some(n) if !n.is_empty() => Some(n),
+                    _ => return Err(ApiError::validation("Resolving needs resolution_notes")),
+                },
+                (RoomStatus::Resolved, RoomStatus::Active) => notes.as_deref(),
+                (_, RoomStatus::Archived) => notes.as_deref(),
+                _ => {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidTransition,
+                        format!("A room cannot go from {} to {}", from.as_str(), to.as_str()),
+                    ));
+                }
+            };
+            let room = rooms::set_status(&tx, room_id, to, notes).await?;
+            events::append(
+                &tx,
+                room_id,
+                "room.status_changed",
+                &user.id,
+                json!({
+                    "from": from, "to": to,
+                    "resolution_notes": room.resolution_notes, "room": room,
+                }),
+            )
+            .await?;
+        }
+        Some(to) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidTransition,
+                format!("The room is already {}", to.as_str()),
+            ));
+        }
+        None => {
+            if let Some(n) = notes {
+                // Notes alone: amend the resolution of a resolved room.
+                if from != RoomStatus::Resolved {
+                    return Err(ApiError::validation(
+                        "resolution_notes can only be set when resolving or on a resolved room",
+                    ));
+                }
+                access
+                    .authorize(&tx, &user, Action::UpdateRoom, None)
+                    .await?;
+                let room = rooms::set_status(&tx, room_id, from, Some(&n)).await?;
+                events::append(
+                    &tx,
+                    room_id,
+                    "room.updated",
+                    &user.id,
+                    json!({ "changed": ["resolution_notes"], "room": room }),
+                )
+                .await?;
+            }
+        }
+    }
+
+    let access = RoomAccess::load(&tx, room_id, &user, false).await?;
+    let result = view(&tx, access, &user).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+async fn join(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let access = RoomAccess::load(&tx, *id, &user, true).await?;
+    access.ensure_writable()?;
+    if access.role.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::AlreadyMember,
+            "You are already a member of this room",
+        ));
+    }
+    members::add(&tx, access.room.id, &user.id, Role::Viewer, &user.id).await?;
+    events::append(
+        &tx,
+        access.room.id,
+        "member.added",
+        &user.id,
+        json!({ "user_id": user.id, "role": Role::Viewer, "added_by": user.id, "joined": true }),
+    )
+    .await?;
+    let access = RoomAccess::load(&tx, access.room.id, &user, false).await?;
+    let result = view(&tx, access, &user).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+async fn leave(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let access = RoomAccess::load(&tx, *id, &user, true).await?;
+    access.ensure_writable()?;
+    match access.role {
+        None => return Err(ApiError::not_found("Your membership")),
+        Some(Role::Owner) => {
+            return Err(ApiError::new(
+                ErrorCode::OwnerMustTransfer,
+                "The owner must transfer ownership before leaving",
+            ));
+        }
+        Some(_) => {}
+    }
+    members::remove(&tx, access.room.id, &user.id).await?;
+    events::append(
+        &tx,
+        access.room.id,
+        "member.removed",
+        &user.id,
+        json!({ "user_id": user.id, "removed_by": user.id, "left": true }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn delete_permanently(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    if !user.is_admin {
+        return Err(ApiError::forbidden(
+            "Only system administrators may delete rooms permanently",
+        ));
+    }
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let room = rooms::lock(&tx, *id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Room"))?;
+    rooms::delete(&tx, room.id).await?;
+    // The audit record names the room in its details only: no row keeps the
+    // deleted room's id as a reference.
+    audit::record(
+        &tx,
+        &audit::Entry {
+            actor: &user.id,
+            action: "delete_room_permanently",
+            room_id: None,
+            target: None,
+            details: json!({ "room": room.id, "title": room.title }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(room = %room.id, admin = %user.id, "room deleted permanently");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    after_seq: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list_events(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    query: web::Query<EventsQuery>,
+) -> ApiResult<HttpResponse> {
+    let after = query.after_seq.unwrap_or(0);
+    let limit = query.limit.unwrap_or(100);
+    if after < 0 {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "after_seq must be 0 or more",
+        ));
+    }
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "limit must be 1 to 1000",
+        ));
+    }
+    let client = state.db.get().await?;
+    let access = RoomAccess::load(&client, *id, &user, false).await?;
+    access.authorize(&client, &user, Action::Read, None).await?;
+    let mut found = events::list(&client, access.room.id, after, limit + 1).await?;
+    let has_more = found.len() as i64 > limit;
+    found.truncate(limit as usize);
+    Ok(HttpResponse::Ok().json(json!({
+        "events": found,
+        "head_seq": access.room.head_seq,
+        "has_more": has_more,
+    })))
+}
