@@ -73,3 +73,64 @@ ensure_postgres() {
 
 # The URL of database $1 on the same server and role as PG_ADMIN_URL.
 pg_url_for() { printf '%s/%s' "${PG_ADMIN_URL%/postgres}" "$1"; }
+
+# A one-node Garage (S3-compatible server) for the S3 tests, in a data directory of
+# its own that every start wipes. Installed from crates.io when missing (about 11
+# minutes once per machine). Exports ANDON_TEST_S3_*.
+GARAGE_VERSION=2.5.0
+GARAGE_DIR=${ANDON_GARAGE_DIR:-/tmp/andon-garage}
+GARAGE_S3_PORT=39000
+ensure_garage() {
+  if ! command -v garage >/dev/null 2>&1; then
+    log "installing Garage $GARAGE_VERSION (cargo install, about 11 minutes)"
+    cargo install --locked "garage@$GARAGE_VERSION"
+  fi
+  if [ -f "$GARAGE_DIR/garage.pid" ]; then
+    kill "$(cat "$GARAGE_DIR/garage.pid")" 2>/dev/null || true
+    sleep 0.5
+  fi
+  rm -rf "$GARAGE_DIR"
+  mkdir -p "$GARAGE_DIR"
+  local cfg="$GARAGE_DIR/garage.toml"
+  cat > "$cfg" <<TOML
+metadata_dir = "$GARAGE_DIR/meta"
+data_dir = "$GARAGE_DIR/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:39001"
+rpc_public_addr = "127.0.0.1:39001"
+rpc_secret = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$GARAGE_S3_PORT"
+root_domain = ".s3.garage.localhost"
+
+[admin]
+api_bind_addr = "127.0.0.1:39003"
+admin_token = "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+TOML
+  garage -c "$cfg" server >"$GARAGE_DIR/garage.log" 2>&1 &
+  echo $! >"$GARAGE_DIR/garage.pid"
+  for _ in $(seq 1 100); do garage -c "$cfg" status >/dev/null 2>&1 && break; sleep 0.1; done
+  garage -c "$cfg" status >/dev/null 2>&1 || die "Garage did not start; see $GARAGE_DIR/garage.log"
+  local node
+  node=$(garage -c "$cfg" node id -q 2>/dev/null | cut -d@ -f1)
+  garage -c "$cfg" layout assign -z dc1 -c 1G "$node" >/dev/null
+  garage -c "$cfg" layout apply --version 1 >/dev/null
+  ANDON_TEST_S3_ACCESS_KEY="GK$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  ANDON_TEST_S3_SECRET_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  garage -c "$cfg" key import --yes -n andon-test "$ANDON_TEST_S3_ACCESS_KEY" "$ANDON_TEST_S3_SECRET_KEY" >/dev/null
+  garage -c "$cfg" key allow --create-bucket andon-test >/dev/null
+  export ANDON_TEST_S3_ENDPOINT="http://127.0.0.1:$GARAGE_S3_PORT"
+  export ANDON_TEST_S3_REGION=garage
+  export ANDON_TEST_S3_ACCESS_KEY ANDON_TEST_S3_SECRET_KEY
+  log "Garage running on $ANDON_TEST_S3_ENDPOINT (data in $GARAGE_DIR)"
+}
+
+stop_garage() {
+  if [ -f "$GARAGE_DIR/garage.pid" ]; then
+    kill "$(cat "$GARAGE_DIR/garage.pid")" 2>/dev/null || true
+    rm -f "$GARAGE_DIR/garage.pid"
+  fi
+}

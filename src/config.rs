@@ -95,6 +95,42 @@ pub struct DatabaseConfig {
     pub connect_timeout: Duration,
 }
 
+/// Where uploaded files are kept.
+#[derive(Debug, Clone)]
+pub enum StorageConfig {
+    Local(std::path::PathBuf),
+    S3(S3Config),
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key: SecretString,
+    pub secret_key: SecretString,
+}
+
+/// Upload limits (PRODUCT.md F1) and allowed types.
+#[derive(Debug, Clone)]
+pub struct FileLimits {
+    pub image_bytes: u64,
+    pub document_bytes: u64,
+    pub text_bytes: u64,
+    /// Allowed MIME types, as sniffed from the bytes.
+    pub allowed_types: Vec<String>,
+}
+
+pub const ALL_FILE_TYPES: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+];
+
 /// Everything `andon serve` needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -116,6 +152,11 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub shutdown_timeout: Duration,
+    pub storage: StorageConfig,
+    pub file_limits: FileLimits,
+    pub ws_queue_frames: usize,
+    pub ws_ping_interval: Duration,
+    pub ws_idle_timeout: Duration,
     /// `ANDON_*` variables that were set but mean nothing to Andon (typos); logged at start.
     pub unknown_vars: Vec<String>,
 }
@@ -141,6 +182,19 @@ const KNOWN: &[&str] = &[
     "ANDON_LOG",
     "ANDON_LOG_FORMAT",
     "ANDON_SHUTDOWN_TIMEOUT_SECS",
+    "ANDON_STORAGE",
+    "ANDON_S3_ENDPOINT",
+    "ANDON_S3_BUCKET",
+    "ANDON_S3_REGION",
+    "ANDON_S3_ACCESS_KEY",
+    "ANDON_S3_SECRET_KEY",
+    "ANDON_MAX_IMAGE_BYTES",
+    "ANDON_MAX_DOCUMENT_BYTES",
+    "ANDON_MAX_TEXT_BYTES",
+    "ANDON_ALLOWED_TYPES",
+    "ANDON_WS_QUEUE_FRAMES",
+    "ANDON_WS_PING_SECS",
+    "ANDON_WS_IDLE_SECS",
 ];
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/andon";
@@ -208,6 +262,74 @@ impl DatabaseConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(&Vars(std::env::vars().collect()))
     }
+}
+
+const MIB: u64 = 1024 * 1024;
+
+fn storage_from_vars(vars: &Vars) -> Result<StorageConfig, ConfigError> {
+    let spec = vars.get("ANDON_STORAGE").unwrap_or("local:./data/files");
+    if let Some(dir) = spec.strip_prefix("local:") {
+        if dir.is_empty() {
+            return Err(ConfigError::new(
+                "ANDON_STORAGE",
+                "local: needs a directory, e.g. local:/var/lib/andon/files",
+            ));
+        }
+        return Ok(StorageConfig::Local(dir.into()));
+    }
+    if spec != "s3" {
+        return Err(ConfigError::new(
+            "ANDON_STORAGE",
+            format!("expected `local:<dir>` or `s3`, got `{spec}`"),
+        ));
+    }
+    let required = |name: &'static str| {
+        vars.get(name)
+            .map(str::to_string)
+            .ok_or_else(|| ConfigError::new(name, "required when ANDON_STORAGE=s3"))
+    };
+    let endpoint = required("ANDON_S3_ENDPOINT")?;
+    if !matches!(
+        reqwest::Url::parse(&endpoint)
+            .map(|u| u.scheme().to_string())
+            .as_deref(),
+        Ok("http" | "https")
+    ) {
+        return Err(ConfigError::new(
+            "ANDON_S3_ENDPOINT",
+            "must be an http:// or https:// URL",
+        ));
+    }
+    Ok(StorageConfig::S3(S3Config {
+        endpoint,
+        bucket: required("ANDON_S3_BUCKET")?,
+        region: vars
+            .get("ANDON_S3_REGION")
+            .unwrap_or("us-east-1")
+            .to_string(),
+        access_key: SecretString::from(required("ANDON_S3_ACCESS_KEY")?),
+        secret_key: SecretString::from(required("ANDON_S3_SECRET_KEY")?),
+    }))
+}
+
+fn allowed_types(vars: &Vars) -> Result<Vec<String>, ConfigError> {
+    let Some(list) = vars.get("ANDON_ALLOWED_TYPES") else {
+        return Ok(ALL_FILE_TYPES.iter().map(|s| s.to_string()).collect());
+    };
+    list.split(',')
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            if ALL_FILE_TYPES.contains(&t.as_str()) {
+                Ok(t)
+            } else {
+                Err(ConfigError::new(
+                    "ANDON_ALLOWED_TYPES",
+                    format!("`{t}` is not one of: {}", ALL_FILE_TYPES.join(", ")),
+                ))
+            }
+        })
+        .collect()
 }
 
 impl Config {
@@ -333,6 +455,16 @@ impl Config {
             log_format: vars.parse_or("ANDON_LOG_FORMAT", LogFormat::Human)?,
             log_filter: vars.get("ANDON_LOG").unwrap_or("info").to_string(),
             shutdown_timeout: vars.secs_or("ANDON_SHUTDOWN_TIMEOUT_SECS", 30)?,
+            storage: storage_from_vars(&vars)?,
+            file_limits: FileLimits {
+                image_bytes: vars.parse_or("ANDON_MAX_IMAGE_BYTES", 10 * MIB)?,
+                document_bytes: vars.parse_or("ANDON_MAX_DOCUMENT_BYTES", 20 * MIB)?,
+                text_bytes: vars.parse_or("ANDON_MAX_TEXT_BYTES", 5 * MIB)?,
+                allowed_types: allowed_types(&vars)?,
+            },
+            ws_queue_frames: vars.positive("ANDON_WS_QUEUE_FRAMES", 1024)?,
+            ws_ping_interval: vars.secs_or("ANDON_WS_PING_SECS", 20)?,
+            ws_idle_timeout: vars.secs_or("ANDON_WS_IDLE_SECS", 60)?,
             unknown_vars,
         })
     }
@@ -388,11 +520,32 @@ mod tests {
             ("ANDON_ADMINS", "alice"),
             ("ANDON_OLD_SECRET_KEYS", "c2hvcnQ="),
             ("ANDON_DATABASE_POOL_SIZE", "0"),
+            ("ANDON_STORAGE", "ftp:/x"),
+            ("ANDON_ALLOWED_TYPES", "application/x-msdownload"),
+            ("ANDON_MAX_IMAGE_BYTES", "ten"),
         ];
         for (var, value) in cases {
             let err = with(&[(var, value)]).expect_err(var);
             assert_eq!(err.variable, var, "{var}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn s3_storage_requires_its_settings() {
+        let err = with(&[("ANDON_STORAGE", "s3")]).unwrap_err();
+        assert_eq!(err.variable, "ANDON_S3_ENDPOINT");
+        let c = with(&[
+            ("ANDON_STORAGE", "s3"),
+            ("ANDON_S3_ENDPOINT", "http://127.0.0.1:3900"),
+            ("ANDON_S3_BUCKET", "andon"),
+            ("ANDON_S3_ACCESS_KEY", "GK1"),
+            ("ANDON_S3_SECRET_KEY", "very-secret"),
+        ])
+        .unwrap();
+        assert!(
+            matches!(c.storage, StorageConfig::S3(ref s) if s.bucket == "andon" && s.region == "us-east-1")
+        );
+        assert!(!format!("{c:?}").contains("very-secret"));
     }
 
     #[test]

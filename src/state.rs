@@ -10,6 +10,8 @@ use crate::auth::ad::AdClient;
 use crate::auth::crypto::Keyring;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
+use crate::realtime::Realtime;
+use crate::storage::Storage;
 
 pub struct AppState {
     pub config: Arc<Config>,
@@ -19,4 +21,6 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     pub supervisor: Addr<SessionSupervisor>,
     pub sessions: SessionRegistry,
+    pub realtime: Arc<Realtime>,
+    pub storage: Arc<dyn Storage>,
 }

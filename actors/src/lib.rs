@@ -4,4 +4,5 @@
 
 pub mod clock;
 pub mod permissions;
+pub mod realtime;
 pub mod session;

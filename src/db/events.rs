@@ -3,24 +3,42 @@
 //! concurrent writers to one room queue up and numbers stay gap-free and strictly
 //! increasing, on one node or several.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+pub use andon_actors::realtime::StoredEvent as Event;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::GenericClient;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Event {
-    pub room_id: Uuid,
-    pub seq: i64,
-    pub kind: String,
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    pub data: Value,
+type Result<T> = std::result::Result<T, tokio_postgres::Error>;
+
+/// Takes the next `n` sequence numbers of the room (under its row lock, until the
+/// transaction ends); returns the first. For changes whose event data must carry
+/// its own seq (a message), written afterwards with [`insert`].
+pub async fn reserve(tx: &impl GenericClient, room_id: Uuid, n: i64) -> Result<i64> {
+    let stmt = tx
+        .prepare_cached(
+            "UPDATE rooms SET head_seq = head_seq + $2, last_activity_at = now()
+             WHERE id = $1 RETURNING head_seq",
+        )
+        .await?;
+    let head: i64 = tx.query_one(&stmt, &[&room_id, &n]).await?.get(0);
+    Ok(head - n + 1)
 }
 
-type Result<T> = std::result::Result<T, tokio_postgres::Error>;
+/// Writes an event whose seq was [`reserve`]d.
+pub async fn insert(tx: &impl GenericClient, e: &Event) -> Result<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO room_events (room_id, seq, kind, actor, at, data) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[&e.room_id, &e.seq, &e.kind, &e.actor, &e.at, &e.data],
+    )
+    .await?;
+    Ok(())
+}
 
 /// Writes one event; the room's `head_seq` and `last_activity_at` move with it.
 pub async fn append(

@@ -5,7 +5,9 @@
 
 pub mod audit;
 pub mod events;
+pub mod files;
 pub mod members;
+pub mod messages;
 pub mod migrate;
 pub mod rooms;
 pub mod sessions;

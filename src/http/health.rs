@@ -1,4 +1,5 @@
-//! `/healthz`: the process answers. `/readyz`: the database answers too, so a load
+//! `/healthz`: the process answers. `/readyz`: the database and the file storage
+//! answer too, so a load
 //! balancer only sends traffic to nodes that can serve it.
 
 use actix_web::{HttpResponse, web};
@@ -31,5 +32,10 @@ async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
         .simple_query("SELECT 1")
         .await
         .map_err(|e| not_ready(format!("database query failed: {e}")))?;
-    Ok(HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"})))
+    state
+        .storage
+        .check()
+        .await
+        .map_err(|e| not_ready(format!("storage unreachable: {e}")))?;
+    Ok(HttpResponse::Ok().json(json!({"status": "ready", "database": "ok", "storage": "ok"})))
 }

@@ -69,6 +69,7 @@ async fn add(
     let role = assignable_role(&body.role)?;
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
+    let mut published = Vec::new();
     let access = RoomAccess::load(&tx, *id, &user, true).await?;
     access.ensure_writable()?;
     access
@@ -80,15 +81,18 @@ async fn add(
             format!("{target} is already a member"),
         ));
     }
-    events::append(
-        &tx,
-        access.room.id,
-        "member.added",
-        &user.id,
-        json!({ "user_id": target, "role": role, "added_by": user.id }),
-    )
-    .await?;
+    published.push(
+        events::append(
+            &tx,
+            access.room.id,
+            "member.added",
+            &user.id,
+            json!({ "user_id": target, "role": role, "added_by": user.id }),
+        )
+        .await?,
+    );
     tx.commit().await?;
+    state.realtime.publish(published);
     Ok(HttpResponse::Created().json(json!({ "user_id": target, "role": role })))
 }
 
@@ -109,6 +113,7 @@ async fn change_role(
     let to = assignable_role(&body.role)?;
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
+    let mut published = Vec::new();
     let access = RoomAccess::load(&tx, room_id, &user, true).await?;
     access.ensure_writable()?;
     let from = members::role_of(&tx, room_id, &target)
@@ -129,16 +134,19 @@ async fn change_role(
     access.authorize(&tx, &user, action, Some(&target)).await?;
     if from != to {
         members::set_role(&tx, room_id, &target, to).await?;
-        events::append(
-            &tx,
-            room_id,
-            "member.role_changed",
-            &user.id,
-            json!({ "user_id": target, "from": from, "to": to }),
-        )
-        .await?;
+        published.push(
+            events::append(
+                &tx,
+                room_id,
+                "member.role_changed",
+                &user.id,
+                json!({ "user_id": target, "from": from, "to": to }),
+            )
+            .await?,
+        );
     }
     tx.commit().await?;
+    state.realtime.publish(published);
     Ok(HttpResponse::Ok().json(json!({ "user_id": target, "role": to })))
 }
 
@@ -151,6 +159,7 @@ async fn remove(
     let target = parse_user(&raw_target)?;
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
+    let mut published = Vec::new();
     let access = RoomAccess::load(&tx, room_id, &user, true).await?;
     access.ensure_writable()?;
     let role = members::role_of(&tx, room_id, &target)
@@ -169,15 +178,18 @@ async fn remove(
             .await?;
     }
     members::remove(&tx, room_id, &target).await?;
-    events::append(
-        &tx,
-        room_id,
-        "member.removed",
-        &user.id,
-        json!({ "user_id": target, "removed_by": user.id, "left": leaving }),
-    )
-    .await?;
+    published.push(
+        events::append(
+            &tx,
+            room_id,
+            "member.removed",
+            &user.id,
+            json!({ "user_id": target, "removed_by": user.id, "left": leaving }),
+        )
+        .await?,
+    );
     tx.commit().await?;
+    state.realtime.publish(published);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -196,6 +208,7 @@ async fn transfer(
     let target = parse_user(&body.user_id)?;
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
+    let mut published = Vec::new();
     let access = RoomAccess::load(&tx, *id, &user, true).await?;
     access.ensure_writable()?;
     access
@@ -220,14 +233,17 @@ async fn transfer(
     // The old owner steps down first: one owner per room is a unique index.
     members::set_role(&tx, room_id, &owner, Role::Editor).await?;
     members::set_role(&tx, room_id, &target, Role::Owner).await?;
-    events::append(
-        &tx,
-        room_id,
-        "ownership.transferred",
-        &user.id,
-        json!({ "from": owner, "to": target }),
-    )
-    .await?;
+    published.push(
+        events::append(
+            &tx,
+            room_id,
+            "ownership.transferred",
+            &user.id,
+            json!({ "from": owner, "to": target }),
+        )
+        .await?,
+    );
     tx.commit().await?;
+    state.realtime.publish(published);
     Ok(HttpResponse::Ok().json(json!({ "owner": target, "previous_owner": owner })))
 }

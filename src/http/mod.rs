@@ -1,12 +1,15 @@
 //! The REST API: routes and the request-parsing configuration shared by every handler.
 
-mod access;
+pub mod access;
 mod auth;
+mod files;
 mod health;
 mod members;
+mod messages;
 mod rooms;
 mod templates;
 mod users;
+mod ws;
 
 use actix_web::{HttpRequest, HttpResponse, error, web};
 
@@ -32,7 +35,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(users::configure)
         .configure(rooms::configure)
         .configure(members::configure)
-        .configure(templates::configure);
+        .configure(templates::configure)
+        .configure(messages::configure)
+        .configure(files::configure)
+        .configure(ws::configure);
 }
 
 fn json_config() -> web::JsonConfig {

@@ -100,6 +100,7 @@ async fn create(
     };
 
     let tx = client.transaction().await?;
+    let mut published = Vec::new();
     let room = rooms::insert(&tx, &new).await?;
     let mut initial = vec![(user.id.clone(), Role::Owner)];
     for m in template.iter().flat_map(|t| &t.default_members) {
@@ -109,19 +110,22 @@ async fn create(
     }
     for (member, role) in &initial {
         members::add(&tx, room.id, member, *role, &user.id).await?;
-        events::append(
-            &tx,
-            room.id,
-            "member.added",
-            &user.id,
-            json!({ "user_id": member, "role": role, "added_by": user.id }),
-        )
-        .await?;
+        published.push(
+            events::append(
+                &tx,
+                room.id,
+                "member.added",
+                &user.id,
+                json!({ "user_id": member, "role": role, "added_by": user.id }),
+            )
+            .await?,
+        );
     }
     let room = rooms::get(&tx, room.id).await?.ok_or_else(|| {
         ApiError::internal(anyhow::anyhow!("room vanished in its own transaction"))
     })?;
     tx.commit().await?;
+    state.realtime.publish(published);
     tracing::info!(room = %room.id, user = %user.id, "room created");
     Ok(HttpResponse::Created().json(RoomView {
         room,
@@ -327,6 +331,7 @@ async fn update(
 
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
+    let mut published = Vec::new();
     let access = RoomAccess::load(&tx, *id, &user, true).await?;
     access.ensure_writable()?;
     let room_id = access.room.id;
@@ -337,14 +342,16 @@ async fn update(
             .authorize(&tx, &user, Action::UpdateRoom, None)
             .await?;
         let room = rooms::update_fields(&tx, room_id, &changes).await?;
-        events::append(
-            &tx,
-            room_id,
-            "room.updated",
-            &user.id,
-            json!({ "changed": changed, "room": room }),
-        )
-        .await?;
+        published.push(
+            events::append(
+                &tx,
+                room_id,
+                "room.updated",
+                &user.id,
+                json!({ "changed": changed, "room": room }),
+            )
+            .await?,
+        );
     }
 
     match status {
@@ -370,17 +377,19 @@ async fn update(
                 }
             };
             let room = rooms::set_status(&tx, room_id, to, notes).await?;
-            events::append(
-                &tx,
-                room_id,
-                "room.status_changed",
-                &user.id,
-                json!({
-                    "from": from, "to": to,
-                    "resolution_notes": room.resolution_notes, "room": room,
-                }),
-            )
-            .await?;
+            published.push(
+                events::append(
+                    &tx,
+                    room_id,
+                    "room.status_changed",
+                    &user.id,
+                    json!({
+                        "from": from, "to": to,
+                        "resolution_notes": room.resolution_notes, "room": room,
+                    }),
+                )
+                .await?,
+            );
         }
         Some(to) => {
             return Err(ApiError::new(
@@ -400,14 +409,16 @@ async fn update(
                     .authorize(&tx, &user, Action::UpdateRoom, None)
                     .await?;
                 let room = rooms::set_status(&tx, room_id, from, Some(&n)).await?;
-                events::append(
-                    &tx,
-                    room_id,
-                    "room.updated",
-                    &user.id,
-                    json!({ "changed": ["resolution_notes"], "room": room }),
-                )
-                .await?;
+                published.push(
+                    events::append(
+                        &tx,
+                        room_id,
+                        "room.updated",
+                        &user.id,
+                        json!({ "changed": ["resolution_notes"], "room": room }),
+                    )
+                    .await?,
+                );
             }
         }
     }
@@ -415,6 +426,7 @@ async fn update(
     let access = RoomAccess::load(&tx, room_id, &user, false).await?;
     let result = view(&tx, access, &user).await?;
     tx.commit().await?;
+    state.realtime.publish(published);
     Ok(HttpResponse::Ok().json(result))
 }
 
@@ -425,6 +437,7 @@ async fn join(
 ) -> ApiResult<HttpResponse> {
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
+    let mut published = Vec::new();
     let access = RoomAccess::load(&tx, *id, &user, true).await?;
     access.ensure_writable()?;
     if access.role.is_some() {
@@ -434,17 +447,18 @@ async fn join(
         ));
     }
     members::add(&tx, access.room.id, &user.id, Role::Viewer, &user.id).await?;
-    events::append(
+    published.push(events::append(
         &tx,
         access.room.id,
         "member.added",
         &user.id,
         json!({ "user_id": user.id, "role": Role::Viewer, "added_by": user.id, "joined": true }),
     )
-    .await?;
+    .await?);
     let access = RoomAccess::load(&tx, access.room.id, &user, false).await?;
     let result = view(&tx, access, &user).await?;
     tx.commit().await?;
+    state.realtime.publish(published);
     Ok(HttpResponse::Ok().json(result))
 }
 
@@ -455,6 +469,7 @@ async fn leave(
 ) -> ApiResult<HttpResponse> {
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
+    let mut published = Vec::new();
     let access = RoomAccess::load(&tx, *id, &user, true).await?;
     access.ensure_writable()?;
     match access.role {
@@ -468,15 +483,18 @@ async fn leave(
         Some(_) => {}
     }
     members::remove(&tx, access.room.id, &user.id).await?;
-    events::append(
-        &tx,
-        access.room.id,
-        "member.removed",
-        &user.id,
-        json!({ "user_id": user.id, "removed_by": user.id, "left": true }),
-    )
-    .await?;
+    published.push(
+        events::append(
+            &tx,
+            access.room.id,
+            "member.removed",
+            &user.id,
+            json!({ "user_id": user.id, "removed_by": user.id, "left": true }),
+        )
+        .await?,
+    );
     tx.commit().await?;
+    state.realtime.publish(published);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -510,6 +528,15 @@ async fn delete_permanently(
     )
     .await?;
     tx.commit().await?;
+    state.realtime.rooms.room_deleted(room.id, &user.id);
+    match state
+        .storage
+        .delete_prefix(&crate::storage::room_prefix(room.id))
+        .await
+    {
+        Ok(n) => tracing::info!(room = %room.id, objects = n, "room objects deleted"),
+        Err(e) => tracing::error!(room = %room.id, error = %e, "room objects could not be deleted"),
+    }
     tracing::info!(room = %room.id, admin = %user.id, "room deleted permanently");
     Ok(HttpResponse::NoContent().finish())
 }

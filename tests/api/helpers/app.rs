@@ -8,6 +8,7 @@ use andon::startup::{Application, ShutdownHandle};
 use base64::Engine;
 use serde_json::{Value, json};
 
+use super::storage::{Driver, TestStorage};
 use super::{TcpProxy, TestAd, TestDb};
 
 pub struct TestApp {
@@ -18,6 +19,10 @@ pub struct TestApp {
     pub db: Arc<TestDb>,
     /// Present when the app reaches PostgreSQL through a proxy the test can cut.
     pub db_proxy: Option<Arc<TcpProxy>>,
+    /// The app's real-time counters (queue high-water mark, slow-consumer closes).
+    pub stats: Arc<andon::realtime::Stats>,
+    /// Where the app stores files.
+    pub storage: Arc<TestStorage>,
     vars: BTreeMap<String, String>,
     shutdown: ShutdownHandle,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -27,6 +32,8 @@ pub struct TestApp {
 pub struct TestAppBuilder {
     vars: BTreeMap<String, String>,
     db_proxy: bool,
+    driver: Option<Driver>,
+    storage_proxy: bool,
 }
 
 impl TestAppBuilder {
@@ -42,8 +49,22 @@ impl TestAppBuilder {
         self
     }
 
+    /// Stores files with `driver` (default: a temporary local directory).
+    pub fn storage(mut self, driver: Driver) -> Self {
+        self.driver = Some(driver);
+        self
+    }
+
+    /// Routes the app's S3 traffic through a [`TcpProxy`] (see `TestStorage::set_down`).
+    pub fn with_storage_proxy(mut self) -> Self {
+        self.storage_proxy = true;
+        self
+    }
+
     pub async fn spawn(self) -> TestApp {
         super::init_test_logging();
+        let (storage, storage_vars) =
+            TestStorage::create(self.driver.unwrap_or(Driver::Local), self.storage_proxy).await;
         let (ad, db) = tokio::join!(TestAd::start(), TestDb::create());
         let (ad, db) = (Arc::new(ad), Arc::new(db));
         let db_proxy = if self.db_proxy {
@@ -76,8 +97,9 @@ impl TestAppBuilder {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        vars.extend(storage_vars);
         vars.extend(self.vars);
-        TestApp::launch(vars, ad, db, db_proxy).await
+        TestApp::launch(vars, ad, db, db_proxy, Arc::new(storage)).await
     }
 }
 
@@ -102,13 +124,18 @@ impl TestApp {
         ad: Arc<TestAd>,
         db: Arc<TestDb>,
         db_proxy: Option<Arc<TcpProxy>>,
+        storage: Arc<TestStorage>,
     ) -> Self {
         let config = Config::from_vars(vars.clone()).expect("test configuration is valid");
         let (tx, rx) = tokio::sync::oneshot::channel();
         let thread = super::spawn_system_thread("andon-app", move || async move {
             match Application::build(config).await {
                 Ok(app) => {
-                    let _ = tx.send(Ok((app.port(), app.shutdown_handle())));
+                    let _ = tx.send(Ok((
+                        app.port(),
+                        app.shutdown_handle(),
+                        app.realtime_stats(),
+                    )));
                     if let Err(e) = app.run_until_stopped().await {
                         eprintln!("test app stopped with an error: {e:#}");
                     }
@@ -118,7 +145,7 @@ impl TestApp {
                 }
             }
         });
-        let (port, shutdown) = rx
+        let (port, shutdown, stats) = rx
             .await
             .expect("app thread reported")
             .unwrap_or_else(|e| panic!("building the app: {e:#}"));
@@ -129,6 +156,8 @@ impl TestApp {
             ad,
             db,
             db_proxy,
+            stats,
+            storage,
             vars,
             shutdown,
             thread: Some(thread),
@@ -159,6 +188,7 @@ impl TestApp {
             self.ad.clone(),
             self.db.clone(),
             self.db_proxy.clone(),
+            self.storage.clone(),
         )
         .await
     }

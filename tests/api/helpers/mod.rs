@@ -7,11 +7,15 @@ mod ad;
 mod app;
 mod db;
 mod proxy;
+mod storage;
+mod ws;
 
 pub use ad::TestAd;
 pub use app::{TestApp, TestUser};
 pub use db::TestDb;
 pub use proxy::TcpProxy;
+pub use storage::Driver;
+pub use ws::*;
 
 /// The actix runtime used by the app and fake AD runs on threads of its own; each
 /// of them reports once it is listening.

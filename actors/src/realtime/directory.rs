@@ -1,0 +1,84 @@
+//! Finds the actor of a room, starting one on first use.
+
+use std::sync::Arc;
+
+use actix::{Actor, Addr};
+use dashmap::DashMap;
+use uuid::Uuid;
+
+use super::messages::{Publish, RoomDeleted};
+use super::{EventLog, RoomActor, RoomConfig, StoredEvent};
+
+/// Shared by every worker thread; cloning is cheap.
+#[derive(Clone)]
+pub struct RoomDirectory {
+    rooms: Arc<DashMap<Uuid, Addr<RoomActor>>>,
+    log: Arc<dyn EventLog>,
+    config: RoomConfig,
+}
+
+impl RoomDirectory {
+    pub fn new(log: Arc<dyn EventLog>, config: RoomConfig) -> Self {
+        Self {
+            rooms: Arc::default(),
+            log,
+            config,
+        }
+    }
+
+    /// The room's running actor, or a new one on the current arbiter.
+    pub fn get_or_start(&self, room: Uuid) -> Addr<RoomActor> {
+        // The guard is dropped before any `.await`: this function is synchronous.
+        let mut entry = self.rooms.entry(room).or_insert_with(|| self.spawn(room));
+        if !entry.connected() {
+            *entry = self.spawn(room);
+        }
+        entry.clone()
+    }
+
+    fn spawn(&self, room: Uuid) -> Addr<RoomActor> {
+        RoomActor::new(room, self.log.clone(), self.clone(), self.config.clone()).start()
+    }
+
+    /// The room's actor if one runs.
+    pub fn get(&self, room: Uuid) -> Option<Addr<RoomActor>> {
+        self.rooms
+            .get(&room)
+            .map(|a| a.clone())
+            .filter(|a| a.connected())
+    }
+
+    pub(super) fn remove_if_same(&self, room: Uuid, addr: &Addr<RoomActor>) {
+        self.rooms.remove_if(&room, |_, a| a == addr);
+    }
+
+    /// Hands committed events to their rooms' actors (rooms without an actor have
+    /// no subscriber: nothing to do).
+    pub fn publish(&self, events: Vec<StoredEvent>) {
+        let mut by_room: Vec<(Uuid, Vec<StoredEvent>)> = Vec::new();
+        for e in events {
+            match by_room.iter_mut().find(|(r, _)| *r == e.room_id) {
+                Some((_, list)) => list.push(e),
+                None => by_room.push((e.room_id, vec![e])),
+            }
+        }
+        for (room, events) in by_room {
+            if let Some(addr) = self.get(room) {
+                addr.do_send(Publish { events });
+            }
+        }
+    }
+
+    pub fn room_deleted(&self, room: Uuid, actor: &str) {
+        if let Some(addr) = self.get(room) {
+            addr.do_send(RoomDeleted {
+                actor: actor.to_string(),
+            });
+        }
+    }
+
+    /// Number of running room actors.
+    pub fn active(&self) -> usize {
+        self.rooms.len()
+    }
+}

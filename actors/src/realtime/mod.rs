@@ -1,0 +1,80 @@
+//! Real-time delivery: room actors, the room directory, group commit of sends, and
+//! the messages socket actors exchange with them.
+//!
+//! Data flow of a durable event:
+//! 1. A change commits in PostgreSQL with its per-room `seq` (a send through
+//!    [`GroupCommit`], anything else through its own transaction).
+//! 2. The committer [`publish`](RoomDirectory::publish)es it to the room's actor, if
+//!    one runs (no actor means no subscriber).
+//! 3. The [`RoomActor`] puts events back in `seq` order (two committers may race to
+//!    publish), repairs gaps from the database, serializes each event once and hands
+//!    the shared bytes to every subscribed socket with `try_send`.
+
+mod commit;
+mod directory;
+pub mod messages;
+mod room;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+pub use commit::{BatchOutcome, BatchWriter, GroupCommit, SendAck, SendError, SendRequest};
+pub use directory::RoomDirectory;
+pub use room::{RoomActor, RoomConfig};
+
+use crate::session::BackendError;
+
+/// Close code: the socket's outbound queue overflowed; resume from the last seq.
+pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+/// Close code: the server is shutting down; reconnect elsewhere.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// A committed room event, as stored and as sent.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StoredEvent {
+    pub room_id: Uuid,
+    pub seq: i64,
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub data: serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct EventFrame<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(flatten)]
+    event: &'a StoredEvent,
+}
+
+impl StoredEvent {
+    /// The `event` frame of the wire protocol.
+    pub fn to_frame_text(&self) -> String {
+        // Serializing a struct of strings and a JSON value cannot fail.
+        serde_json::to_string(&EventFrame {
+            ty: "event",
+            event: self,
+        })
+        .unwrap_or_default()
+    }
+}
+
+/// Read access to the event log, for room actors (implemented over PostgreSQL by
+/// the server, in memory by tests).
+#[async_trait::async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// The room's current head; `None` if the room does not exist.
+    async fn head(&self, room: Uuid) -> Result<Option<i64>, BackendError>;
+    /// Events with `after < seq ≤ upto`, in order.
+    async fn range(
+        &self,
+        room: Uuid,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<StoredEvent>, BackendError>;
+}
+
+#[cfg(test)]
+mod tests;

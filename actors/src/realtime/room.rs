@@ -1,0 +1,401 @@
+//! One actor per active room.
+//!
+//! Protocol:
+//! - [`Subscribe`] registers a socket and answers the room's delivered head `H`:
+//!   every event `≤ H` is already committed (the socket replays those from the
+//!   database), every event `> H` will reach the socket live. Registration and the
+//!   answer happen in one handler, so nothing falls between replay and live.
+//! - [`Publish`] brings committed events. They may arrive out of order (two
+//!   committers race after their commits); the actor delivers strictly in `seq`
+//!   order, holds early ones back, and fetches a missing range from the log when a
+//!   gap stays open for `gap_timeout` (a committer that never published, or another
+//!   node).
+//! - Each event is serialized once; every socket gets the same bytes through
+//!   `try_send` on its bounded mailbox. A socket whose mailbox is full is dropped
+//!   from the room and told to close with 4008 (it resumes from its last seq);
+//!   ephemeral frames (typing, presence, read) are simply dropped for it.
+//! - Presence: `online` is announced when a user's first socket subscribes and
+//!   `offline` when their last one leaves.
+//! - Typing is forwarded at most once per `typing_interval` per socket, to other
+//!   users' sockets only.
+//! - With no subscriber for `idle_timeout`, the actor stops and leaves the
+//!   directory; the next subscriber starts a fresh one from the log's head.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use serde_json::json;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::messages::{
+    EventMeta, Frame, Publish, ReadUpTo, RoomDeleted, Subscribe, Subscribed, SubscriberCount,
+    ToSocket, Typing, Unsubscribe,
+};
+use super::{CLOSE_SLOW_CONSUMER, EventLog, RoomDirectory, StoredEvent};
+
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    pub idle_timeout: Duration,
+    pub gap_timeout: Duration,
+    pub typing_interval: Duration,
+    /// How long typing is shown after the last signal (sent to clients).
+    pub typing_expiry: Duration,
+}
+
+impl Default for RoomConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(60),
+            gap_timeout: Duration::from_millis(200),
+            typing_interval: Duration::from_secs(1),
+            typing_expiry: Duration::from_secs(3),
+        }
+    }
+}
+
+struct Subscriber {
+    user_id: String,
+    socket: Recipient<ToSocket>,
+    last_typing: Option<Instant>,
+}
+
+pub struct RoomActor {
+    room_id: Uuid,
+    log: Arc<dyn EventLog>,
+    directory: RoomDirectory,
+    config: RoomConfig,
+    /// Last seq delivered to subscribers.
+    head: i64,
+    /// Committed events waiting for an earlier one.
+    early: BTreeMap<i64, StoredEvent>,
+    gap_timer: Option<SpawnHandle>,
+    idle_timer: Option<SpawnHandle>,
+    subscribers: HashMap<u64, Subscriber>,
+    /// Sockets per online user.
+    online: HashMap<String, usize>,
+}
+
+impl RoomActor {
+    pub fn new(
+        room_id: Uuid,
+        log: Arc<dyn EventLog>,
+        directory: RoomDirectory,
+        config: RoomConfig,
+    ) -> Self {
+        Self {
+            room_id,
+            log,
+            directory,
+            config,
+            head: 0,
+            early: BTreeMap::new(),
+            gap_timer: None,
+            idle_timer: None,
+            subscribers: HashMap::new(),
+            online: HashMap::new(),
+        }
+    }
+
+    /// Sends a durable frame to every subscriber; full mailboxes mean slow consumers.
+    fn deliver(&mut self, event: &StoredEvent) {
+        let meta = Arc::new(EventMeta::of(event));
+        let frame = Frame::Durable {
+            text: ByteString::from(event.to_frame_text()),
+            meta: meta.clone(),
+        };
+        let mut slow = Vec::new();
+        for (id, sub) in &self.subscribers {
+            let msg = ToSocket::Frame {
+                room_id: self.room_id,
+                frame: frame.clone(),
+            };
+            match sub.socket.try_send(msg) {
+                Ok(()) => {}
+                Err(SendError::Full(_)) => slow.push((*id, true)),
+                Err(SendError::Closed(_)) => slow.push((*id, false)),
+            }
+        }
+        for (id, full) in slow {
+            if let Some(sub) = self.remove(id)
+                && full
+            {
+                tracing::info!(room = %self.room_id, socket = id, "slow consumer dropped from room");
+                sub.socket.do_send(ToSocket::Close {
+                    code: CLOSE_SLOW_CONSUMER,
+                    reason: "slow consumer, resume",
+                });
+            }
+        }
+        // A removed member stops receiving the room (after seeing their removal).
+        if meta.kind == "member.removed"
+            && let Some(user) = &meta.subject
+        {
+            self.end_user(user, "removed");
+        }
+    }
+
+    /// Sends an ephemeral frame to every subscriber but `except_user`'s sockets.
+    fn broadcast_ephemeral(&self, text: String, except_user: Option<&str>) {
+        let frame = Frame::Ephemeral {
+            text: ByteString::from(text),
+        };
+        for sub in self.subscribers.values() {
+            if except_user == Some(sub.user_id.as_str()) {
+                continue;
+            }
+            // Dropped when the socket is full: ephemeral frames go first.
+            let _ = sub.socket.try_send(ToSocket::Frame {
+                room_id: self.room_id,
+                frame: frame.clone(),
+            });
+        }
+    }
+
+    fn presence(&self, user: &str, online: bool) {
+        let text =
+            json!({"type": "presence", "room_id": self.room_id, "user": user, "online": online});
+        self.broadcast_ephemeral(text.to_string(), None);
+    }
+
+    fn remove(&mut self, socket_id: u64) -> Option<Subscriber> {
+        let sub = self.subscribers.remove(&socket_id)?;
+        let last = match self.online.get_mut(&sub.user_id) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            _ => {
+                self.online.remove(&sub.user_id);
+                true
+            }
+        };
+        if last {
+            self.presence(&sub.user_id, false);
+        }
+        Some(sub)
+    }
+
+    fn end_user(&mut self, user: &str, reason: &'static str) {
+        let ids: Vec<u64> = self
+            .subscribers
+            .iter()
+            .filter(|(_, s)| s.user_id == user)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if let Some(sub) = self.remove(id) {
+                sub.socket.do_send(ToSocket::Ended {
+                    room_id: self.room_id,
+                    reason,
+                });
+            }
+        }
+    }
+
+    /// Delivers every held-back event that is next in line.
+    fn drain_early(&mut self, ctx: &mut Context<Self>) {
+        while let Some(event) = self.early.remove(&(self.head + 1)) {
+            self.head = event.seq;
+            self.deliver(&event);
+        }
+        self.early.retain(|seq, _| *seq > self.head);
+        if self.early.is_empty() {
+            if let Some(t) = self.gap_timer.take() {
+                ctx.cancel_future(t);
+            }
+        } else if self.gap_timer.is_none() {
+            self.gap_timer = Some(ctx.run_later(self.config.gap_timeout, |act, ctx| {
+                act.gap_timer = None;
+                act.repair_gap(ctx);
+            }));
+        }
+    }
+
+    /// Fetches the missing events between `head` and the first held-back one.
+    fn repair_gap(&mut self, ctx: &mut Context<Self>) {
+        let Some(first) = self.early.keys().next().copied() else {
+            return;
+        };
+        let (log, room, after) = (self.log.clone(), self.room_id, self.head);
+        tracing::debug!(room = %room, after, upto = first - 1, "repairing a gap from the log");
+        ctx.spawn(
+            async move { log.range(room, after, first - 1).await }
+                .into_actor(self)
+                .map(|result, act, ctx| {
+                    match result {
+                        Ok(events) => {
+                            for e in events {
+                                if e.seq > act.head {
+                                    act.early.insert(e.seq, e);
+                                }
+                            }
+                        }
+                        Err(e) => tracing::warn!(room = %act.room_id, error = %e, "gap repair failed; retrying"),
+                    }
+                    act.drain_early(ctx);
+                }),
+        );
+    }
+
+    fn arm_idle(&mut self, ctx: &mut Context<Self>) {
+        if !self.subscribers.is_empty() || self.idle_timer.is_some() {
+            return;
+        }
+        self.idle_timer = Some(ctx.run_later(self.config.idle_timeout, |act, ctx| {
+            act.idle_timer = None;
+            if act.subscribers.is_empty() {
+                tracing::debug!(room = %act.room_id, "room actor idle: stopping");
+                ctx.stop();
+            }
+        }));
+    }
+}
+
+impl Actor for RoomActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Nothing may be delivered before the head is known.
+        let (log, room) = (self.log.clone(), self.room_id);
+        ctx
+            .wait(async move { log.head(room).await }.into_actor(self).map(
+            |head, act, ctx| match head {
+                Ok(Some(h)) => act.head = h,
+                Ok(None) => {
+                    tracing::debug!(room = %act.room_id, "room does not exist");
+                    ctx.stop();
+                }
+                Err(e) => {
+                    tracing::warn!(room = %act.room_id, error = %e, "cannot read the room head");
+                    ctx.stop();
+                }
+            },
+        ));
+        self.arm_idle(ctx);
+    }
+
+    fn stopped(&mut self, ctx: &mut Context<Self>) {
+        self.directory.remove_if_same(self.room_id, &ctx.address());
+    }
+}
+
+impl Handler<Subscribe> for RoomActor {
+    type Result = MessageResult<Subscribe>;
+
+    fn handle(&mut self, msg: Subscribe, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(t) = self.idle_timer.take() {
+            ctx.cancel_future(t);
+        }
+        // Subscribing again (after a gap) keeps the registration: no presence change.
+        if let Some(existing) = self.subscribers.get_mut(&msg.socket_id) {
+            existing.socket = msg.socket;
+        } else {
+            let count = self.online.entry(msg.user_id.clone()).or_insert(0);
+            *count += 1;
+            let first = *count == 1;
+            if first {
+                self.presence(&msg.user_id, true);
+            }
+            self.subscribers.insert(
+                msg.socket_id,
+                Subscriber {
+                    user_id: msg.user_id,
+                    socket: msg.socket,
+                    last_typing: None,
+                },
+            );
+        }
+        let mut online: Vec<String> = self.online.keys().cloned().collect();
+        online.sort();
+        MessageResult(Subscribed {
+            head_seq: self.head,
+            online,
+        })
+    }
+}
+
+impl Handler<Unsubscribe> for RoomActor {
+    type Result = ();
+    fn handle(&mut self, msg: Unsubscribe, ctx: &mut Context<Self>) {
+        self.remove(msg.socket_id);
+        self.arm_idle(ctx);
+    }
+}
+
+impl Handler<Publish> for RoomActor {
+    type Result = ();
+    fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
+        for event in msg.events {
+            if event.seq > self.head && event.room_id == self.room_id {
+                self.early.insert(event.seq, event);
+            }
+        }
+        self.drain_early(ctx);
+    }
+}
+
+impl Handler<Typing> for RoomActor {
+    type Result = ();
+    fn handle(&mut self, msg: Typing, _: &mut Context<Self>) {
+        let now = Instant::now();
+        let Some(sub) = self.subscribers.get_mut(&msg.socket_id) else {
+            return;
+        };
+        if sub
+            .last_typing
+            .is_some_and(|t| now.duration_since(t) < self.config.typing_interval)
+        {
+            return; // rate-limited: dropped
+        }
+        sub.last_typing = Some(now);
+        let text = json!({
+            "type": "typing", "room_id": self.room_id, "user": msg.user_id,
+            "display_name": msg.display_name,
+            "expires_in_ms": self.config.typing_expiry.as_millis() as u64,
+        });
+        self.broadcast_ephemeral(text.to_string(), Some(&msg.user_id));
+    }
+}
+
+impl Handler<ReadUpTo> for RoomActor {
+    type Result = ();
+    fn handle(&mut self, msg: ReadUpTo, _: &mut Context<Self>) {
+        let text =
+            json!({"type": "read", "room_id": self.room_id, "user": msg.user_id, "seq": msg.seq});
+        self.broadcast_ephemeral(text.to_string(), Some(&msg.user_id));
+    }
+}
+
+impl Handler<RoomDeleted> for RoomActor {
+    type Result = ();
+    fn handle(&mut self, msg: RoomDeleted, ctx: &mut Context<Self>) {
+        let event = StoredEvent {
+            room_id: self.room_id,
+            seq: self.head + 1,
+            kind: "room.deleted".into(),
+            at: chrono::Utc::now(),
+            actor: msg.actor,
+            data: json!({}),
+        };
+        self.deliver(&event);
+        for (_, sub) in self.subscribers.drain() {
+            sub.socket.do_send(ToSocket::Ended {
+                room_id: self.room_id,
+                reason: "deleted",
+            });
+        }
+        self.online.clear();
+        ctx.stop();
+    }
+}
+
+impl Handler<SubscriberCount> for RoomActor {
+    type Result = usize;
+    fn handle(&mut self, _: SubscriberCount, _: &mut Context<Self>) -> usize {
+        self.subscribers.len()
+    }
+}

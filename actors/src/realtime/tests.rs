@@ -1,0 +1,437 @@
+//! Room actor and group-commit tests with an in-memory event log and fake sockets.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::Utc;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::messages::*;
+use super::*;
+
+#[derive(Default)]
+struct MemLog {
+    events: Mutex<Vec<StoredEvent>>,
+    ranges: Mutex<Vec<(i64, i64)>>,
+}
+
+#[async_trait::async_trait]
+impl EventLog for MemLog {
+    async fn head(&self, _: Uuid) -> Result<Option<i64>, BackendError> {
+        Ok(Some(
+            self.events.lock().unwrap().last().map_or(0, |e| e.seq),
+        ))
+    }
+    async fn range(
+        &self,
+        _: Uuid,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<StoredEvent>, BackendError> {
+        self.ranges.lock().unwrap().push((after, upto));
+        Ok(self
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.seq > after && e.seq <= upto)
+            .cloned()
+            .collect())
+    }
+}
+
+fn event(room: Uuid, seq: i64, kind: &str, data: serde_json::Value) -> StoredEvent {
+    StoredEvent {
+        room_id: room,
+        seq,
+        kind: kind.into(),
+        at: Utc::now(),
+        actor: "a@x".into(),
+        data,
+    }
+}
+
+/// Records what it receives; with `stalled`, never reads its mailbox.
+struct FakeSocket {
+    got: Arc<Mutex<Vec<ToSocket>>>,
+    stalled: bool,
+}
+
+impl Actor for FakeSocket {
+    type Context = Context<Self>;
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.stalled {
+            ctx.set_mailbox_capacity(2);
+            ctx.wait(futures_pending().into_actor(self));
+        } else {
+            // Like a real socket actor: room for a burst.
+            ctx.set_mailbox_capacity(1024);
+        }
+    }
+}
+
+fn futures_pending() -> impl std::future::Future<Output = ()> {
+    std::future::pending()
+}
+
+impl Handler<ToSocket> for FakeSocket {
+    type Result = ();
+    fn handle(&mut self, msg: ToSocket, _: &mut Context<Self>) {
+        self.got.lock().unwrap().push(msg);
+    }
+}
+
+struct Socket {
+    got: Arc<Mutex<Vec<ToSocket>>>,
+    addr: Addr<FakeSocket>,
+}
+
+impl Socket {
+    fn start(stalled: bool) -> Self {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let addr = FakeSocket {
+            got: got.clone(),
+            stalled,
+        }
+        .start();
+        Self { got, addr }
+    }
+    fn seqs(&self) -> Vec<i64> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|m| match m {
+                ToSocket::Frame {
+                    frame: Frame::Durable { meta, .. },
+                    ..
+                } => Some(meta.seq),
+                _ => None,
+            })
+            .collect()
+    }
+    fn ephemeral(&self) -> Vec<serde_json::Value> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|m| match m {
+                ToSocket::Frame {
+                    frame: Frame::Ephemeral { text },
+                    ..
+                } => serde_json::from_str(text).ok(),
+                _ => None,
+            })
+            .collect()
+    }
+    fn closes(&self) -> Vec<u16> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|m| match m {
+                ToSocket::Close { code, .. } => Some(*code),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+}
+
+fn room_with(log: Arc<MemLog>) -> (RoomDirectory, Uuid) {
+    (
+        RoomDirectory::new(log, RoomConfig::default()),
+        Uuid::new_v4(),
+    )
+}
+
+async fn subscribe(room: &Addr<RoomActor>, id: u64, user: &str, s: &Socket) -> Subscribed {
+    room.send(Subscribe {
+        socket_id: id,
+        user_id: user.into(),
+        socket: s.addr.clone().recipient(),
+    })
+    .await
+    .unwrap()
+}
+
+#[actix_rt::test]
+async fn events_published_out_of_order_are_delivered_in_order_once() {
+    let log = Arc::new(MemLog::default());
+    let (dir, id) = room_with(log.clone());
+    log.events
+        .lock()
+        .unwrap()
+        .push(event(id, 1, "member.added", json!({})));
+    let room = dir.get_or_start(id);
+    let s = Socket::start(false);
+    let sub = subscribe(&room, 1, "u@x", &s).await;
+    assert_eq!(sub.head_seq, 1, "head from the log");
+    assert_eq!(sub.online, ["u@x"]);
+
+    dir.publish(vec![event(id, 3, "room.updated", json!({}))]);
+    dir.publish(vec![
+        event(id, 2, "room.updated", json!({})),
+        event(id, 1, "x", json!({})),
+    ]);
+    dir.publish(vec![event(id, 3, "room.updated", json!({}))]);
+    settle().await;
+    assert_eq!(s.seqs(), vec![2, 3]);
+}
+
+#[actix_rt::test]
+async fn a_gap_left_open_is_repaired_from_the_log() {
+    tokio::time::pause();
+    let log = Arc::new(MemLog::default());
+    let (dir, id) = room_with(log.clone());
+    let room = dir.get_or_start(id);
+    let s = Socket::start(false);
+    subscribe(&room, 1, "u@x", &s).await;
+    // Seq 1 committed but its publisher never told the room.
+    log.events
+        .lock()
+        .unwrap()
+        .push(event(id, 1, "room.updated", json!({})));
+    dir.publish(vec![event(id, 2, "room.updated", json!({}))]);
+    settle().await;
+    assert!(s.seqs().is_empty(), "2 waits for 1");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    settle().await;
+    assert_eq!(s.seqs(), vec![1, 2]);
+    assert_eq!(*log.ranges.lock().unwrap(), vec![(0, 1)]);
+}
+
+#[actix_rt::test]
+async fn a_stalled_socket_is_closed_as_slow_consumer_and_others_keep_receiving() {
+    let log = Arc::new(MemLog::default());
+    let (dir, id) = room_with(log);
+    let room = dir.get_or_start(id);
+    let fast = Socket::start(false);
+    let slow = Socket::start(true);
+    subscribe(&room, 1, "fast@x", &fast).await;
+    subscribe(&room, 2, "slow@x", &slow).await;
+    for seq in 1..=20 {
+        dir.publish(vec![event(id, seq, "room.updated", json!({}))]);
+    }
+    settle().await;
+    assert_eq!(fast.seqs(), (1..=20).collect::<Vec<_>>());
+    assert_eq!(
+        room.send(SubscriberCount).await.unwrap(),
+        1,
+        "slow one dropped"
+    );
+    let presence = fast.ephemeral();
+    assert!(
+        presence
+            .iter()
+            .any(|p| p["user"] == "slow@x" && p["online"] == false)
+    );
+}
+
+#[actix_rt::test]
+async fn presence_follows_first_and_last_socket_of_a_user() {
+    let log = Arc::new(MemLog::default());
+    let (dir, id) = room_with(log);
+    let room = dir.get_or_start(id);
+    let watcher = Socket::start(false);
+    subscribe(&room, 1, "w@x", &watcher).await;
+    let (a1, a2) = (Socket::start(false), Socket::start(false));
+    subscribe(&room, 2, "a@x", &a1).await;
+    let sub = subscribe(&room, 3, "a@x", &a2).await;
+    assert_eq!(sub.online, ["a@x", "w@x"]);
+    room.send(Unsubscribe { socket_id: 2 }).await.unwrap();
+    settle().await;
+    let seen = |s: &Socket| -> Vec<(String, bool)> {
+        s.ephemeral()
+            .iter()
+            .filter(|f| f["type"] == "presence" && f["user"] == "a@x")
+            .map(|f| {
+                (
+                    f["user"].as_str().unwrap().to_string(),
+                    f["online"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        seen(&watcher),
+        vec![("a@x".into(), true)],
+        "second socket: no news"
+    );
+    room.send(Unsubscribe { socket_id: 3 }).await.unwrap();
+    settle().await;
+    assert_eq!(
+        seen(&watcher),
+        vec![("a@x".into(), true), ("a@x".into(), false)]
+    );
+}
+
+#[actix_rt::test]
+async fn typing_is_rate_limited_per_socket_and_not_echoed_to_the_typist() {
+    tokio::time::pause();
+    let log = Arc::new(MemLog::default());
+    let (dir, id) = room_with(log);
+    let room = dir.get_or_start(id);
+    let (typist, other) = (Socket::start(false), Socket::start(false));
+    subscribe(&room, 1, "t@x", &typist).await;
+    subscribe(&room, 2, "o@x", &other).await;
+    let typing = |socket_id| Typing {
+        socket_id,
+        user_id: "t@x".into(),
+        display_name: "T".into(),
+    };
+    for _ in 0..5 {
+        room.send(typing(1)).await.unwrap();
+    }
+    tokio::time::advance(Duration::from_millis(999)).await;
+    room.send(typing(1)).await.unwrap();
+    tokio::time::advance(Duration::from_millis(2)).await;
+    room.send(typing(1)).await.unwrap();
+    settle().await;
+    let frames: Vec<_> = other
+        .ephemeral()
+        .into_iter()
+        .filter(|f| f["type"] == "typing")
+        .collect();
+    assert_eq!(frames.len(), 2, "one per second");
+    assert_eq!(frames[0]["display_name"], "T");
+    assert_eq!(frames[0]["expires_in_ms"], 3000);
+    assert!(typist.ephemeral().iter().all(|f| f["type"] != "typing"));
+}
+
+#[actix_rt::test]
+async fn a_removed_member_gets_the_event_then_loses_the_subscription() {
+    let log = Arc::new(MemLog::default());
+    let (dir, id) = room_with(log);
+    let room = dir.get_or_start(id);
+    let gone = Socket::start(false);
+    subscribe(&room, 1, "gone@x", &gone).await;
+    dir.publish(vec![event(
+        id,
+        1,
+        "member.removed",
+        json!({"user_id": "gone@x"}),
+    )]);
+    dir.publish(vec![event(id, 2, "room.updated", json!({}))]);
+    settle().await;
+    assert_eq!(gone.seqs(), vec![1]);
+    assert!(gone.got.lock().unwrap().iter().any(|m| matches!(
+        m,
+        ToSocket::Ended {
+            reason: "removed",
+            ..
+        }
+    )));
+    assert!(gone.closes().is_empty());
+}
+
+#[actix_rt::test]
+async fn room_deletion_tells_every_subscriber_and_stops_the_actor() {
+    let log = Arc::new(MemLog::default());
+    let (dir, id) = room_with(log);
+    let room = dir.get_or_start(id);
+    let s = Socket::start(false);
+    subscribe(&room, 1, "u@x", &s).await;
+    dir.room_deleted(id, "admin@x");
+    settle().await;
+    assert_eq!(s.seqs(), vec![1], "room.deleted carries head + 1");
+    assert!(s.got.lock().unwrap().iter().any(|m| matches!(
+        m,
+        ToSocket::Ended {
+            reason: "deleted",
+            ..
+        }
+    )));
+    assert!(dir.get(id).is_none());
+}
+
+/// Holds the first batch until released, to see the queue build up behind it.
+struct GatedWriter {
+    gate: tokio::sync::Semaphore,
+    batches: Mutex<Vec<usize>>,
+}
+
+#[async_trait::async_trait]
+impl BatchWriter for GatedWriter {
+    async fn write(&self, batch: &[SendRequest]) -> Result<BatchOutcome, BackendError> {
+        let _permit = self.gate.acquire().await.unwrap();
+        self.batches.lock().unwrap().push(batch.len());
+        let base = self.batches.lock().unwrap().iter().sum::<usize>() as i64 - batch.len() as i64;
+        Ok(BatchOutcome {
+            results: batch
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    Ok(SendAck {
+                        message_id: Uuid::new_v4(),
+                        seq: base + i as i64 + 1,
+                        duplicate: false,
+                    })
+                })
+                .collect(),
+            events: batch
+                .iter()
+                .enumerate()
+                .map(|(i, r)| event(r.room_id, base + i as i64 + 1, "message.created", json!({})))
+                .collect(),
+        })
+    }
+}
+
+fn request(room: Uuid, n: usize) -> SendRequest {
+    SendRequest {
+        room_id: room,
+        sender: "s@x".into(),
+        sender_name: "S".into(),
+        sender_is_admin: false,
+        client_id: format!("c{n}"),
+        message_type: "text".into(),
+        content: format!("m{n}"),
+        metadata: json!({}),
+    }
+}
+
+#[actix_rt::test]
+async fn sends_queued_behind_a_commit_go_out_together_in_the_next_batch() {
+    let writer = Arc::new(GatedWriter {
+        gate: tokio::sync::Semaphore::new(0),
+        batches: Mutex::default(),
+    });
+    let published = Arc::new(Mutex::new(Vec::new()));
+    let p = published.clone();
+    let commit = GroupCommit::start(
+        writer.clone(),
+        move |events: Vec<StoredEvent>| p.lock().unwrap().push(events.len()),
+        1000,
+        10_000,
+    );
+    let room = Uuid::new_v4();
+    let mut pending = Vec::new();
+    for n in 0..11 {
+        let c = commit.clone();
+        pending.push(tokio::spawn(
+            async move { c.submit(request(room, n)).await },
+        ));
+        settle().await;
+    }
+    writer.gate.add_permits(2);
+    let mut seqs = Vec::new();
+    for p in pending {
+        seqs.push(p.await.unwrap().unwrap().seq);
+    }
+    commit.flush().await;
+    assert_eq!(
+        *writer.batches.lock().unwrap(),
+        vec![1, 10],
+        "one commit for the ten waiting"
+    );
+    assert_eq!(seqs, (1..=11).collect::<Vec<_>>());
+    assert_eq!(*published.lock().unwrap(), vec![1, 10]);
+}

@@ -1,0 +1,143 @@
+//! The REST calls the harness makes: fake AD users, login, rooms, members, tickets
+//! and REST sends. Bench users are `b{n}@bench.example` with one shared password.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "bench-password-1";
+
+/// The user id (AD e-mail) of bench user `n`.
+pub fn user_id(n: usize) -> String {
+    format!("b{n}@bench.example")
+}
+
+/// The number in a bench user id (`b17@bench.example` → 17).
+pub fn user_index(id: &str) -> Option<usize> {
+    id.strip_prefix('b')?.split('@').next()?.parse().ok()
+}
+
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    pub base: String,
+    pub ad: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct TicketBody {
+    ticket: String,
+}
+
+#[derive(Deserialize)]
+struct RoomBody {
+    id: Uuid,
+}
+
+impl Api {
+    pub fn new(base: &str, ad: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(256)
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            ad: ad.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// `ws://host:port/api/ws?ticket=`.
+    pub fn ws_url(&self, ticket: &str) -> String {
+        let host = self.base.trim_start_matches("http://");
+        format!("ws://{host}/api/ws?ticket={ticket}")
+    }
+
+    async fn post(
+        &self,
+        url: String,
+        token: Option<&str>,
+        body: Value,
+    ) -> anyhow::Result<reqwest::Response> {
+        let mut req = self.http.post(&url).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.with_context(|| format!("POST {url}"))?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let text = resp.text().await.unwrap_or_default();
+            bail!("POST {url}: {status} {text}");
+        }
+        Ok(resp)
+    }
+
+    pub async fn create_user(&self, n: usize) -> anyhow::Result<()> {
+        let body = json!({
+            "username": user_id(n), "password": PASSWORD, "name": format!("Bench User {n}"),
+            "office_location": "Bench", "job_title": "Load generator",
+        });
+        self.post(format!("{}/admin/users", self.ad), None, body)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn login(&self, n: usize) -> anyhow::Result<Session> {
+        let body = json!({"username": user_id(n), "password": PASSWORD});
+        let resp = self
+            .post(format!("{}/api/auth/login", self.base), None, body)
+            .await?;
+        let token = resp.json::<TokenBody>().await?.token;
+        Ok(Session { token })
+    }
+
+    pub async fn create_room(&self, owner: &Session, title: &str) -> anyhow::Result<Uuid> {
+        let body =
+            json!({"title": title, "incident_type": "equipment_failure", "severity": "high"});
+        let resp = self
+            .post(format!("{}/api/rooms", self.base), Some(&owner.token), body)
+            .await?;
+        Ok(resp.json::<RoomBody>().await?.id)
+    }
+
+    pub async fn add_member(&self, owner: &Session, room: Uuid, user: usize) -> anyhow::Result<()> {
+        let body = json!({"user_id": user_id(user), "role": "editor"});
+        let url = format!("{}/api/rooms/{room}/members", self.base);
+        self.post(url, Some(&owner.token), body).await?;
+        Ok(())
+    }
+
+    pub async fn ticket(&self, session: &Session) -> anyhow::Result<String> {
+        let url = format!("{}/api/ws-ticket", self.base);
+        let resp = self.post(url, Some(&session.token), json!({})).await?;
+        Ok(resp.json::<TicketBody>().await?.ticket)
+    }
+
+    /// `POST /api/rooms/{id}/messages` (the integration path; no socket rate limit).
+    pub async fn send_rest(
+        &self,
+        session: &Session,
+        room: Uuid,
+        client_id: &str,
+        content: &str,
+    ) -> anyhow::Result<()> {
+        let url = format!("{}/api/rooms/{room}/messages", self.base);
+        let body = json!({"client_id": client_id, "content": content});
+        self.post(url, Some(&session.token), body).await?;
+        Ok(())
+    }
+}

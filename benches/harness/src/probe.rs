@@ -1,0 +1,134 @@
+//! Readings from `/proc`: the server's resident memory, the kernel's TCP socket
+//! memory, and CPU time of the server, PostgreSQL and the harness itself (so every
+//! report says which of the three used the two cores).
+
+use serde::Serialize;
+
+const PAGE: u64 = 4096;
+
+/// Raises RLIMIT_NOFILE (soft, and hard when permitted) to at least `want`.
+pub fn raise_nofile(want: u64) {
+    let Ok((soft, hard)) = rlimit::Resource::NOFILE.get() else {
+        return;
+    };
+    if soft >= want {
+        return;
+    }
+    let new_hard = hard.max(want);
+    if rlimit::Resource::NOFILE.set(want, new_hard).is_err() {
+        let _ = rlimit::Resource::NOFILE.set(hard, hard);
+        eprintln!("note: RLIMIT_NOFILE is {hard}; wanted {want} (run as root to raise it)");
+    }
+}
+
+/// `VmRSS` of a process in bytes.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Kernel memory of all TCP sockets (`/proc/net/sockstat` "TCP: ... mem" pages).
+pub fn tcp_mem_bytes() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/net/sockstat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("TCP:"))?;
+    let mut it = line.split_whitespace();
+    while let Some(word) = it.next() {
+        if word == "mem" {
+            return it.next()?.parse::<u64>().ok().map(|p| p * PAGE);
+        }
+    }
+    None
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: &str) -> Option<(String, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat[open + 1..close].to_string();
+    let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+    // After the comm: state is field 3 of the man page, utime 14, stime 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some((comm, utime + stime))
+}
+
+/// CPU ticks at one moment: server, all `postgres` processes, this harness.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuSample {
+    server: u64,
+    postgres: u64,
+    harness: u64,
+    at: Option<std::time::Instant>,
+}
+
+impl CpuSample {
+    pub fn take(server_pid: Option<u32>) -> Self {
+        let server = server_pid
+            .and_then(|p| cpu_ticks(&p.to_string()))
+            .map_or(0, |(_, t)| t);
+        let harness = cpu_ticks("self").map_or(0, |(_, t)| t);
+        let mut postgres = 0;
+        if let Ok(dir) = std::fs::read_dir("/proc") {
+            for entry in dir.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.bytes().all(|b| b.is_ascii_digit())
+                    && let Some((comm, t)) = cpu_ticks(&name)
+                    && comm == "postgres"
+                {
+                    postgres += t;
+                }
+            }
+        }
+        Self {
+            server,
+            postgres,
+            harness,
+            at: Some(std::time::Instant::now()),
+        }
+    }
+}
+
+/// CPU seconds used between two samples, and the wall time (100 ticks per second).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct CpuSplit {
+    pub wall_s: f64,
+    pub server_s: f64,
+    pub postgres_s: f64,
+    pub harness_s: f64,
+}
+
+impl CpuSplit {
+    pub fn between(a: &CpuSample, b: &CpuSample) -> Self {
+        let secs = |x: u64, y: u64| y.saturating_sub(x) as f64 / 100.0;
+        let wall = match (a.at, b.at) {
+            (Some(x), Some(y)) => y.duration_since(x).as_secs_f64(),
+            _ => 0.0,
+        };
+        Self {
+            wall_s: wall,
+            server_s: secs(a.server, b.server),
+            postgres_s: secs(a.postgres, b.postgres),
+            harness_s: secs(a.harness, b.harness),
+        }
+    }
+}
+
+/// Memory at one moment.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct MemSample {
+    pub server_rss: Option<u64>,
+    pub tcp_mem: Option<u64>,
+}
+
+impl MemSample {
+    pub fn take(server_pid: Option<u32>) -> Self {
+        Self {
+            server_rss: server_pid.and_then(rss_bytes),
+            tcp_mem: tcp_mem_bytes(),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Median, min and max of andon-bench JSON reports, grouped by label.
+
+Input lines: `<label>\t<one andon-bench --json object>` (what run-matrix.sh writes).
+"""
+import json
+import statistics
+import sys
+
+METRICS = [
+    ("delivered/s", lambda r: r["delivered_per_s"]),
+    ("acked/s", lambda r: r["acked_per_s"]),
+    ("e2e p50 ms", lambda r: (r["latency"] or {}).get("p50_ms")),
+    ("e2e p99 ms", lambda r: (r["latency"] or {}).get("p99_ms")),
+    ("e2e max ms", lambda r: (r["latency"] or {}).get("max_ms")),
+    ("ack p50 ms", lambda r: (r["ack_latency"] or {}).get("p50_ms")),
+    ("ack p99 ms", lambda r: (r["ack_latency"] or {}).get("p99_ms")),
+    ("op p50 ms", lambda r: (r["op_latency"] or {}).get("p50_ms")),
+    ("op p99 ms", lambda r: (r["op_latency"] or {}).get("p99_ms")),
+    ("connects/s", lambda r: r["connects_per_s"]),
+    ("bytes/conn", lambda r: (r["memory"] or {}).get("per_connection_bytes")),
+    ("rss bytes/conn", lambda r: (r["memory"] or {}).get("server_rss_per_connection_bytes")),
+    ("p99 after/before", lambda r: (r["extra"] or {}).get("p99_ratio_after_vs_before") if isinstance(r["extra"], dict) else None),
+    ("errors", lambda r: sum(r["errors"].values())),
+    ("cpu server s", lambda r: r["cpu"]["server_s"]),
+    ("cpu postgres s", lambda r: r["cpu"]["postgres_s"]),
+    ("cpu harness s", lambda r: r["cpu"]["harness_s"]),
+]
+
+runs = {}
+for line in sys.stdin:
+    if "\t" not in line:
+        continue
+    label, text = line.rstrip("\n").split("\t", 1)
+    try:
+        runs.setdefault(label, []).append(json.loads(text))
+    except json.JSONDecodeError:
+        continue
+
+for label, reports in runs.items():
+    print(f"## {label} ({len(reports)} runs)")
+    for name, get in METRICS:
+        values = [v for v in (get(r) for r in reports) if v is not None]
+        if not values:
+            continue
+        med = statistics.median(values)
+        print(f"  {name:<18} median {med:>12.2f}   min {min(values):>12.2f}   max {max(values):>12.2f}")

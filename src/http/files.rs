@@ -1,0 +1,484 @@
+//! Files (PRODUCT.md F1–F3): upload, list, metadata, download, thumbnail, delete.
+//!
+//! An upload is checked (role, room writable) before its body is read, streamed to
+//! a spool file (sniffed, size-limited, hashed), thumbnailed when it is an image,
+//! stored, and only then recorded with its message and events in one transaction.
+//! Any failure on the way leaves nothing: the spool file is removed on drop and
+//! stored objects are deleted before the error is answered.
+
+use actix_files::NamedFile;
+use actix_multipart::Multipart;
+use actix_web::http::header::{
+    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+};
+use actix_web::{HttpRequest, HttpResponse, web};
+use andon_actors::permissions::{self, Action};
+use futures_util::StreamExt;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::access::RoomAccess;
+use crate::auth::AuthUser;
+use crate::db::files::{FileView, NewFile};
+use crate::db::messages::MessageView;
+use crate::db::{events, files, messages};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::files::{Kind, Received, Spool, make_thumbnail, receive, sanitize_name};
+use crate::state::AppState;
+use crate::storage::{self, Download, StorageError};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/rooms/{id}/files")
+            .get(list)
+            .post(upload),
+    )
+    .service(
+        web::resource("/api/rooms/{id}/files/{file_id}")
+            .get(metadata)
+            .delete(delete),
+    )
+    .service(web::resource("/api/rooms/{id}/files/{file_id}/content").get(content))
+    .service(web::resource("/api/rooms/{id}/files/{file_id}/thumbnail").get(thumbnail));
+}
+
+const CAPTION_MAX: usize = 2000;
+/// Multipart framing and the caption on top of the largest file.
+const ENVELOPE: u64 = 64 * 1024;
+
+fn storage_unavailable(e: StorageError) -> ApiError {
+    tracing::warn!(error = %e, "storage error");
+    ApiError::new(
+        ErrorCode::Unavailable,
+        "File storage is unavailable; try again shortly",
+    )
+    .with_retry_after(5)
+}
+
+async fn upload(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let room_id = *id;
+    let limits = &state.config.file_limits;
+    let largest = limits
+        .image_bytes
+        .max(limits.document_bytes)
+        .max(limits.text_bytes);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > largest + ENVELOPE) {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("Files may be at most {largest} bytes"),
+        ));
+    }
+    {
+        // Refuse before reading a byte of the body.
+        let client = state.db.get().await?;
+        let access = RoomAccess::load(&client, room_id, &user, false).await?;
+        access.ensure_writable()?;
+        access.authorize(&client, &user, Action::Send, None).await?;
+    }
+
+    let spool_dir = state.storage.spool_dir();
+    tokio::fs::create_dir_all(&spool_dir)
+        .await
+        .map_err(|e| storage_unavailable(StorageError::Unavailable(e.to_string())))?;
+    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut received: Option<(Received, String)> = None;
+    let mut caption = String::new();
+    while let Some(field) = multipart.next().await {
+        let mut field =
+            field.map_err(|e| ApiError::validation(format!("Invalid multipart body: {e}")))?;
+        match field.name() {
+            Some("file") if received.is_none() => {
+                let name = sanitize_name(
+                    field
+                        .content_disposition()
+                        .and_then(|cd| cd.get_filename())
+                        .unwrap_or("file"),
+                );
+                let r =
+                    receive(&mut field, &name, &spool_dir, limits, &state.realtime.stats).await?;
+                received = Some((r, name));
+            }
+            Some("caption") => caption = read_caption(&mut field).await?,
+            Some("file") => return Err(ApiError::validation("Send one `file` field per upload")),
+            other => {
+                return Err(ApiError::validation(format!(
+                    "Unknown multipart field `{}`: send `file` and optionally `caption`",
+                    other.unwrap_or("")
+                )));
+            }
+        }
+    }
+    let (received, name) =
+        received.ok_or_else(|| ApiError::validation("The multipart field `file` is required"))?;
+
+    let file_id = Uuid::new_v4();
+    let thumb = match received.kind {
+        Kind::Image => {
+            let spool = Spool::new(&spool_dir, ".thumb.jpg");
+            let (src, dst) = (received.spool.path.clone(), spool.path.clone());
+            web::block(move || make_thumbnail(&src, &dst))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::UnsupportedMediaType,
+                        format!("The image could not be decoded: {e}"),
+                    )
+                })?;
+            Some(spool)
+        }
+        _ => None,
+    };
+
+    // Store the objects, then the records; undo the objects if the records fail.
+    let key = storage::object_key(room_id, file_id);
+    let thumb_key = thumb
+        .as_ref()
+        .map(|_| storage::thumbnail_key(room_id, file_id));
+    let mut stored: Vec<String> = Vec::new();
+    let result = async {
+        state
+            .storage
+            .put_file(&key, &received.spool.path, received.mime)
+            .await
+            .map_err(storage_unavailable)?;
+        stored.push(key.clone());
+        if let (Some(t), Some(tk)) = (&thumb, &thumb_key) {
+            state
+                .storage
+                .put_file(tk, &t.path, "image/jpeg")
+                .await
+                .map_err(storage_unavailable)?;
+            stored.push(tk.clone());
+        }
+        record_upload(
+            &state,
+            &user,
+            room_id,
+            file_id,
+            &received,
+            &name,
+            &key,
+            thumb_key.as_deref(),
+            caption,
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok((file, message)) => {
+            Ok(HttpResponse::Created().json(json!({ "file": file, "message": message })))
+        }
+        Err(e) => {
+            for k in &stored {
+                if let Err(err) = state.storage.delete(k).await {
+                    tracing::error!(key = %k, error = %err, "could not remove the object of a failed upload");
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn read_caption(field: &mut actix_multipart::Field) -> ApiResult<String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| ApiError::validation(format!("Upload interrupted: {e}")))?;
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > CAPTION_MAX * 4 {
+            return Err(ApiError::validation(format!(
+                "caption must be at most {CAPTION_MAX} characters"
+            )));
+        }
+    }
+    let text =
+        String::from_utf8(bytes).map_err(|_| ApiError::validation("caption must be UTF-8 text"))?;
+    crate::domain::bounded_text("caption", &text, 0, CAPTION_MAX).map_err(ApiError::validation)
+}
+
+/// The file row, its message and their two events, in one transaction.
+#[allow(clippy::too_many_arguments)]
+async fn record_upload(
+    state: &AppState,
+    user: &AuthUser,
+    room_id: Uuid,
+    file_id: Uuid,
+    r: &Received,
+    name: &str,
+    key: &str,
+    thumb_key: Option<&str>,
+    caption: String,
+) -> ApiResult<(FileView, MessageView)> {
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let access = RoomAccess::load(&tx, room_id, user, true).await?;
+    access.ensure_writable()?;
+    // Checked (and audited) before the body was read; the role may have changed since.
+    if !permissions::allows(access.role, Action::Send) && !user.is_admin {
+        return Err(ApiError::forbidden(
+            "Your role in this room does not allow uploads",
+        ));
+    }
+    let seq = events::reserve(&tx, room_id, 2).await?;
+    // PostgreSQL keeps microseconds: so must the copy in the event.
+    let now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6);
+    let mut message = MessageView {
+        id: Uuid::new_v4(),
+        room_id,
+        seq,
+        sender: user.id.clone(),
+        sender_name: user.display_name.clone(),
+        message_type: if r.kind == Kind::Image {
+            "image_ref"
+        } else {
+            "file_ref"
+        }
+        .into(),
+        content: caption,
+        metadata: json!({}),
+        client_id: format!("upload:{file_id}"),
+        created_at: now,
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
+        file: None,
+    };
+    messages::insert(&tx, &message).await?;
+    let file = files::insert(
+        &tx,
+        &NewFile {
+            id: file_id,
+            room_id,
+            uploader: &user.id,
+            name,
+            kind: r.kind.as_str(),
+            mime_type: r.mime,
+            size: r.size as i64,
+            sha256: &r.sha256,
+            storage_key: key,
+            thumbnail_key: thumb_key,
+            message_id: message.id,
+        },
+    )
+    .await?;
+    message.file = Some(json!(file));
+    let created = events::Event {
+        room_id,
+        seq,
+        kind: "message.created".into(),
+        at: now,
+        actor: user.id.clone(),
+        data: json!(message),
+    };
+    let added = events::Event {
+        room_id,
+        seq: seq + 1,
+        kind: "file.added".into(),
+        at: now,
+        actor: user.id.clone(),
+        data: json!({ "file": file, "message_id": message.id }),
+    };
+    events::insert(&tx, &created).await?;
+    events::insert(&tx, &added).await?;
+    tx.commit().await?;
+    tracing::info!(room = %room_id, file = %file_id, size = r.size, mime = r.mime, "file uploaded");
+    state.realtime.publish(vec![created, added]);
+    Ok((file, message))
+}
+
+async fn readable_file(
+    state: &AppState,
+    user: &AuthUser,
+    room: Uuid,
+    file: Uuid,
+) -> ApiResult<FileView> {
+    let client = state.db.get().await?;
+    let access = RoomAccess::load(&client, room, user, false).await?;
+    access.authorize(&client, user, Action::Read, None).await?;
+    files::get(&client, room, file)
+        .await?
+        .filter(|f| !f.deleted)
+        .ok_or_else(|| ApiError::not_found("File"))
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let client = state.db.get().await?;
+    let access = RoomAccess::load(&client, *id, &user, false).await?;
+    access.authorize(&client, &user, Action::Read, None).await?;
+    Ok(HttpResponse::Ok().json(json!({ "files": files::list(&client, *id).await? })))
+}
+
+async fn metadata(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (room, file) = path.into_inner();
+    Ok(HttpResponse::Ok().json(readable_file(&state, &user, room, file).await?))
+}
+
+async fn content(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (room, file) = path.into_inner();
+    let f = readable_file(&state, &user, room, file).await?;
+    let inline = f.kind == "image";
+    serve(&state, &req, &f.storage_key, &f.mime_type, &f.name, inline).await
+}
+
+async fn thumbnail(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (room, file) = path.into_inner();
+    let f = readable_file(&state, &user, room, file).await?;
+    let key = f
+        .thumbnail_key
+        .ok_or_else(|| ApiError::not_found("Thumbnail"))?;
+    let name = format!("{}.thumb.jpg", f.name);
+    serve(&state, &req, &key, "image/jpeg", &name, true).await
+}
+
+/// `Content-Disposition` with an ASCII fallback name and the UTF-8 name.
+fn disposition(name: &str, inline: bool) -> ContentDisposition {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    ContentDisposition {
+        disposition: if inline {
+            DispositionType::Inline
+        } else {
+            DispositionType::Attachment
+        },
+        parameters: vec![
+            DispositionParam::Filename(ascii),
+            DispositionParam::FilenameExt(ExtendedValue {
+                charset: Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: name.as_bytes().to_vec(),
+            }),
+        ],
+    }
+}
+
+async fn serve(
+    state: &AppState,
+    req: &HttpRequest,
+    key: &str,
+    mime: &str,
+    name: &str,
+    inline: bool,
+) -> ApiResult<HttpResponse> {
+    let cd = disposition(name, inline);
+    let download = state
+        .storage
+        .download(key, mime, &cd.to_string())
+        .await
+        .map_err(|e| match e {
+            StorageError::NotFound => ApiError::not_found("File content"),
+            e => storage_unavailable(e),
+        })?;
+    let mut response = match download {
+        Download::File(path) => {
+            let mime: mime::Mime = mime.parse().map_err(ApiError::internal)?;
+            NamedFile::open_async(&path)
+                .await
+                .map_err(|e| storage_unavailable(StorageError::Unavailable(e.to_string())))?
+                .set_content_type(mime)
+                .set_content_disposition(cd)
+                .into_response(req)
+        }
+        Download::Redirect(url) => HttpResponse::Found()
+            .insert_header((header::LOCATION, url))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .finish(),
+    };
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (room_id, file_id) = path.into_inner();
+    let mut client = state.db.get().await?;
+    let tx = client.transaction().await?;
+    let access = RoomAccess::load(&tx, room_id, &user, true).await?;
+    access.ensure_writable()?;
+    let file = files::get(&tx, room_id, file_id)
+        .await?
+        .filter(|f| !f.deleted)
+        .ok_or_else(|| ApiError::not_found("File"))?;
+    let action = if file.uploader == user.id {
+        Action::EditOwn
+    } else {
+        Action::DeleteAnyMessage
+    };
+    access
+        .authorize(&tx, &user, action, Some(&file_id.to_string()))
+        .await?;
+    files::soft_delete(&tx, file_id, &user.id).await?;
+    let mut published = Vec::new();
+    if let Some(message_id) = file.message_id
+        && messages::lock(&tx, room_id, message_id)
+            .await?
+            .is_some_and(|m| !m.deleted)
+    {
+        messages::soft_delete(&tx, room_id, message_id, &user.id).await?;
+        published.push(
+            events::append(
+                &tx,
+                room_id,
+                "message.deleted",
+                &user.id,
+                json!({"message_id": message_id, "deleted_by": user.id}),
+            )
+            .await?,
+        );
+    }
+    published.push(
+        events::append(
+            &tx,
+            room_id,
+            "file.deleted",
+            &user.id,
+            json!({"file_id": file_id, "message_id": file.message_id}),
+        )
+        .await?,
+    );
+    tx.commit().await?;
+    state.realtime.publish(published);
+    Ok(HttpResponse::NoContent().finish())
+}

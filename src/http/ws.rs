@@ -1,0 +1,97 @@
+//! `POST /api/ws-ticket` and `GET /api/ws?ticket=` (PRODUCT.md M1): browsers cannot
+//! set headers on a WebSocket, so a REST call with the bearer token buys a
+//! single-use ticket valid for 30 seconds, and the upgrade spends it.
+
+use actix::{Actor, AsyncContext};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{AuthUser, token};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::realtime::SocketActor;
+use crate::realtime::protocol::FRAME_MAX;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/ws-ticket").post(ticket))
+        .service(web::resource("/api/ws").get(upgrade));
+}
+
+const TICKET_SECS: i64 = 30;
+
+async fn ticket(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let (ticket, hash) = token::generate().map_err(ApiError::internal)?;
+    let client = state.db.get().await?;
+    let stmt = client
+        .prepare_cached(
+            "WITH expired AS (DELETE FROM ws_tickets WHERE expires_at < now() - interval '1 minute')
+             INSERT INTO ws_tickets (ticket_hash, session_id, expires_at)
+             VALUES ($1, $2, now() + make_interval(secs => $3))",
+        )
+        .await?;
+    client
+        .execute(
+            &stmt,
+            &[&&hash[..], &user.session_id, &(TICKET_SECS as f64)],
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "ticket": ticket, "expires_in": TICKET_SECS })))
+}
+
+#[derive(Deserialize)]
+struct Upgrade {
+    ticket: Option<String>,
+}
+
+fn invalid_ticket() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidTicket,
+        "Missing, unknown, expired or already used ticket: get a new one from POST /api/ws-ticket",
+    )
+}
+
+async fn upgrade(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+    query: web::Query<Upgrade>,
+) -> ApiResult<HttpResponse> {
+    let ticket = query
+        .ticket
+        .as_deref()
+        .filter(|t| t.len() <= 256)
+        .ok_or_else(invalid_ticket)?;
+    let hash = token::hash(ticket);
+    let client = state.db.get().await?;
+    // Deleting is what makes a ticket single-use, even under concurrent upgrades.
+    let stmt = client
+        .prepare_cached(
+            "WITH spent AS (DELETE FROM ws_tickets WHERE ticket_hash = $1 RETURNING session_id, expires_at)
+             SELECT s.id, s.user_id, u.display_name FROM spent
+             JOIN sessions s ON s.id = spent.session_id JOIN users u ON u.id = s.user_id
+             WHERE spent.expires_at > now()",
+        )
+        .await?;
+    let row = client
+        .query_opt(&stmt, &[&&hash[..]])
+        .await?
+        .ok_or_else(invalid_ticket)?;
+    drop(client);
+    let user_id: String = row.get(1);
+    let user = AuthUser {
+        session_id: row.get(0),
+        is_admin: state.config.is_admin(&user_id),
+        id: user_id,
+        display_name: row.get(2),
+    };
+    let (response, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
+    let stream = stream.max_frame_size(FRAME_MAX);
+    let app = state.clone();
+    SocketActor::create(move |ctx| {
+        ctx.add_stream(stream);
+        SocketActor::new(app, user, session)
+    });
+    Ok(response)
+}

@@ -1,0 +1,85 @@
+//! The real-time engine on the server side: socket actors, the WebSocket protocol,
+//! message actions, and the PostgreSQL stores behind the actors' traits.
+//! Room actors, the room directory and group commit live in `andon-actors`.
+
+pub mod actions;
+pub mod protocol;
+pub mod socket;
+pub mod store;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use actix::Addr;
+use andon_actors::realtime::{GroupCommit, RoomDirectory, StoredEvent};
+use dashmap::DashMap;
+
+pub use socket::SocketActor;
+
+/// Counters shared by every socket; read by tests and metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// The longest outbound queue any socket reached, in frames.
+    pub queue_high_water: AtomicUsize,
+    pub slow_consumer_closes: AtomicU64,
+    pub dropped_ephemeral: AtomicU64,
+    pub open_sockets: AtomicI64,
+    /// The most bytes read from any one upload body (uploads stop at their limit).
+    pub upload_read_high_water: AtomicU64,
+}
+
+impl Stats {
+    pub fn note_queue_len(&self, len: usize) {
+        self.queue_high_water.fetch_max(len, Ordering::Relaxed);
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SocketConfig {
+    /// Outbound queue bound per socket, in frames.
+    pub queue_frames: usize,
+    pub ping_interval: Duration,
+    /// A socket silent this long is closed.
+    pub idle_timeout: Duration,
+    pub edit_window: Duration,
+}
+
+/// Everything real-time, shared by HTTP handlers and socket actors.
+pub struct Realtime {
+    pub rooms: RoomDirectory,
+    pub commit: GroupCommit,
+    pub sockets: DashMap<u64, Addr<SocketActor>>,
+    pub stats: Arc<Stats>,
+    pub config: SocketConfig,
+    next_socket: AtomicU64,
+}
+
+impl Realtime {
+    pub fn new(
+        rooms: RoomDirectory,
+        commit: GroupCommit,
+        config: SocketConfig,
+        stats: Arc<Stats>,
+    ) -> Self {
+        Self {
+            rooms,
+            commit,
+            sockets: DashMap::new(),
+            stats,
+            config,
+            next_socket: AtomicU64::new(1),
+        }
+    }
+
+    pub fn next_socket_id(&self) -> u64 {
+        self.next_socket.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Hands committed events to the room actors that deliver them.
+    pub fn publish(&self, events: Vec<StoredEvent>) {
+        if !events.is_empty() {
+            self.rooms.publish(events);
+        }
+    }
+}

@@ -1,0 +1,968 @@
+//! One actor per WebSocket connection.
+//!
+//! Inbound: client frames arrive as a stream (actix-ws); each is parsed, checked
+//! and dispatched. Slow work (database, group commit) runs as futures in the
+//! actor's context, so the actor keeps serving frames meanwhile.
+//!
+//! Outbound: everything the socket sends goes through one bounded queue
+//! (`ANDON_WS_QUEUE_FRAMES`) drained by a single writer future into actix-ws, whose
+//! own channel is small and bounded; a client that stops reading therefore stalls
+//! the writer, the queue fills, ephemeral frames are dropped first, and a durable
+//! event that still does not fit closes the socket with 4008. Memory per socket is
+//! bounded and the room never waits for this socket.
+//!
+//! Subscriptions (per room): `Pending` until the room actor answers with its head
+//! `H` (live frames arriving meanwhile are buffered), then `Replaying` events
+//! `after_seq < seq ≤ H` from the database page by page as the queue drains (live
+//! frames still buffered), then `Live`. Live frames are all `> H`, so the client
+//! sees every event once, in order.
+
+use std::collections::{HashMap, VecDeque};
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web::web;
+use actix_ws::{CloseCode, CloseReason, Message as WsMessage, ProtocolError, Session};
+use andon_actors::permissions::{self, Action, Role};
+use andon_actors::realtime::messages::{
+    EventMeta, Frame, ReadUpTo, Subscribe, Subscribed, ToSocket, Typing, Unsubscribe,
+};
+use andon_actors::realtime::{CLOSE_SLOW_CONSUMER, RoomActor, SendError, SendRequest};
+use andon_actors::session::messages::{AttachSocket, CloseSocket, DetachSocket, Touch};
+use bytestring::ByteString;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::actions;
+use super::protocol::{self, ClientFrame, SendFrame, WsError};
+use crate::auth::AuthUser;
+use crate::db::events;
+use crate::http::access::RoomAccess;
+use crate::state::AppState;
+
+/// Bad frames within a minute that end the connection with 4400.
+const MAX_VIOLATIONS: usize = 10;
+/// Frames per second a client may send (bursts of twice that).
+const FRAMES_PER_SECOND: u32 = 100;
+/// Events read from the database per replay page, at most.
+const REPLAY_PAGE: usize = 1000;
+/// Frames handed to actix-ws per writer future.
+const WRITE_BATCH: usize = 64;
+/// A closing socket is dropped after this long even if the close frame is stuck.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Events and replies: never dropped.
+    Durable,
+    /// Typing, presence, read: dropped first.
+    Ephemeral,
+}
+
+enum Outgoing {
+    Text(ByteString, Class),
+    Ping,
+    Pong(bytes::Bytes),
+    Close(u16, String),
+}
+
+enum SubState {
+    /// Waiting for the room actor's answer; live frames buffered.
+    Pending {
+        buffered: Vec<(ByteString, std::sync::Arc<EventMeta>)>,
+    },
+    Replaying {
+        next_after: i64,
+        upto: i64,
+        fetching: bool,
+        buffered: Vec<(ByteString, std::sync::Arc<EventMeta>)>,
+    },
+    Live {
+        last: i64,
+    },
+}
+
+struct Sub {
+    /// Distinguishes this subscription from an earlier one to the same room, so a
+    /// late replay page of the earlier one is ignored.
+    generation: u64,
+    role: Option<Role>,
+    archived: bool,
+    room: Addr<RoomActor>,
+    state: SubState,
+}
+
+pub struct SocketActor {
+    id: u64,
+    user: AuthUser,
+    app: web::Data<AppState>,
+    session: Option<Session>,
+    outbox: VecDeque<Outgoing>,
+    writing: bool,
+    closing: bool,
+    subs: HashMap<Uuid, Sub>,
+    generation: u64,
+    /// Sends in flight: the refs to acknowledge, by room and client id.
+    pending_acks: HashMap<(Uuid, String), Vec<Option<Value>>>,
+    /// Read markers to store, by room (flushed once a second).
+    reads_pending: HashMap<Uuid, i64>,
+    reads_stored: HashMap<Uuid, i64>,
+    last_heard: Instant,
+    last_touch: Instant,
+    violations: VecDeque<Instant>,
+    limiter: DefaultDirectRateLimiter,
+}
+
+impl SocketActor {
+    pub fn new(app: web::Data<AppState>, user: AuthUser, session: Session) -> Self {
+        let id = app.realtime.next_socket_id();
+        let per_second = NonZeroU32::new(FRAMES_PER_SECOND).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(FRAMES_PER_SECOND * 2).unwrap_or(NonZeroU32::MIN);
+        Self {
+            id,
+            user,
+            app,
+            session: Some(session),
+            outbox: VecDeque::new(),
+            writing: false,
+            closing: false,
+            subs: HashMap::new(),
+            generation: 0,
+            pending_acks: HashMap::new(),
+            reads_pending: HashMap::new(),
+            reads_stored: HashMap::new(),
+            last_heard: Instant::now(),
+            last_touch: Instant::now(),
+            violations: VecDeque::new(),
+            limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+        }
+    }
+
+    fn limit(&self) -> usize {
+        self.app.realtime.config.queue_frames
+    }
+
+    // ---- outbound -------------------------------------------------------------
+
+    /// Queues a frame; applies the overflow policy.
+    fn enqueue(&mut self, item: Outgoing, ctx: &mut Context<Self>) {
+        if self.closing {
+            return;
+        }
+        let class = match &item {
+            Outgoing::Text(_, class) => *class,
+            _ => Class::Ephemeral, // pings and pongs can be skipped too
+        };
+        if self.outbox.len() >= self.limit() {
+            if class == Class::Ephemeral {
+                self.app
+                    .realtime
+                    .stats
+                    .dropped_ephemeral
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return;
+            }
+            let before = self.outbox.len();
+            self.outbox
+                .retain(|o| matches!(o, Outgoing::Text(_, Class::Durable)));
+            let dropped = (before - self.outbox.len()) as u64;
+            self.app
+                .realtime
+                .stats
+                .dropped_ephemeral
+                .fetch_add(dropped, std::sync::atomic::Ordering::Relaxed);
+            if self.outbox.len() >= self.limit() {
+                self.app
+                    .realtime
+                    .stats
+                    .slow_consumer_closes
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(socket = self.id, user = %self.user.id, "slow consumer: closing with 4008");
+                self.close(CLOSE_SLOW_CONSUMER, "slow consumer, resume", ctx);
+                return;
+            }
+        }
+        self.outbox.push_back(item);
+        self.app.realtime.stats.note_queue_len(self.outbox.len());
+        self.pump(ctx);
+    }
+
+    fn send_text(&mut self, text: impl Into<ByteString>, class: Class, ctx: &mut Context<Self>) {
+        self.enqueue(Outgoing::Text(text.into(), class), ctx);
+    }
+
+    fn send_error(
+        &mut self,
+        e: &WsError,
+        reference: &Option<Value>,
+        room: Option<Uuid>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.send_text(
+            protocol::error_frame(e, reference, room),
+            Class::Durable,
+            ctx,
+        );
+    }
+
+    /// Starts the writer if it is idle and there is something to write.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        if self.writing || self.outbox.is_empty() {
+            return;
+        }
+        let Some(mut session) = self.session.take() else {
+            return;
+        };
+        self.writing = true;
+        let n = self.outbox.len().min(WRITE_BATCH);
+        let batch: Vec<Outgoing> = self.outbox.drain(..n).collect();
+        ctx.spawn(
+            async move {
+                for item in batch {
+                    let result = match item {
+                        Outgoing::Text(text, _) => session.text(text).await,
+                        Outgoing::Ping => session.ping(b"").await,
+                        Outgoing::Pong(bytes) => session.pong(&bytes).await,
+                        Outgoing::Close(code, reason) => {
+                            let _ = session
+                                .close(Some(CloseReason {
+                                    code: CloseCode::Other(code),
+                                    description: Some(reason),
+                                }))
+                                .await;
+                            return None;
+                        }
+                    };
+                    if result.is_err() {
+                        return None;
+                    }
+                }
+                Some(session)
+            }
+            .into_actor(self)
+            .map(|session, act, ctx| {
+                act.writing = false;
+                match session {
+                    Some(s) => {
+                        act.session = Some(s);
+                        act.continue_replays(ctx);
+                        act.pump(ctx);
+                    }
+                    None => ctx.stop(), // closed, by us or by the peer
+                }
+            }),
+        );
+    }
+
+    /// Closes with `code` after the frames already queued (a slow consumer's queue
+    /// is dropped instead: it resumes from its last seq anyway).
+    fn close(&mut self, code: u16, reason: &str, ctx: &mut Context<Self>) {
+        if self.closing {
+            return;
+        }
+        if code == CLOSE_SLOW_CONSUMER {
+            self.outbox.clear();
+        } else {
+            self.outbox
+                .retain(|o| matches!(o, Outgoing::Text(_, Class::Durable)));
+        }
+        self.outbox
+            .push_back(Outgoing::Close(code, reason.to_string()));
+        self.closing = true;
+        self.leave_rooms();
+        self.pump(ctx);
+        ctx.run_later(CLOSE_GRACE, |_, ctx| ctx.stop());
+    }
+
+    fn leave_rooms(&mut self) {
+        for (_, sub) in self.subs.drain() {
+            sub.room.do_send(Unsubscribe { socket_id: self.id });
+        }
+    }
+
+    // ---- inbound --------------------------------------------------------------
+
+    fn violation(&mut self, e: WsError, reference: Option<Value>, ctx: &mut Context<Self>) {
+        let now = Instant::now();
+        self.violations.push_back(now);
+        while self
+            .violations
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+        {
+            self.violations.pop_front();
+        }
+        self.send_error(&e, &reference, None, ctx);
+        if self.violations.len() >= MAX_VIOLATIONS {
+            self.close(4400, "protocol violation", ctx);
+        }
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        if self.limiter.check().is_err() {
+            let e = WsError::new("rate_limited", "Too many frames; slow down");
+            self.send_error(&e, &None, None, ctx);
+            return;
+        }
+        let (frame, reference) = match protocol::parse(text) {
+            Ok(parsed) => parsed,
+            Err((e, reference)) => return self.violation(e, reference, ctx),
+        };
+        match frame {
+            ClientFrame::Ping => self.send_text(
+                protocol::reply(json!({"type": "pong"}), &reference),
+                Class::Durable,
+                ctx,
+            ),
+            ClientFrame::Subscribe { room_id, after_seq } => {
+                self.subscribe(room_id, after_seq, reference, ctx)
+            }
+            ClientFrame::Unsubscribe { room_id } => {
+                if let Some(sub) = self.subs.remove(&room_id) {
+                    sub.room.do_send(Unsubscribe { socket_id: self.id });
+                }
+                let frame = json!({"type": "unsubscribed", "room_id": room_id});
+                self.send_text(protocol::reply(frame, &reference), Class::Durable, ctx);
+            }
+            ClientFrame::Send(f) => self.send(f, reference, ctx),
+            ClientFrame::Edit {
+                room_id,
+                message_id,
+                content,
+            } => {
+                let (app, user) = (self.app.clone(), self.user.clone());
+                self.action(room_id, message_id, reference, ctx, async move {
+                    actions::edit(&app, &user, room_id, message_id, &content)
+                        .await
+                        .map(Some)
+                });
+            }
+            ClientFrame::Delete {
+                room_id,
+                message_id,
+            } => {
+                let (app, user) = (self.app.clone(), self.user.clone());
+                self.action(room_id, message_id, reference, ctx, async move {
+                    actions::delete(&app, &user, room_id, message_id)
+                        .await
+                        .map(Some)
+                });
+            }
+            ClientFrame::React {
+                room_id,
+                message_id,
+                emoji,
+                add,
+            } => {
+                let (app, user) = (self.app.clone(), self.user.clone());
+                self.action(room_id, message_id, reference, ctx, async move {
+                    actions::react(&app, &user, room_id, message_id, &emoji, add).await
+                });
+            }
+            ClientFrame::Typing { room_id } => self.typing(room_id, reference, ctx),
+            ClientFrame::Read { room_id, seq } => {
+                if seq > self.reads_stored.get(&room_id).copied().unwrap_or(0) {
+                    let entry = self.reads_pending.entry(room_id).or_insert(seq);
+                    *entry = (*entry).max(seq);
+                }
+            }
+        }
+    }
+
+    /// Runs an edit, delete or react and answers with its ack or error.
+    fn action<F>(
+        &mut self,
+        room: Uuid,
+        message: Uuid,
+        reference: Option<Value>,
+        ctx: &mut Context<Self>,
+        work: F,
+    ) where
+        F: Future<Output = crate::error::ApiResult<Option<i64>>> + 'static,
+    {
+        ctx.spawn(
+            work.into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Ok(seq) => {
+                        let ack = json!({"type": "ack", "message_id": message, "seq": seq});
+                        act.send_text(protocol::reply(ack, &reference), Class::Durable, ctx);
+                    }
+                    Err(e) => act.send_error(&WsError::from(e), &reference, Some(room), ctx),
+                }),
+        );
+    }
+
+    fn typing(&mut self, room_id: Uuid, reference: Option<Value>, ctx: &mut Context<Self>) {
+        let Some(sub) = self.subs.get(&room_id) else {
+            let e = WsError::bad_request("Subscribe to the room before typing");
+            return self.send_error(&e, &reference, Some(room_id), ctx);
+        };
+        let allowed =
+            !sub.archived && (permissions::allows(sub.role, Action::Send) || self.user.is_admin);
+        if !allowed {
+            let e = WsError::new("forbidden", "Your role in this room does not allow typing");
+            return self.send_error(&e, &reference, Some(room_id), ctx);
+        }
+        sub.room.do_send(Typing {
+            socket_id: self.id,
+            user_id: self.user.id.clone(),
+            display_name: self.user.display_name.clone(),
+        });
+    }
+
+    fn send(&mut self, f: SendFrame, reference: Option<Value>, ctx: &mut Context<Self>) {
+        if let Err(e) = protocol::check_send(&f) {
+            return self.send_error(&e, &reference, Some(f.room_id), ctx);
+        }
+        let key = (f.room_id, f.client_id.clone());
+        let first = !self.pending_acks.contains_key(&key);
+        self.pending_acks
+            .entry(key.clone())
+            .or_default()
+            .push(reference);
+        if !first {
+            return; // the same send is already on its way: one answer for both
+        }
+        let request = SendRequest {
+            room_id: f.room_id,
+            sender: self.user.id.clone(),
+            sender_name: self.user.display_name.clone(),
+            sender_is_admin: self.user.is_admin,
+            client_id: f.client_id,
+            message_type: f.message_type,
+            content: f.content,
+            metadata: f.metadata,
+        };
+        let commit = self.app.realtime.commit.clone();
+        ctx.spawn(
+            async move { commit.submit(request).await }
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    // If the event came first, the ack went out with it already.
+                    let Some(refs) = act.pending_acks.remove(&key) else {
+                        return;
+                    };
+                    for reference in refs {
+                        match &result {
+                            Ok(ack) => {
+                                let frame = json!({
+                                    "type": "ack", "client_id": key.1,
+                                    "message_id": ack.message_id, "seq": ack.seq,
+                                });
+                                act.send_text(
+                                    protocol::reply(frame, &reference),
+                                    Class::Durable,
+                                    ctx,
+                                );
+                            }
+                            Err(e) => {
+                                let e = match e {
+                                    SendError::Forbidden(m) => WsError::new("forbidden", m.clone()),
+                                    SendError::NotFound => {
+                                        WsError::new("not_found", "Room not found")
+                                    }
+                                    SendError::Unavailable | SendError::ShuttingDown => {
+                                        WsError::new("unavailable", e.to_string())
+                                    }
+                                };
+                                act.send_error(&e, &reference, Some(key.0), ctx);
+                            }
+                        }
+                    }
+                }),
+        );
+    }
+
+    // ---- subscriptions ----------------------------------------------------------
+
+    fn subscribe(
+        &mut self,
+        room_id: Uuid,
+        after: Option<i64>,
+        reference: Option<Value>,
+        ctx: &mut Context<Self>,
+    ) {
+        let (app, user) = (self.app.clone(), self.user.clone());
+        ctx.spawn(
+            async move {
+                let client = app.db.get().await?;
+                let access = RoomAccess::load(&client, room_id, &user, false).await?;
+                access.authorize(&client, &user, Action::Read, None).await?;
+                Ok::<_, crate::error::ApiError>((
+                    access.role,
+                    access.room.status.as_str() == "archived",
+                ))
+            }
+            .into_actor(self)
+            .map(move |result, act, ctx| match result {
+                Err(e) => act.send_error(&WsError::from(e), &reference, Some(room_id), ctx),
+                Ok((role, archived)) => {
+                    act.register(room_id, role, archived, after, reference, ctx)
+                }
+            }),
+        );
+    }
+
+    fn register(
+        &mut self,
+        room_id: Uuid,
+        role: Option<Role>,
+        archived: bool,
+        after: Option<i64>,
+        reference: Option<Value>,
+        ctx: &mut Context<Self>,
+    ) {
+        if self.closing {
+            return;
+        }
+        self.generation += 1;
+        let generation = self.generation;
+        let room = self.app.realtime.rooms.get_or_start(room_id);
+        self.subs.insert(
+            room_id,
+            Sub {
+                generation,
+                role,
+                archived,
+                room: room.clone(),
+                state: SubState::Pending {
+                    buffered: Vec::new(),
+                },
+            },
+        );
+        let msg = Subscribe {
+            socket_id: self.id,
+            user_id: self.user.id.clone(),
+            socket: ctx.address().recipient(),
+        };
+        ctx.spawn(
+            room.send(msg)
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    if act.subs.get(&room_id).map(|s| s.generation) != Some(generation) {
+                        return; // unsubscribed or subscribed again meanwhile
+                    }
+                    match result {
+                        Ok(subscribed) => {
+                            act.subscribed(room_id, subscribed, after, reference, ctx)
+                        }
+                        Err(_) => {
+                            // The room actor stopped: the room is gone (or the database was).
+                            act.subs.remove(&room_id);
+                            let e = WsError::new("not_found", "Room not found");
+                            act.send_error(&e, &reference, Some(room_id), ctx);
+                        }
+                    }
+                }),
+        );
+    }
+
+    fn subscribed(
+        &mut self,
+        room_id: Uuid,
+        s: Subscribed,
+        after: Option<i64>,
+        reference: Option<Value>,
+        ctx: &mut Context<Self>,
+    ) {
+        let frame = json!({"type": "subscribed", "room_id": room_id, "head_seq": s.head_seq, "online": s.online});
+        self.send_text(protocol::reply(frame, &reference), Class::Durable, ctx);
+        let Some(sub) = self.subs.get_mut(&room_id) else {
+            return;
+        };
+        let buffered = match &mut sub.state {
+            SubState::Pending { buffered } => std::mem::take(buffered),
+            _ => Vec::new(),
+        };
+        match after {
+            Some(after) if after < s.head_seq => {
+                sub.state = SubState::Replaying {
+                    next_after: after.max(0),
+                    upto: s.head_seq,
+                    fetching: false,
+                    buffered,
+                };
+                self.continue_replays(ctx);
+            }
+            _ => {
+                sub.state = SubState::Live { last: s.head_seq };
+                for (text, meta) in buffered {
+                    self.live_event(room_id, text, meta, ctx);
+                }
+            }
+        }
+    }
+
+    /// Fetches the next replay page of every replaying room that has room in the
+    /// queue; called again whenever the writer drains.
+    fn continue_replays(&mut self, ctx: &mut Context<Self>) {
+        let free = self.limit().saturating_sub(self.outbox.len());
+        if free < self.limit() / 2 || self.closing {
+            return;
+        }
+        let page = free.min(REPLAY_PAGE) as i64;
+        for (room_id, sub) in self.subs.iter_mut() {
+            let SubState::Replaying {
+                next_after,
+                upto,
+                fetching,
+                ..
+            } = &mut sub.state
+            else {
+                continue;
+            };
+            if *fetching {
+                continue;
+            }
+            *fetching = true;
+            let (room_id, after, upto, generation) = (*room_id, *next_after, *upto, sub.generation);
+            let app = self.app.clone();
+            let limit = page.min(upto - after).max(1);
+            ctx.spawn(
+                async move {
+                    let client = app.db.get().await?;
+                    Ok::<_, crate::error::ApiError>(
+                        events::list(&client, room_id, after, limit).await?,
+                    )
+                }
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    act.replay_page(room_id, generation, upto, result, ctx)
+                }),
+            );
+            return; // one page at a time keeps the queue bounded
+        }
+    }
+
+    fn replay_page(
+        &mut self,
+        room_id: Uuid,
+        generation: u64,
+        upto: i64,
+        result: crate::error::ApiResult<Vec<events::Event>>,
+        ctx: &mut Context<Self>,
+    ) {
+        if self.subs.get(&room_id).map(|s| s.generation) != Some(generation) {
+            return;
+        }
+        let page = match result {
+            Ok(page) => page,
+            Err(e) => {
+                // Could not read the log: end this subscription; the client resubscribes.
+                if let Some(sub) = self.subs.remove(&room_id) {
+                    sub.room.do_send(Unsubscribe { socket_id: self.id });
+                }
+                return self.send_error(&WsError::from(e), &None, Some(room_id), ctx);
+            }
+        };
+        let mut last = None;
+        for event in page.into_iter().filter(|e| e.seq <= upto) {
+            last = Some(event.seq);
+            let meta = std::sync::Arc::new(EventMeta::of(&event));
+            self.deliver_event(room_id, ByteString::from(event.to_frame_text()), &meta, ctx);
+        }
+        let Some(sub) = self.subs.get_mut(&room_id) else {
+            return;
+        };
+        let SubState::Replaying {
+            next_after,
+            fetching,
+            buffered,
+            ..
+        } = &mut sub.state
+        else {
+            return;
+        };
+        *fetching = false;
+        if let Some(seq) = last {
+            *next_after = seq;
+        }
+        if last.is_none() || *next_after >= upto {
+            let buffered = std::mem::take(buffered);
+            sub.state = SubState::Live { last: upto };
+            for (text, meta) in buffered {
+                self.live_event(room_id, text, meta, ctx);
+            }
+        } else {
+            self.continue_replays(ctx);
+        }
+    }
+
+    /// A live durable event for a subscribed room.
+    fn live_event(
+        &mut self,
+        room_id: Uuid,
+        text: ByteString,
+        meta: std::sync::Arc<EventMeta>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(sub) = self.subs.get_mut(&room_id) else {
+            return;
+        };
+        match &mut sub.state {
+            SubState::Pending { buffered } | SubState::Replaying { buffered, .. } => {
+                buffered.push((text, meta));
+                if buffered.len() > self.app.realtime.config.queue_frames {
+                    // The client cannot keep up even with its replay: resume later.
+                    self.app
+                        .realtime
+                        .stats
+                        .slow_consumer_closes
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.close(CLOSE_SLOW_CONSUMER, "slow consumer, resume", ctx);
+                }
+            }
+            SubState::Live { last } => {
+                if meta.seq <= *last {
+                    return; // already sent
+                }
+                *last = meta.seq;
+                self.deliver_event(room_id, text, &meta, ctx);
+            }
+        }
+    }
+
+    /// Sends one event; acknowledges the client's own send first, and keeps the
+    /// cached role and status in step with member and room events.
+    fn deliver_event(
+        &mut self,
+        room_id: Uuid,
+        text: ByteString,
+        meta: &EventMeta,
+        ctx: &mut Context<Self>,
+    ) {
+        if meta.kind == "message.created"
+            && meta.actor == self.user.id
+            && let Some(client_id) = &meta.client_id
+            && let Some(refs) = self.pending_acks.remove(&(room_id, client_id.clone()))
+        {
+            let seq = meta.seq;
+            for reference in refs {
+                let frame = json!({
+                    "type": "ack", "client_id": client_id, "message_id": meta.message_id, "seq": seq,
+                });
+                self.send_text(protocol::reply(frame, &reference), Class::Durable, ctx);
+            }
+        }
+        self.send_text(text, Class::Durable, ctx);
+        let concerns_me = meta.subject.as_deref() == Some(self.user.id.as_str());
+        if (meta.kind.starts_with("member.") && concerns_me)
+            || meta.kind == "ownership.transferred"
+            || meta.kind == "room.status_changed"
+        {
+            self.refresh_access(room_id, ctx);
+        }
+    }
+
+    /// Re-reads the user's role and the room's status after a change to either.
+    fn refresh_access(&mut self, room_id: Uuid, ctx: &mut Context<Self>) {
+        let (app, user) = (self.app.clone(), self.user.clone());
+        ctx.spawn(
+            async move {
+                let client = app.db.get().await.ok()?;
+                RoomAccess::load(&client, room_id, &user, false).await.ok()
+            }
+            .into_actor(self)
+            .map(move |access, act, _| {
+                if let (Some(access), Some(sub)) = (access, act.subs.get_mut(&room_id)) {
+                    sub.role = access.role;
+                    sub.archived = access.room.status.as_str() == "archived";
+                }
+            }),
+        );
+    }
+
+    // ---- timers -----------------------------------------------------------------
+
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        let config = &self.app.realtime.config;
+        if self.last_heard.elapsed() > config.idle_timeout {
+            tracing::debug!(socket = self.id, "idle socket closed");
+            return self.close(1000, "idle timeout", ctx);
+        }
+        self.enqueue(Outgoing::Ping, ctx);
+        // An open, talking socket is an active session.
+        if self.last_heard > self.last_touch {
+            self.last_touch = Instant::now();
+            self.app.supervisor.do_send(Touch {
+                id: self.user.session_id,
+                at: chrono::Utc::now(),
+            });
+        }
+    }
+
+    fn flush_reads(&mut self, ctx: &mut Context<Self>) {
+        let pending: Vec<(Uuid, i64)> = self.reads_pending.drain().collect();
+        for (room_id, seq) in pending {
+            let (app, user) = (self.app.clone(), self.user.clone());
+            ctx.spawn(
+                async move { actions::mark_read(&app, &user, room_id, seq).await }
+                    .into_actor(self)
+                    .map(move |result, act, ctx| match result {
+                        Ok(stored) => {
+                            let before = act.reads_stored.insert(room_id, stored).unwrap_or(0);
+                            if stored > before
+                                && let Some(sub) = act.subs.get(&room_id)
+                            {
+                                sub.room.do_send(ReadUpTo {
+                                    user_id: act.user.id.clone(),
+                                    seq: stored,
+                                });
+                            }
+                        }
+                        Err(e) => act.send_error(&WsError::from(e), &None, Some(room_id), ctx),
+                    }),
+            );
+        }
+    }
+}
+
+impl Actor for SocketActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Room actors deliver with try_send: the mailbox bound is part of the
+        // slow-consumer policy.
+        ctx.set_mailbox_capacity(self.limit());
+        let rt = &self.app.realtime;
+        rt.sockets.insert(self.id, ctx.address());
+        rt.stats
+            .open_sockets
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = self
+            .app
+            .sessions
+            .get(&self.user.session_id)
+            .map(|s| s.clone());
+        match session {
+            Some(session) => session.do_send(AttachSocket {
+                socket_id: self.id,
+                close: ctx.address().recipient(),
+            }),
+            None => {
+                // Ended between ticket and upgrade.
+                return self.close(
+                    andon_actors::session::CLOSE_SESSION_ENDED,
+                    "session ended",
+                    ctx,
+                );
+            }
+        }
+        self.app.supervisor.do_send(Touch {
+            id: self.user.session_id,
+            at: chrono::Utc::now(),
+        });
+        ctx.run_interval(rt.config.ping_interval, |act, ctx| act.heartbeat(ctx));
+        ctx.run_interval(Duration::from_secs(1), |act, ctx| act.flush_reads(ctx));
+        tracing::debug!(socket = self.id, user = %self.user.id, "socket opened");
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.leave_rooms();
+        let rt = &self.app.realtime;
+        rt.sockets.remove(&self.id);
+        rt.stats
+            .open_sockets
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(session) = self.app.sessions.get(&self.user.session_id) {
+            session.do_send(DetachSocket { socket_id: self.id });
+        }
+        // Read markers not yet stored: store them on the way out.
+        let app = self.app.clone();
+        let user = self.user.clone();
+        let reads: Vec<(Uuid, i64)> = self.reads_pending.drain().collect();
+        if !reads.is_empty() {
+            actix::spawn(async move {
+                for (room, seq) in reads {
+                    let _ = actions::mark_read(&app, &user, room, seq).await;
+                }
+            });
+        }
+        tracing::debug!(socket = self.id, "socket closed");
+    }
+}
+
+impl StreamHandler<Result<WsMessage, ProtocolError>> for SocketActor {
+    fn handle(&mut self, msg: Result<WsMessage, ProtocolError>, ctx: &mut Context<Self>) {
+        self.last_heard = Instant::now();
+        match msg {
+            Ok(WsMessage::Text(text)) => self.on_text(&text, ctx),
+            Ok(WsMessage::Binary(_)) => self.violation(
+                WsError::bad_request("Binary frames are not part of the protocol"),
+                None,
+                ctx,
+            ),
+            Ok(WsMessage::Ping(bytes)) => self.enqueue(Outgoing::Pong(bytes), ctx),
+            Ok(WsMessage::Pong(_)) | Ok(WsMessage::Nop) => {}
+            Ok(WsMessage::Close(_)) => {
+                self.closing = true;
+                self.leave_rooms();
+                ctx.stop();
+            }
+            Ok(WsMessage::Continuation(_)) => self.violation(
+                WsError::bad_request("Fragmented frames are not supported"),
+                None,
+                ctx,
+            ),
+            Err(ProtocolError::Overflow) => self.close(1009, "frame too big", ctx),
+            Err(e) => {
+                tracing::debug!(socket = self.id, error = %e, "WebSocket protocol error");
+                self.close(4400, "protocol violation", ctx)
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        // The peer went away.
+        ctx.stop();
+    }
+}
+
+impl Handler<ToSocket> for SocketActor {
+    type Result = ();
+    fn handle(&mut self, msg: ToSocket, ctx: &mut Context<Self>) {
+        match msg {
+            ToSocket::Frame { room_id, frame } => match frame {
+                Frame::Durable { text, meta } => self.live_event(room_id, text, meta, ctx),
+                Frame::Ephemeral { text } => {
+                    if matches!(
+                        self.subs.get(&room_id).map(|s| &s.state),
+                        Some(SubState::Live { .. })
+                    ) {
+                        self.send_text(text, Class::Ephemeral, ctx);
+                    }
+                }
+            },
+            ToSocket::Ended { room_id, reason } => {
+                if self.subs.remove(&room_id).is_some() {
+                    let frame =
+                        json!({"type": "unsubscribed", "room_id": room_id, "reason": reason});
+                    self.send_text(frame.to_string(), Class::Durable, ctx);
+                }
+            }
+            ToSocket::Close { code, reason } => {
+                if code == CLOSE_SLOW_CONSUMER {
+                    self.app
+                        .realtime
+                        .stats
+                        .slow_consumer_closes
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                self.close(code, reason, ctx)
+            }
+        }
+    }
+}
+
+impl Handler<CloseSocket> for SocketActor {
+    type Result = ();
+    fn handle(&mut self, msg: CloseSocket, ctx: &mut Context<Self>) {
+        if msg.code == andon_actors::session::CLOSE_SESSION_ENDED {
+            let e = WsError::new("unauthorized", format!("Session ended ({})", msg.reason));
+            self.send_error(&e, &None, None, ctx);
+        }
+        self.close(msg.code, &msg.reason, ctx);
+    }
+}

@@ -1,0 +1,197 @@
+//! The S3 driver (aws-sdk-s3): path-style addressing against a configured endpoint
+//! (MinIO in production, Garage in tests), static credentials, the bucket created
+//! at start when missing, downloads by presigned URL valid for one hour.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, retry::RetryConfig, timeout::TimeoutConfig,
+};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use secrecy::ExposeSecret;
+
+use super::{Download, Storage, StorageError};
+use crate::config::S3Config;
+
+pub struct S3Storage {
+    client: Client,
+    bucket: String,
+}
+
+const PRESIGN_TTL: Duration = Duration::from_secs(3600);
+
+impl S3Storage {
+    pub fn new(c: &S3Config) -> Self {
+        let credentials = Credentials::new(
+            c.access_key.expose_secret(),
+            c.secret_key.expose_secret(),
+            None,
+            None,
+            "andon-config",
+        );
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&c.endpoint)
+            .region(Region::new(c.region.clone()))
+            .credentials_provider(credentials)
+            .force_path_style(true)
+            // Fail fast when the storage is down: the upload answers 503 and the
+            // client retries, rather than hanging.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_timeout(Duration::from_secs(60))
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .build();
+        Self {
+            client: Client::from_conf(config),
+            bucket: c.bucket.clone(),
+        }
+    }
+}
+
+fn unavailable(e: impl std::error::Error) -> StorageError {
+    // The SDK's error chain says what went wrong (connection refused, access denied).
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    StorageError::Unavailable(text)
+}
+
+#[async_trait::async_trait]
+impl Storage for S3Storage {
+    async fn prepare(&self) -> Result<(), StorageError> {
+        tokio::fs::create_dir_all(self.spool_dir())
+            .await
+            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        match self
+            .client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(bucket = %self.bucket, "bucket created");
+                Ok(())
+            }
+            Err(e) => {
+                let owned = e.as_service_error().is_some_and(|s| {
+                    s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+                });
+                if owned { Ok(()) } else { Err(unavailable(e)) }
+            }
+        }
+    }
+
+    async fn check(&self) -> Result<(), StorageError> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    fn spool_dir(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join("andon-uploads")
+    }
+
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|e| StorageError::Unavailable(e.to_string()))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn download(
+        &self,
+        key: &str,
+        content_type: &str,
+        disposition: &str,
+    ) -> Result<Download, StorageError> {
+        let presign = PresigningConfig::expires_in(PRESIGN_TTL).map_err(unavailable)?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_type(content_type)
+            .response_content_disposition(disposition)
+            .presigned(presign)
+            .await
+            .map_err(unavailable)?;
+        Ok(Download::Redirect(request.uri().to_string()))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<usize, StorageError> {
+        let mut deleted = 0;
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    self.delete(key).await?;
+                    deleted += 1;
+                }
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(deleted),
+            }
+        }
+    }
+}

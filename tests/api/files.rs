@@ -1,0 +1,608 @@
+//! Files (PRODUCT.md F1–F4) over HTTP, the same tests against both drivers: a
+//! local directory and S3 (a Garage server, with a bucket per test).
+
+use reqwest::Method;
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+
+use crate::helpers::{Driver, TestApp, TestUser, WsClient, add_member, cast, eventually, new_room};
+
+const MIB: usize = 1024 * 1024;
+
+/// Pseudo-random bytes (noise does not compress, so a JPEG of it is large).
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// A JPEG of about `target` bytes with an EXIF segment carrying a GPS marker.
+fn jpeg_with_exif(target: usize) -> Vec<u8> {
+    // Noise at quality 92 costs about 2.1 bytes a pixel.
+    let side = (target as f64 / 2.1).sqrt() as u32;
+    let img = image::RgbImage::from_raw(side, side, noise((side * side * 3) as usize, 7)).unwrap();
+    let mut plain = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 92)
+        .encode_image(&img)
+        .unwrap();
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\0\0\0\0\0".to_vec();
+    exif.extend_from_slice(b"GPS 25.0330N 121.5654E ANDON-GPS-MARKER");
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&exif);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbaImage::from_pixel(width, height, image::Rgba([0, 120, 200, 255]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    openssl::sha::sha256(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `POST /api/rooms/{room}/files` with `bytes` as `name`, claiming `claimed_type`.
+async fn upload(
+    app: &TestApp,
+    user: &TestUser,
+    room: &str,
+    name: &str,
+    bytes: Vec<u8>,
+    caption: Option<&str>,
+) -> (u16, Value) {
+    let part = Part::bytes(bytes)
+        .file_name(name.to_string())
+        .mime_str("image/jpeg")
+        .unwrap();
+    let mut form = Form::new().part("file", part);
+    if let Some(c) = caption {
+        form = form.text("caption", c.to_string());
+    }
+    app.call(
+        app.authed(
+            Method::POST,
+            &format!("/api/rooms/{room}/files"),
+            &user.token,
+        )
+        .multipart(form),
+    )
+    .await
+}
+
+/// Everything an upload could have left: objects, file rows, file messages.
+async fn leftovers(app: &TestApp) -> (Vec<String>, i64, i64) {
+    let client = app.db.client().await;
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    let objects = app
+        .storage
+        .objects()
+        .await
+        .into_iter()
+        .filter(|k| !k.starts_with(".tmp/.probe"))
+        .collect();
+    (
+        objects,
+        count("SELECT count(*) FROM files").await,
+        count("SELECT count(*) FROM messages WHERE message_type IN ('image_ref', 'file_ref')")
+            .await,
+    )
+}
+
+async fn nothing_left(app: &TestApp) {
+    let (objects, files, messages) = leftovers(app).await;
+    assert!(objects.is_empty(), "objects left: {objects:?}");
+    assert_eq!((files, messages), (0, 0), "rows left");
+}
+
+async fn app_for(driver: Driver) -> TestApp {
+    TestApp::builder().storage(driver).spawn().await
+}
+
+/// The downloaded bytes, following the S3 driver's redirect.
+async fn download(
+    app: &TestApp,
+    user: &TestUser,
+    path: &str,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let resp = app
+        .authed(Method::GET, path, &user.token)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.bytes().await.unwrap().to_vec())
+}
+
+async fn nine_mb_jpeg_uploads_with_a_clean_thumbnail_is_broadcast_and_downloads_identically(
+    driver: Driver,
+) {
+    let app = app_for(driver).await;
+    let c = cast(&app).await;
+    let mut ws = WsClient::connect(&app, &c.viewer.token).await;
+    ws.subscribe(&c.room, None).await;
+
+    let photo = jpeg_with_exif(9 * MIB);
+    assert!(
+        (8 * MIB..10 * MIB).contains(&photo.len()),
+        "fixture is {} bytes",
+        photo.len()
+    );
+    let (status, body) = upload(
+        &app,
+        &c.editor,
+        &c.room,
+        "belt-tear.jpg",
+        photo.clone(),
+        Some("Tear at roller 4"),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let file = &body["file"];
+    assert_eq!(
+        (file["kind"].as_str(), file["mime_type"].as_str()),
+        (Some("image"), Some("image/jpeg"))
+    );
+    assert_eq!(file["size"], photo.len());
+    assert_eq!(file["sha256"], sha256_hex(&photo));
+    assert_eq!(file["name"], "belt-tear.jpg");
+    assert_eq!(body["message"]["message_type"], "image_ref");
+    assert_eq!(body["message"]["content"], "Tear at roller 4");
+
+    let created = ws.recv_kind(&c.room, "message.created").await;
+    assert_eq!(created["data"]["file"]["id"], file["id"]);
+    let added = ws.recv_kind(&c.room, "file.added").await;
+    assert_eq!(added["data"]["file"]["sha256"], file["sha256"]);
+    assert_eq!(added["seq"], created["seq"].as_i64().unwrap() + 1);
+
+    let (status, headers, bytes) =
+        download(&app, &c.viewer, file["content_url"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(sha256_hex(&bytes), sha256_hex(&photo), "byte-identical");
+    if driver == Driver::Local {
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["content-type"], "image/jpeg");
+    }
+
+    let (status, _, thumb) =
+        download(&app, &c.viewer, file["thumbnail_url"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    let decoded = image::load_from_memory(&thumb).unwrap();
+    assert_eq!(decoded.width().max(decoded.height()), 320);
+    let has = |needle: &[u8]| thumb.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        !has(b"Exif") && !has(b"ANDON-GPS-MARKER"),
+        "no metadata in the thumbnail"
+    );
+
+    let (_, history) = app
+        .get_as(&format!("/api/rooms/{}/messages", c.room), &c.viewer.token)
+        .await;
+    let last = history["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["file"]["id"], file["id"]);
+}
+
+async fn too_large_uploads_are_refused_while_streaming_and_leave_nothing(driver: Driver) {
+    let app = app_for(driver).await;
+    let c = cast(&app).await;
+    // 25 MB, no Content-Length (chunked): the limit is found while streaming.
+    let mut first = jpeg_with_exif(64 * 1024);
+    first.truncate(64 * 1024);
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = std::iter::once(Ok(first))
+        .chain((0..400).map(|i| Ok(noise(64 * 1024, i))))
+        .collect();
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let form = Form::new().part("file", Part::stream(body).file_name("huge.jpg"));
+    let result = app
+        .authed(
+            Method::POST,
+            &format!("/api/rooms/{}/files", c.room),
+            &c.editor.token,
+        )
+        .multipart(form)
+        .send()
+        .await;
+    if let Ok(resp) = result {
+        assert_eq!(resp.status(), 413);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "payload_too_large");
+    } // else the server closed the connection while the client was still sending
+    let read = app
+        .stats
+        .upload_read_high_water
+        .load(std::sync::atomic::Ordering::Relaxed) as usize;
+    assert!(
+        read <= 10 * MIB + 256 * 1024,
+        "read {read} bytes of a 25 MB upload"
+    );
+    // With a Content-Length over every limit, nothing is read at all.
+    let (status, body) = upload(
+        &app,
+        &c.editor,
+        &c.room,
+        "big.pdf",
+        vec![b'%'; 25 * MIB],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    nothing_left(&app).await;
+}
+
+async fn types_come_from_the_bytes(driver: Driver) {
+    let app = app_for(driver).await;
+    let c = cast(&app).await;
+    let (status, body) = upload(&app, &c.editor, &c.room, "report.pdf", png(640, 480), None).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["file"]["mime_type"], "image/png",
+        "a PNG named .pdf is a PNG"
+    );
+    assert_eq!(body["file"]["name"], "report.pdf");
+    let (status, headers, _) = download(
+        &app,
+        &c.editor,
+        body["file"]["thumbnail_url"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    if driver == Driver::Local {
+        assert_eq!(headers["content-type"], "image/jpeg");
+    }
+
+    let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
+    elf.extend(noise(4096, 3));
+    let (status, body) = upload(&app, &c.editor, &c.room, "cat.jpg", elf, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
+
+    let (status, body) = upload(
+        &app,
+        &c.editor,
+        &c.room,
+        "plc.csv",
+        "溫度,壓力\n21.5,3.1\n".as_bytes().to_vec(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (
+            body["file"]["kind"].as_str(),
+            body["file"]["mime_type"].as_str()
+        ),
+        (Some("log"), Some("text/csv"))
+    );
+    assert_eq!(body["message"]["message_type"], "file_ref");
+    assert!(body["file"]["thumbnail_url"].is_null());
+    if driver == Driver::Local {
+        let (_, headers, _) = download(
+            &app,
+            &c.editor,
+            body["file"]["content_url"].as_str().unwrap(),
+        )
+        .await;
+        let cd = headers["content-disposition"].to_str().unwrap();
+        assert!(cd.starts_with("attachment"), "{cd}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+}
+
+async fn only_editors_and_owners_upload_and_only_members_download(driver: Driver) {
+    let app = app_for(driver).await;
+    let c = cast(&app).await;
+    for user in [&c.viewer, &c.outsider] {
+        let (status, body) = upload(&app, user, &c.room, "x.png", png(10, 10), None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("forbidden")),
+            "{}",
+            user.id
+        );
+    }
+    let (_, body) = upload(&app, &c.owner, &c.room, "x.png", png(10, 10), None).await;
+    let file = body["file"].clone();
+    let (status, _, _) = download(&app, &c.outsider, file["content_url"].as_str().unwrap()).await;
+    assert_eq!(status, 403);
+    let (status, list) = app
+        .get_as(&format!("/api/rooms/{}/files", c.room), &c.viewer.token)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["files"].as_array().unwrap().len(), 1);
+    let (status, meta) = app
+        .get_as(
+            &format!(
+                "/api/rooms/{}/files/{}",
+                c.room,
+                file["id"].as_str().unwrap()
+            ),
+            &c.viewer.token,
+        )
+        .await;
+    assert_eq!((status, &meta["sha256"]), (200, &file["sha256"]));
+}
+
+async fn storage_down_gives_503_and_leaves_nothing_then_recovers(driver: Driver) {
+    let app = TestApp::builder()
+        .storage(driver)
+        .with_storage_proxy()
+        .spawn()
+        .await;
+    let c = cast(&app).await;
+    app.storage.set_down(true);
+    let (status, body) = upload(&app, &c.editor, &c.room, "x.png", png(400, 300), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("unavailable")),
+        "{body}"
+    );
+    let (status, _) = app.call(app.http.get(app.url("/readyz"))).await;
+    assert_eq!(status, 503, "readyz follows the storage");
+    app.storage.set_down(false);
+    nothing_left(&app).await;
+    let (status, body) = upload(&app, &c.editor, &c.room, "x.png", png(400, 300), None).await;
+    assert_eq!(status, 201, "works again without a restart: {body}");
+}
+
+async fn database_down_during_an_upload_leaves_no_object(driver: Driver) {
+    let app = TestApp::builder()
+        .storage(driver)
+        .with_db_proxy()
+        .spawn()
+        .await;
+    let c = cast(&app).await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let form = Form::new().part(
+        "file",
+        Part::stream(reqwest::Body::wrap_stream(stream)).file_name("x.png"),
+    );
+    let request = app
+        .authed(
+            Method::POST,
+            &format!("/api/rooms/{}/files", c.room),
+            &c.editor.token,
+        )
+        .multipart(form)
+        .send();
+    let bytes = png(800, 600);
+    let (half, rest) = bytes.split_at(bytes.len() / 2);
+    let (half, rest) = (half.to_vec(), rest.to_vec());
+    let proxy = app.db_proxy.clone().unwrap();
+    let feeder = async move {
+        tx.send(Ok(half)).await.unwrap();
+        // The room was checked before the body was read; now the database goes.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        proxy.cut();
+        tx.send(Ok(rest)).await.unwrap();
+    };
+    let (resp, ()) = tokio::join!(request, feeder);
+    let resp = resp.unwrap();
+    assert_eq!(resp.status(), 503);
+    app.db_proxy.as_ref().unwrap().restore();
+    nothing_left(&app).await;
+}
+
+async fn a_client_leaving_mid_upload_leaves_nothing(driver: Driver) {
+    let app = app_for(driver).await;
+    let c = cast(&app).await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let form = Form::new().part(
+        "file",
+        Part::stream(reqwest::Body::wrap_stream(stream)).file_name("x.png"),
+    );
+    let request = app
+        .authed(
+            Method::POST,
+            &format!("/api/rooms/{}/files", c.room),
+            &c.editor.token,
+        )
+        .multipart(form)
+        .send();
+    let bytes = png(800, 600);
+    tx.send(Ok(bytes[..bytes.len() / 2].to_vec()))
+        .await
+        .unwrap();
+    // Give up mid-way: the request future is dropped with the body half sent.
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(300), request).await;
+    drop(tx);
+    eventually(
+        10,
+        "the spool file of the abandoned upload to go",
+        || async {
+            let (objects, files, messages) = leftovers(&app).await;
+            (objects.iter().all(|o| !o.contains(".part")) && files == 0 && messages == 0)
+                .then_some(())
+        },
+    )
+    .await;
+    nothing_left(&app).await;
+}
+
+async fn deleting_a_file_deletes_its_message_and_is_broadcast(driver: Driver) {
+    let app = app_for(driver).await;
+    let c = cast(&app).await;
+    let (_, body) = upload(&app, &c.editor, &c.room, "x.png", png(50, 50), Some("leak")).await;
+    let file = body["file"].clone();
+    let path = format!(
+        "/api/rooms/{}/files/{}",
+        c.room,
+        file["id"].as_str().unwrap()
+    );
+    let mut ws = WsClient::connect(&app, &c.owner.token).await;
+    ws.subscribe(&c.room, None).await;
+    let (status, _) = app
+        .send_as(Method::DELETE, &path, &c.viewer.token, None)
+        .await;
+    assert_eq!(status, 403, "a viewer may not");
+    let (status, _) = app
+        .send_as(Method::DELETE, &path, &c.editor.token, None)
+        .await;
+    assert_eq!(status, 204, "the uploader may");
+    ws.recv_kind(&c.room, "message.deleted").await;
+    let deleted = ws.recv_kind(&c.room, "file.deleted").await;
+    assert_eq!(deleted["data"]["file_id"], file["id"]);
+    let (status, _, _) = download(&app, &c.owner, file["content_url"].as_str().unwrap()).await;
+    assert_eq!(status, 404);
+    let (_, history) = app
+        .get_as(&format!("/api/rooms/{}/messages", c.room), &c.owner.token)
+        .await;
+    let m = history["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (m["deleted"].as_bool(), m["file"].is_null()),
+        (Some(true), true)
+    );
+}
+
+async fn permanent_room_delete_removes_every_object(driver: Driver) {
+    let app = app_for(driver).await;
+    let owner = app.user("owner").await;
+    let admin = app.user_with_id("admin@andon.test", "Admin").await;
+    let editor = app.user("editor").await;
+    let room = new_room(&app, &owner).await;
+    add_member(&app, &owner, &room, &editor, "editor").await;
+    for i in 0..2 {
+        let (status, _) = upload(
+            &app,
+            &editor,
+            &room,
+            &format!("p{i}.png"),
+            png(400, 400),
+            None,
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let (objects, _, _) = leftovers(&app).await;
+    assert_eq!(objects.len(), 4, "two files, two thumbnails: {objects:?}");
+    let (status, _) = app
+        .send_as(
+            Method::DELETE,
+            &format!("/api/rooms/{room}/permanent"),
+            &admin.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    nothing_left(&app).await;
+}
+
+macro_rules! for_both_drivers {
+    ($($name:ident),* $(,)?) => {
+        mod local {
+            $(#[tokio::test] async fn $name() { super::$name(super::Driver::Local).await })*
+        }
+        mod s3 {
+            $(#[tokio::test] async fn $name() { super::$name(super::Driver::S3).await })*
+        }
+    };
+}
+
+for_both_drivers!(
+    nine_mb_jpeg_uploads_with_a_clean_thumbnail_is_broadcast_and_downloads_identically,
+    too_large_uploads_are_refused_while_streaming_and_leave_nothing,
+    types_come_from_the_bytes,
+    only_editors_and_owners_upload_and_only_members_download,
+    storage_down_gives_503_and_leaves_nothing_then_recovers,
+    database_down_during_an_upload_leaves_no_object,
+    a_client_leaving_mid_upload_leaves_nothing,
+    deleting_a_file_deletes_its_message_and_is_broadcast,
+    permanent_room_delete_removes_every_object,
+);
+
+#[tokio::test]
+async fn local_downloads_support_ranges() {
+    let app = app_for(Driver::Local).await;
+    let c = cast(&app).await;
+    let (_, body) = upload(
+        &app,
+        &c.editor,
+        &c.room,
+        "log.txt",
+        b"0123456789abcdef".to_vec(),
+        None,
+    )
+    .await;
+    let resp = app
+        .authed(
+            Method::GET,
+            body["file"]["content_url"].as_str().unwrap(),
+            &c.editor.token,
+        )
+        .header("range", "bytes=4-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), b"456789");
+}
+
+#[tokio::test]
+async fn s3_downloads_redirect_to_a_presigned_url_valid_for_an_hour() {
+    let app = app_for(Driver::S3).await;
+    let c = cast(&app).await;
+    let (_, body) = upload(
+        &app,
+        &c.editor,
+        &c.room,
+        "r.pdf",
+        b"%PDF-1.4\n%test\n".to_vec(),
+        None,
+    )
+    .await;
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_redirect
+        .get(app.url(body["file"]["content_url"].as_str().unwrap()))
+        .bearer_auth(&c.editor.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    let location = resp.headers()["location"].to_str().unwrap();
+    assert!(
+        location.contains("X-Amz-Expires=3600") && location.contains("X-Amz-Signature="),
+        "{location}"
+    );
+    assert!(
+        location.contains("response-content-disposition=attachment"),
+        "{location}"
+    );
+}
