@@ -79,7 +79,9 @@ pg_url_for() { printf '%s/%s' "${PG_ADMIN_URL%/postgres}" "$1"; }
 # minutes once per machine). Exports ANDON_TEST_S3_*.
 GARAGE_VERSION=2.5.0
 GARAGE_DIR=${ANDON_GARAGE_DIR:-/tmp/andon-garage}
-GARAGE_S3_PORT=39000
+# Below the kernel's ephemeral port range (32768+), so no test server's port 0
+# can take them first.
+GARAGE_S3_PORT=3900
 ensure_garage() {
   if ! command -v garage >/dev/null 2>&1; then
     log "installing Garage $GARAGE_VERSION (cargo install, about 11 minutes)"
@@ -97,8 +99,8 @@ metadata_dir = "$GARAGE_DIR/meta"
 data_dir = "$GARAGE_DIR/data"
 db_engine = "sqlite"
 replication_factor = 1
-rpc_bind_addr = "127.0.0.1:39001"
-rpc_public_addr = "127.0.0.1:39001"
+rpc_bind_addr = "127.0.0.1:3901"
+rpc_public_addr = "127.0.0.1:3901"
 rpc_secret = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 [s3_api]
@@ -107,7 +109,7 @@ api_bind_addr = "127.0.0.1:$GARAGE_S3_PORT"
 root_domain = ".s3.garage.localhost"
 
 [admin]
-api_bind_addr = "127.0.0.1:39003"
+api_bind_addr = "127.0.0.1:3903"
 admin_token = "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 TOML
   garage -c "$cfg" server >"$GARAGE_DIR/garage.log" 2>&1 &
@@ -122,6 +124,8 @@ TOML
   ANDON_TEST_S3_SECRET_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   garage -c "$cfg" key import --yes -n andon-test "$ANDON_TEST_S3_ACCESS_KEY" "$ANDON_TEST_S3_SECRET_KEY" >/dev/null
   garage -c "$cfg" key allow --create-bucket andon-test >/dev/null
+  (exec 3<>"/dev/tcp/127.0.0.1/$GARAGE_S3_PORT") 2>/dev/null \
+    || die "Garage's S3 API is not listening on port $GARAGE_S3_PORT; see $GARAGE_DIR/garage.log"
   export ANDON_TEST_S3_ENDPOINT="http://127.0.0.1:$GARAGE_S3_PORT"
   export ANDON_TEST_S3_REGION=garage
   export ANDON_TEST_S3_ACCESS_KEY ANDON_TEST_S3_SECRET_KEY

@@ -153,6 +153,8 @@ pub struct Config {
     pub log_filter: String,
     pub shutdown_timeout: Duration,
     pub storage: StorageConfig,
+    /// The built web client, when there is one.
+    pub web_dir: Option<std::path::PathBuf>,
     pub file_limits: FileLimits,
     pub ws_queue_frames: usize,
     pub ws_ping_interval: Duration,
@@ -183,6 +185,7 @@ const KNOWN: &[&str] = &[
     "ANDON_LOG_FORMAT",
     "ANDON_SHUTDOWN_TIMEOUT_SECS",
     "ANDON_STORAGE",
+    "ANDON_WEB_DIR",
     "ANDON_S3_ENDPOINT",
     "ANDON_S3_BUCKET",
     "ANDON_S3_REGION",
@@ -456,6 +459,21 @@ impl Config {
             log_filter: vars.get("ANDON_LOG").unwrap_or("info").to_string(),
             shutdown_timeout: vars.secs_or("ANDON_SHUTDOWN_TIMEOUT_SECS", 30)?,
             storage: storage_from_vars(&vars)?,
+            web_dir: match vars.get("ANDON_WEB_DIR") {
+                Some(dir) if std::path::Path::new(dir).join("index.html").is_file() => {
+                    Some(dir.into())
+                }
+                Some(dir) => {
+                    return Err(ConfigError::new(
+                        "ANDON_WEB_DIR",
+                        format!(
+                            "{dir}/index.html does not exist: build the web client first (npm run build in web/)"
+                        ),
+                    ));
+                }
+                None => Some(std::path::PathBuf::from("web/dist"))
+                    .filter(|d| d.join("index.html").is_file()),
+            },
             file_limits: FileLimits {
                 image_bytes: vars.parse_or("ANDON_MAX_IMAGE_BYTES", 10 * MIB)?,
                 document_bytes: vars.parse_or("ANDON_MAX_DOCUMENT_BYTES", 20 * MIB)?,

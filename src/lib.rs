@@ -11,6 +11,7 @@ pub mod error;
 pub mod fake_ad;
 pub mod files;
 pub mod http;
+pub mod metrics;
 pub mod realtime;
 pub mod startup;
 pub mod state;

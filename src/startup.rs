@@ -60,6 +60,7 @@ impl Application {
         for var in &config.unknown_vars {
             tracing::warn!(variable = %var, "unknown ANDON_* variable ignored");
         }
+        crate::metrics::install();
         let applied = db::migrate::run(&config.database).await?;
         tracing::info!(applied, "database migrated");
         let pool = db::pool(&config.database)?;
@@ -137,7 +138,7 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(app_state.clone())
                 .configure(http::configure)
-                .default_service(web::to(http::not_found))
+                .default_service(web::to(http::spa::serve))
         })
         .workers(config.workers)
         // Small frames must not wait for Nagle's algorithm (p50 39 ms → 6 ms here).

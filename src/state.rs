@@ -24,3 +24,13 @@ pub struct AppState {
     pub realtime: Arc<Realtime>,
     pub storage: Arc<dyn Storage>,
 }
+
+impl AppState {
+    /// A pooled database connection; the wait is measured for `/metrics`.
+    pub async fn db_conn(&self) -> Result<deadpool_postgres::Object, deadpool_postgres::PoolError> {
+        let started = std::time::Instant::now();
+        let conn = self.db.get().await;
+        metrics::histogram!("andon_db_pool_wait_seconds").record(started.elapsed().as_secs_f64());
+        conn
+    }
+}

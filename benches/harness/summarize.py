@@ -25,6 +25,7 @@ METRICS = [
     ("cpu server s", lambda r: r["cpu"]["server_s"]),
     ("cpu postgres s", lambda r: r["cpu"]["postgres_s"]),
     ("cpu harness s", lambda r: r["cpu"]["harness_s"]),
+    ("cpu other s", lambda r: r["cpu"].get("other_s")),
 ]
 
 runs = {}

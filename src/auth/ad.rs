@@ -85,6 +85,20 @@ impl AdClient {
     #[tracing::instrument(skip_all, fields(username = %username))]
     pub async fn login(&self, username: &str, password: &SecretString) -> Result<AdLogin, AdError> {
         let started = std::time::Instant::now();
+        let result = self.call(username, password).await;
+        metrics::histogram!("andon_ad_request_seconds").record(started.elapsed().as_secs_f64());
+        if let Err(e) = &result {
+            let reason = match e {
+                AdError::Rejected { .. } => "rejected",
+                AdError::Unavailable(_) => "unavailable",
+            };
+            metrics::counter!("andon_ad_failures_total", "reason" => reason).increment(1);
+        }
+        result
+    }
+
+    async fn call(&self, username: &str, password: &SecretString) -> Result<AdLogin, AdError> {
+        let started = std::time::Instant::now();
         let response = self
             .http
             .post(&self.login_url)

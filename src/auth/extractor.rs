@@ -63,7 +63,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
         return Err(ApiError::new(ErrorCode::InvalidToken, "Unknown token"));
     }
     let hash = crate::auth::token::hash(token);
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     if let Some(found) = sessions::find_by_token(&client, &hash).await? {
         state.supervisor.do_send(Touch {
             id: found.session_id,

@@ -115,7 +115,7 @@ async fn login(
         .seal_str(&ad_login.access_token, &aad(session_id, "ad_token"))
         .map_err(ApiError::internal)?;
 
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let user = users::upsert_login(&tx, &ad_login.user).await?;
     sessions::insert(
@@ -156,7 +156,7 @@ async fn login(
 }
 
 async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     sessions::end(&client, user.session_id, EndReason::Logout).await?;
     state.supervisor.do_send(Forget {
         id: user.session_id,
@@ -167,7 +167,7 @@ async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpRes
 }
 
 async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let found = users::get(&client, &user.id)
         .await?
         .ok_or_else(|| ApiError::not_found("User"))?;

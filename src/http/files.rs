@@ -48,6 +48,7 @@ const ENVELOPE: u64 = 64 * 1024;
 
 fn storage_unavailable(e: StorageError) -> ApiError {
     tracing::warn!(error = %e, "storage error");
+    metrics::counter!("andon_storage_errors_total").increment(1);
     ApiError::new(
         ErrorCode::Unavailable,
         "File storage is unavailable; try again shortly",
@@ -81,7 +82,7 @@ async fn upload(
     }
     {
         // Refuse before reading a byte of the body.
-        let client = state.db.get().await?;
+        let client = state.db_conn().await?;
         let access = RoomAccess::load(&client, room_id, &user, false).await?;
         access.ensure_writable()?;
         access.authorize(&client, &user, Action::Send, None).await?;
@@ -220,7 +221,7 @@ async fn record_upload(
     thumb_key: Option<&str>,
     caption: String,
 ) -> ApiResult<(FileView, MessageView)> {
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let access = RoomAccess::load(&tx, room_id, user, true).await?;
     access.ensure_writable()?;
@@ -303,7 +304,7 @@ async fn readable_file(
     room: Uuid,
     file: Uuid,
 ) -> ApiResult<FileView> {
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let access = RoomAccess::load(&client, room, user, false).await?;
     access.authorize(&client, user, Action::Read, None).await?;
     files::get(&client, room, file)
@@ -317,7 +318,7 @@ async fn list(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let access = RoomAccess::load(&client, *id, &user, false).await?;
     access.authorize(&client, &user, Action::Read, None).await?;
     Ok(HttpResponse::Ok().json(json!({ "files": files::list(&client, *id).await? })))
@@ -433,7 +434,7 @@ async fn delete(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (room_id, file_id) = path.into_inner();
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let access = RoomAccess::load(&tx, room_id, &user, true).await?;
     access.ensure_writable()?;

@@ -11,11 +11,18 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // `web::resource` (not `cfg.route`) so another method gets 405, not 404.
     cfg.service(web::resource("/healthz").get(healthz))
-        .service(web::resource("/readyz").get(readyz));
+        .service(web::resource("/readyz").get(readyz))
+        .service(web::resource("/metrics").get(metrics));
 }
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(crate::metrics::render(&state))
 }
 
 async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
@@ -24,8 +31,7 @@ async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
         ApiError::new(ErrorCode::NotReady, reason).with_retry_after(5)
     };
     let client = state
-        .db
-        .get()
+        .db_conn()
         .await
         .map_err(|e| not_ready(format!("database unreachable: {e}")))?;
     client

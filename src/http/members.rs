@@ -45,7 +45,7 @@ async fn list(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let access = RoomAccess::load(&client, *id, &user, false).await?;
     access.authorize(&client, &user, Action::Read, None).await?;
     let found = members::list(&client, access.room.id).await?;
@@ -67,7 +67,7 @@ async fn add(
 ) -> ApiResult<HttpResponse> {
     let target = parse_user(&body.user_id)?;
     let role = assignable_role(&body.role)?;
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let mut published = Vec::new();
     let access = RoomAccess::load(&tx, *id, &user, true).await?;
@@ -111,7 +111,7 @@ async fn change_role(
     let (room_id, raw_target) = path.into_inner();
     let target = parse_user(&raw_target)?;
     let to = assignable_role(&body.role)?;
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let mut published = Vec::new();
     let access = RoomAccess::load(&tx, room_id, &user, true).await?;
@@ -157,7 +157,7 @@ async fn remove(
 ) -> ApiResult<HttpResponse> {
     let (room_id, raw_target) = path.into_inner();
     let target = parse_user(&raw_target)?;
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let mut published = Vec::new();
     let access = RoomAccess::load(&tx, room_id, &user, true).await?;
@@ -206,7 +206,7 @@ async fn transfer(
     body: web::Json<Transfer>,
 ) -> ApiResult<HttpResponse> {
     let target = parse_user(&body.user_id)?;
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let mut published = Vec::new();
     let access = RoomAccess::load(&tx, *id, &user, true).await?;

@@ -55,7 +55,7 @@ async fn history(
         (None, Some(a)) => PageAt::After(a),
         (None, None) => PageAt::Latest,
     };
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let access = RoomAccess::load(&client, *id, &user, false).await?;
     access.authorize(&client, &user, Action::Read, None).await?;
     let (list, has_more) = messages::page(&client, access.room.id, at, limit).await?;
@@ -111,7 +111,7 @@ async fn post(
                 ApiError::new(ErrorCode::Unavailable, e.to_string()).with_retry_after(1)
             }
         })?;
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let message = messages::get(&client, *id, ack.message_id)
         .await?
         .ok_or_else(|| {

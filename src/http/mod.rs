@@ -7,6 +7,7 @@ mod health;
 mod members;
 mod messages;
 mod rooms;
+pub mod spa;
 mod templates;
 mod users;
 mod ws;

@@ -59,7 +59,7 @@ async fn create(
     body: web::Json<CreateRoom>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let template = match b.template_id {
         Some(id) => Some(
             templates::get(&client, id)
@@ -196,7 +196,7 @@ async fn list(
             "page_size must be 1 to 100",
         ));
     }
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let (found, total) = rooms::list(&client, &user.id, user.is_admin, &filter).await?;
     Ok(HttpResponse::Ok().json(json!({
         "rooms": found,
@@ -229,7 +229,7 @@ async fn get(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let access = RoomAccess::load(&client, *id, &user, false).await?;
     Ok(HttpResponse::Ok().json(view(&client, access, &user).await?))
 }
@@ -329,7 +329,7 @@ async fn update(
         return Err(ApiError::validation("Nothing to change"));
     }
 
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let mut published = Vec::new();
     let access = RoomAccess::load(&tx, *id, &user, true).await?;
@@ -435,7 +435,7 @@ async fn join(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let mut published = Vec::new();
     let access = RoomAccess::load(&tx, *id, &user, true).await?;
@@ -467,7 +467,7 @@ async fn leave(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let mut published = Vec::new();
     let access = RoomAccess::load(&tx, *id, &user, true).await?;
@@ -508,7 +508,7 @@ async fn delete_permanently(
             "Only system administrators may delete rooms permanently",
         ));
     }
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let room = rooms::lock(&tx, *id)
         .await?
@@ -568,7 +568,7 @@ async fn list_events(
             "limit must be 1 to 1000",
         ));
     }
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let access = RoomAccess::load(&client, *id, &user, false).await?;
     access.authorize(&client, &user, Action::Read, None).await?;
     let mut found = events::list(&client, access.room.id, after, limit + 1).await?;

@@ -133,7 +133,7 @@ fn name_taken(name: &str) -> ApiError {
 }
 
 async fn list(state: web::Data<AppState>, _user: AuthUser) -> ApiResult<HttpResponse> {
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     Ok(HttpResponse::Ok().json(json!({ "templates": templates::list(&client).await? })))
 }
 
@@ -144,7 +144,7 @@ async fn create(
 ) -> ApiResult<HttpResponse> {
     require_admin(&user)?;
     let f = fields(body.into_inner(), None)?;
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let created = templates::insert(&client, &f, &user.id)
         .await?
         .ok_or_else(|| name_taken(&f.name))?;
@@ -158,7 +158,7 @@ async fn update(
     body: web::Json<TemplateInput>,
 ) -> ApiResult<HttpResponse> {
     require_admin(&user)?;
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let existing = templates::get(&client, *id)
         .await?
         .ok_or_else(|| ApiError::not_found("Template"))?;
@@ -186,7 +186,7 @@ async fn delete(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     require_admin(&user)?;
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     if !templates::delete(&client, *id).await? {
         return Err(ApiError::not_found("Template"));
     }

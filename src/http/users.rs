@@ -39,7 +39,7 @@ async fn search(
     if !(1..=100).contains(&limit) {
         return Err(ApiError::validation("limit must be 1 to 100"));
     }
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let found = users::search(&client, q, limit).await?;
     let views: Vec<UserView> = found
         .into_iter()

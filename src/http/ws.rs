@@ -22,7 +22,7 @@ const TICKET_SECS: i64 = 30;
 
 async fn ticket(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let (ticket, hash) = token::generate().map_err(ApiError::internal)?;
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     let stmt = client
         .prepare_cached(
             "WITH expired AS (DELETE FROM ws_tickets WHERE expires_at < now() - interval '1 minute')
@@ -63,7 +63,7 @@ async fn upgrade(
         .filter(|t| t.len() <= 256)
         .ok_or_else(invalid_ticket)?;
     let hash = token::hash(ticket);
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     // Deleting is what makes a ticket single-use, even under concurrent upgrades.
     let stmt = client
         .prepare_cached(

@@ -42,7 +42,7 @@ pub async fn edit(
             format!("content is over {CONTENT_MAX} characters"),
         ));
     }
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let access = RoomAccess::load(&tx, room, user, true).await?;
     access.ensure_writable()?;
@@ -85,7 +85,7 @@ pub async fn delete(
     room: Uuid,
     message: Uuid,
 ) -> ApiResult<i64> {
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let access = RoomAccess::load(&tx, room, user, true).await?;
     access.ensure_writable()?;
@@ -141,7 +141,7 @@ pub async fn react(
     add: bool,
 ) -> ApiResult<Option<i64>> {
     check_emoji(emoji)?;
-    let mut client = state.db.get().await?;
+    let mut client = state.db_conn().await?;
     let tx = client.transaction().await?;
     let access = RoomAccess::load(&tx, room, user, true).await?;
     access.ensure_writable()?;
@@ -176,7 +176,7 @@ pub async fn react(
 
 /// Moves the read marker forward; returns the stored marker.
 pub async fn mark_read(state: &AppState, user: &AuthUser, room: Uuid, seq: i64) -> ApiResult<i64> {
-    let client = state.db.get().await?;
+    let client = state.db_conn().await?;
     messages::mark_read(&client, room, &user.id, seq)
         .await?
         .ok_or_else(|| ApiError::forbidden("Only members have read markers"))

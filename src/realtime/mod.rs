@@ -25,6 +25,8 @@ pub struct Stats {
     pub slow_consumer_closes: AtomicU64,
     pub dropped_ephemeral: AtomicU64,
     pub open_sockets: AtomicI64,
+    /// Room subscriptions over all sockets.
+    pub subscriptions: AtomicI64,
     /// The most bytes read from any one upload body (uploads stop at their limit).
     pub upload_read_high_water: AtomicU64,
 }

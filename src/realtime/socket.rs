@@ -113,6 +113,8 @@ pub struct SocketActor {
     last_touch: Instant,
     violations: VecDeque<Instant>,
     limiter: DefaultDirectRateLimiter,
+    /// Subscriptions counted in the shared gauge so far.
+    counted_subs: i64,
 }
 
 impl SocketActor {
@@ -137,6 +139,21 @@ impl SocketActor {
             last_touch: Instant::now(),
             violations: VecDeque::new(),
             limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+            counted_subs: 0,
+        }
+    }
+
+    /// Brings the shared subscription gauge in line with this socket's count.
+    fn count_subs(&mut self) {
+        let now = self.subs.len() as i64;
+        let delta = now - self.counted_subs;
+        if delta != 0 {
+            self.app
+                .realtime
+                .stats
+                .subscriptions
+                .fetch_add(delta, std::sync::atomic::Ordering::Relaxed);
+            self.counted_subs = now;
         }
     }
 
@@ -179,6 +196,7 @@ impl SocketActor {
                     .stats
                     .slow_consumer_closes
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                metrics::counter!("andon_slow_consumer_closes_total").increment(1);
                 tracing::info!(socket = self.id, user = %self.user.id, "slow consumer: closing with 4008");
                 self.close(CLOSE_SLOW_CONSUMER, "slow consumer, resume", ctx);
                 return;
@@ -280,6 +298,7 @@ impl SocketActor {
         for (_, sub) in self.subs.drain() {
             sub.room.do_send(Unsubscribe { socket_id: self.id });
         }
+        self.count_subs();
     }
 
     // ---- inbound --------------------------------------------------------------
@@ -323,6 +342,7 @@ impl SocketActor {
                 if let Some(sub) = self.subs.remove(&room_id) {
                     sub.room.do_send(Unsubscribe { socket_id: self.id });
                 }
+                self.count_subs();
                 let frame = json!({"type": "unsubscribed", "room_id": room_id});
                 self.send_text(protocol::reply(frame, &reference), Class::Durable, ctx);
             }
@@ -487,7 +507,7 @@ impl SocketActor {
         let (app, user) = (self.app.clone(), self.user.clone());
         ctx.spawn(
             async move {
-                let client = app.db.get().await?;
+                let client = app.db_conn().await?;
                 let access = RoomAccess::load(&client, room_id, &user, false).await?;
                 access.authorize(&client, &user, Action::Read, None).await?;
                 Ok::<_, crate::error::ApiError>((
@@ -622,7 +642,7 @@ impl SocketActor {
             let limit = page.min(upto - after).max(1);
             ctx.spawn(
                 async move {
-                    let client = app.db.get().await?;
+                    let client = app.db_conn().await?;
                     Ok::<_, crate::error::ApiError>(
                         events::list(&client, room_id, after, limit).await?,
                     )
@@ -654,6 +674,7 @@ impl SocketActor {
                 if let Some(sub) = self.subs.remove(&room_id) {
                     sub.room.do_send(Unsubscribe { socket_id: self.id });
                 }
+                self.count_subs();
                 return self.send_error(&WsError::from(e), &None, Some(room_id), ctx);
             }
         };
@@ -761,7 +782,7 @@ impl SocketActor {
         let (app, user) = (self.app.clone(), self.user.clone());
         ctx.spawn(
             async move {
-                let client = app.db.get().await.ok()?;
+                let client = app.db_conn().await.ok()?;
                 RoomAccess::load(&client, room_id, &user, false).await.ok()
             }
             .into_actor(self)
@@ -936,7 +957,9 @@ impl Handler<ToSocket> for SocketActor {
                 }
             },
             ToSocket::Ended { room_id, reason } => {
-                if self.subs.remove(&room_id).is_some() {
+                let ended = self.subs.remove(&room_id).is_some();
+                self.count_subs();
+                if ended {
                     let frame =
                         json!({"type": "unsubscribed", "room_id": room_id, "reason": reason});
                     self.send_text(frame.to_string(), Class::Durable, ctx);

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{
-    BehaviorVersion, Credentials, Region, retry::RetryConfig, timeout::TimeoutConfig,
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    retry::RetryConfig, timeout::TimeoutConfig,
 };
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -38,6 +39,11 @@ impl S3Storage {
             .region(Region::new(c.region.clone()))
             .credentials_provider(credentials)
             .force_path_style(true)
+            // Checksums only where S3 requires them: the SDK's default (streaming
+            // CRC trailers on every upload) is AWS-specific, and S3-compatible
+            // servers such as Garage reject its payload signature.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             // Fail fast when the storage is down: the upload answers 503 and the
             // client retries, rather than hanging.
             .timeout_config(

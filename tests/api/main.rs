@@ -14,4 +14,5 @@ mod permissions;
 mod realtime;
 mod rooms;
 mod sessions;
+mod spa;
 mod templates;

@@ -134,7 +134,11 @@ async fn run(
             }
         }
         if !requests.is_empty() {
-            match writer.write(&requests).await {
+            metrics::histogram!("andon_commit_batch_size").record(requests.len() as f64);
+            let started = std::time::Instant::now();
+            let written = writer.write(&requests).await;
+            metrics::histogram!("andon_commit_seconds").record(started.elapsed().as_secs_f64());
+            match written {
                 Ok(outcome) => {
                     for (reply, result) in replies.into_iter().zip(outcome.results) {
                         let _ = reply.send(result);

@@ -102,6 +102,11 @@ impl RoomActor {
 
     /// Sends a durable frame to every subscriber; full mailboxes mean slow consumers.
     fn deliver(&mut self, event: &StoredEvent) {
+        metrics::counter!("andon_events_total", "kind" => event.kind.clone()).increment(1);
+        metrics::counter!("andon_deliveries_total").increment(self.subscribers.len() as u64);
+        if let Ok(age) = (chrono::Utc::now() - event.at).to_std() {
+            metrics::histogram!("andon_fanout_latency_seconds").record(age.as_secs_f64());
+        }
         let meta = Arc::new(EventMeta::of(event));
         let frame = Frame::Durable {
             text: ByteString::from(event.to_frame_text()),
@@ -124,6 +129,7 @@ impl RoomActor {
                 && full
             {
                 tracing::info!(room = %self.room_id, socket = id, "slow consumer dropped from room");
+                metrics::counter!("andon_slow_consumer_closes_total").increment(1);
                 sub.socket.do_send(ToSocket::Close {
                     code: CLOSE_SLOW_CONSUMER,
                     reason: "slow consumer, resume",
@@ -148,10 +154,16 @@ impl RoomActor {
                 continue;
             }
             // Dropped when the socket is full: ephemeral frames go first.
-            let _ = sub.socket.try_send(ToSocket::Frame {
-                room_id: self.room_id,
-                frame: frame.clone(),
-            });
+            if sub
+                .socket
+                .try_send(ToSocket::Frame {
+                    room_id: self.room_id,
+                    frame: frame.clone(),
+                })
+                .is_err()
+            {
+                metrics::counter!("andon_ephemeral_dropped_total").increment(1);
+            }
         }
     }
 

@@ -55,12 +55,31 @@ fn cpu_ticks(pid: &str) -> Option<(String, u64)> {
     Some((comm, utime + stime))
 }
 
-/// CPU ticks at one moment: server, all `postgres` processes, this harness.
+/// Busy ticks of the whole machine (all CPUs) from `/proc/stat`.
+fn machine_busy_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().next() else {
+        return 0;
+    };
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...: busy = all but idle, iowait.
+    v.iter()
+        .sum::<u64>()
+        .saturating_sub(v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0))
+}
+
+/// CPU ticks at one moment: server, all `postgres` processes, this harness, and
+/// the whole machine (whatever else runs shows up as `other`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CpuSample {
     server: u64,
     postgres: u64,
     harness: u64,
+    machine: u64,
     at: Option<std::time::Instant>,
 }
 
@@ -87,6 +106,7 @@ impl CpuSample {
             server,
             postgres,
             harness,
+            machine: machine_busy_ticks(),
             at: Some(std::time::Instant::now()),
         }
     }
@@ -99,6 +119,8 @@ pub struct CpuSplit {
     pub server_s: f64,
     pub postgres_s: f64,
     pub harness_s: f64,
+    /// Everything else that kept the CPUs busy meanwhile (kernel threads, other jobs).
+    pub other_s: f64,
 }
 
 impl CpuSplit {
@@ -108,11 +130,17 @@ impl CpuSplit {
             (Some(x), Some(y)) => y.duration_since(x).as_secs_f64(),
             _ => 0.0,
         };
+        let (server_s, postgres_s, harness_s) = (
+            secs(a.server, b.server),
+            secs(a.postgres, b.postgres),
+            secs(a.harness, b.harness),
+        );
         Self {
             wall_s: wall,
-            server_s: secs(a.server, b.server),
-            postgres_s: secs(a.postgres, b.postgres),
-            harness_s: secs(a.harness, b.harness),
+            server_s,
+            postgres_s,
+            harness_s,
+            other_s: (secs(a.machine, b.machine) - server_s - postgres_s - harness_s).max(0.0),
         }
     }
 }

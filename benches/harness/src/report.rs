@@ -196,8 +196,8 @@ impl Report {
         let c = &self.cpu;
         let _ = writeln!(
             out,
-            "CPU seconds     server {:.2}, postgres {:.2}, harness {:.2} over {:.2} s wall",
-            c.server_s, c.postgres_s, c.harness_s, c.wall_s
+            "CPU seconds     server {:.2}, postgres {:.2}, harness {:.2}, other {:.2} over {:.2} s wall",
+            c.server_s, c.postgres_s, c.harness_s, c.other_s, c.wall_s
         );
         if !self.extra.is_null() {
             let _ = writeln!(out, "extra           {}", self.extra);

@@ -87,7 +87,7 @@ impl TestAppBuilder {
             ("ANDON_LISTEN", "127.0.0.1:0".to_string()),
             ("ANDON_WORKERS", "2".to_string()),
             ("ANDON_DATABASE_URL", db_url),
-            ("ANDON_DATABASE_TIMEOUT_SECS", "2".to_string()),
+            ("ANDON_DATABASE_TIMEOUT_SECS", "5".to_string()),
             ("ANDON_AD_URL", ad.url.clone()),
             ("ANDON_AD_TIMEOUT_SECS", "2".to_string()),
             ("ANDON_SECRET_KEY", key),

@@ -122,6 +122,7 @@ impl SessionSupervisor {
                 outage_backoff: self.config.refresh_retry,
             },
         );
+        metrics::gauge!("andon_sessions").set(self.sessions.len() as f64);
         // A session reloaded with strikes already counted continues its retries.
         let strikes = self.sessions[&id].info.refresh_failures;
         if strikes > 0 {
@@ -248,6 +249,12 @@ impl SessionSupervisor {
             ctx.cancel_future(timer);
         }
         self.unflushed.remove(&id);
+        metrics::gauge!("andon_sessions").set(self.sessions.len() as f64);
+        match reason {
+            EndReason::Forced => metrics::counter!("andon_forced_logouts_total").increment(1),
+            EndReason::Expired => metrics::counter!("andon_sessions_expired_total").increment(1),
+            EndReason::Logout => {}
+        }
         tracing::info!(session = %id, reason = reason.as_str(), "session ended");
         let backend = self.backend.clone();
         let registry = self.registry.clone();

@@ -76,10 +76,12 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
     .await?;
 
     let spread = total > PER_SOURCE_ADDR;
+    // Sender k sits in room k mod R, slot k / R: stalled readers come after them.
+    let free_slot = a.senders.div_ceil(rooms).min(members - 1);
     let specs: Vec<SocketSpec> = (0..total)
         .map(|i| {
             let room = &pop.rooms[i / members];
-            let stalled = stalled_share.is_some_and(|s| is_stalled(i, s, members));
+            let stalled = stalled_share.is_some_and(|s| is_stalled(i, s, members, free_slot));
             SocketSpec {
                 session: pop.sessions[room.members[i % members]].clone(),
                 room: room.id,
@@ -147,7 +149,7 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
             users,
         };
         let stall_at = stalled_share
-            .filter(|&s| is_stalled(i, s, members))
+            .filter(|&s| is_stalled(i, s, members, free_slot))
             .map(|_| end_us / 2);
         readers.push(tokio::spawn(engine::receive(
             stream,
@@ -201,7 +203,8 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
         } else {
             counters.acked.load(Relaxed)
         } * per_msg;
-        if stalled_share.is_none() && counters.delivered.load(Relaxed) >= expected {
+        let all_acked = a.ephemeral || counters.acked.load(Relaxed) >= counters.sent.load(Relaxed);
+        if stalled_share.is_none() && all_acked && counters.delivered.load(Relaxed) >= expected {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -234,7 +237,7 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
                 .map(|(b, a)| a.p99_ms / b.p99_ms.max(0.001));
             json!({
                 "stalled_share": share,
-                "stalled_sockets": (0..total).filter(|&i| is_stalled(i, share, members)).count(),
+                "stalled_sockets": (0..total).filter(|&i| is_stalled(i, share, members, free_slot)).count(),
                 "before_stall": before, "after_stall": after, "p99_ratio_after_vs_before": ratio,
                 "server_rss_max_bytes": max_rss,
             })
@@ -274,11 +277,11 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
     })
 }
 
-/// Stalled sockets: evenly spread, never slot 0..P of a room (senders live there).
-fn is_stalled(i: usize, share: f64, members: usize) -> bool {
+/// Stalled sockets: evenly spread over the slots after the senders' (`free_slot`).
+fn is_stalled(i: usize, share: f64, members: usize, free_slot: usize) -> bool {
     if share <= 0.0 {
         return false;
     }
     let every = (1.0 / share).round().max(1.0) as usize;
-    i % members >= members / 2 && i % every == every - 1
+    i % members >= free_slot && i % every == every - 1
 }
