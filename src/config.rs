@@ -95,6 +95,12 @@ pub struct DatabaseConfig {
     pub connect_timeout: Duration,
 }
 
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
 /// Where uploaded files are kept.
 #[derive(Debug, Clone)]
 pub enum StorageConfig {
@@ -153,6 +159,8 @@ pub struct Config {
     pub log_filter: String,
     pub shutdown_timeout: Duration,
     pub storage: StorageConfig,
+    /// Certificate chain and private key (PEM) to terminate TLS in the server.
+    pub tls: Option<TlsConfig>,
     /// The built web client, when there is one.
     pub web_dir: Option<std::path::PathBuf>,
     pub file_limits: FileLimits,
@@ -186,6 +194,8 @@ const KNOWN: &[&str] = &[
     "ANDON_SHUTDOWN_TIMEOUT_SECS",
     "ANDON_STORAGE",
     "ANDON_WEB_DIR",
+    "ANDON_TLS_CERT",
+    "ANDON_TLS_KEY",
     "ANDON_S3_ENDPOINT",
     "ANDON_S3_BUCKET",
     "ANDON_S3_REGION",
@@ -459,6 +469,35 @@ impl Config {
             log_filter: vars.get("ANDON_LOG").unwrap_or("info").to_string(),
             shutdown_timeout: vars.secs_or("ANDON_SHUTDOWN_TIMEOUT_SECS", 30)?,
             storage: storage_from_vars(&vars)?,
+            tls: match (vars.get("ANDON_TLS_CERT"), vars.get("ANDON_TLS_KEY")) {
+                (None, None) => None,
+                (Some(cert), Some(key)) => {
+                    for (var, path) in [("ANDON_TLS_CERT", cert), ("ANDON_TLS_KEY", key)] {
+                        if !std::path::Path::new(path).is_file() {
+                            return Err(ConfigError::new(
+                                var,
+                                format!("{path} is not a readable file"),
+                            ));
+                        }
+                    }
+                    Some(TlsConfig {
+                        cert: cert.into(),
+                        key: key.into(),
+                    })
+                }
+                (Some(_), None) => {
+                    return Err(ConfigError::new(
+                        "ANDON_TLS_KEY",
+                        "required with ANDON_TLS_CERT",
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError::new(
+                        "ANDON_TLS_CERT",
+                        "required with ANDON_TLS_KEY",
+                    ));
+                }
+            },
             web_dir: match vars.get("ANDON_WEB_DIR") {
                 Some(dir) if std::path::Path::new(dir).join("index.html").is_file() => {
                     Some(dir.into())

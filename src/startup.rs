@@ -4,12 +4,15 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_web::HttpMessage;
 use actix_web::dev::Server;
+use actix_web::dev::Service;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::ErrorHandlers;
 use actix_web::{App, HttpServer, web};
 use tokio::sync::Notify;
-use tracing_actix_web::TracingLogger;
+use tracing_actix_web::{RequestId, TracingLogger};
 
 use actix::Actor;
 use andon_actors::clock::SystemClock;
@@ -27,7 +30,7 @@ use crate::config::Config;
 use crate::realtime::store::{PgBatchWriter, PgEventLog};
 use crate::realtime::{Realtime, SocketConfig, Stats};
 use crate::state::AppState;
-use crate::{db, http};
+use crate::{db, http, telemetry};
 
 /// Most sends committed in one transaction.
 const MAX_BATCH: usize = 2000;
@@ -135,7 +138,21 @@ impl Application {
                     ErrorHandlers::new()
                         .handler(StatusCode::METHOD_NOT_ALLOWED, http::method_not_allowed),
                 )
-                .wrap(TracingLogger::default())
+                // Inside the logger, which assigns the id: echo it to the client,
+                // so a user's report can be matched with the server's log.
+                .wrap_fn(|req, srv| {
+                    let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                    let call = srv.call(req);
+                    async move {
+                        let mut res = call.await?;
+                        if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                            res.headers_mut()
+                                .insert(HeaderName::from_static("x-request-id"), value);
+                        }
+                        Ok(res)
+                    }
+                })
+                .wrap(TracingLogger::<telemetry::RequestSpan>::new())
                 .app_data(app_state.clone())
                 .configure(http::configure)
                 .default_service(web::to(http::spa::serve))
@@ -145,11 +162,14 @@ impl Application {
         .tcp_nodelay(true)
         // Signals are ours: shutdown has steps beyond stopping HTTP.
         .disable_signals()
-        .shutdown_timeout(config.shutdown_timeout.as_secs())
-        .listen(listener)?
+        .shutdown_timeout(config.shutdown_timeout.as_secs());
+        let server = match &config.tls {
+            Some(tls) => server.listen_openssl(listener, tls_acceptor(tls)?)?,
+            None => server.listen(listener)?,
+        }
         .run();
 
-        tracing::info!(address = %config.listen, port, "listening");
+        tracing::info!(address = %config.listen, port, tls = config.tls.is_some(), "listening");
         Ok(Self {
             port,
             server,
@@ -268,4 +288,24 @@ async fn wait_for_signal() -> &'static str {
         let _ = ctrl_c.await;
         "SIGINT"
     }
+}
+
+/// TLS termination with openssl (Mozilla's intermediate profile), for plants
+/// without a reverse proxy.
+fn tls_acceptor(
+    tls: &crate::config::TlsConfig,
+) -> anyhow::Result<openssl::ssl::SslAcceptorBuilder> {
+    use anyhow::Context;
+    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
+    let mut builder = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls())?;
+    builder
+        .set_private_key_file(&tls.key, SslFiletype::PEM)
+        .with_context(|| format!("ANDON_TLS_KEY: cannot use {}", tls.key.display()))?;
+    builder
+        .set_certificate_chain_file(&tls.cert)
+        .with_context(|| format!("ANDON_TLS_CERT: cannot use {}", tls.cert.display()))?;
+    builder
+        .check_private_key()
+        .context("ANDON_TLS_KEY does not match ANDON_TLS_CERT")?;
+    Ok(builder)
 }

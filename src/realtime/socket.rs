@@ -94,6 +94,20 @@ struct Sub {
     state: SubState,
 }
 
+/// A send in flight: when it arrived, and the refs to answer.
+struct PendingAck {
+    since: Instant,
+    refs: Vec<Option<Value>>,
+}
+
+impl PendingAck {
+    /// Takes the refs, recording how long the ack took.
+    fn answer(self) -> Vec<Option<Value>> {
+        metrics::histogram!("andon_ack_latency_seconds").record(self.since.elapsed().as_secs_f64());
+        self.refs
+    }
+}
+
 pub struct SocketActor {
     id: u64,
     user: AuthUser,
@@ -105,7 +119,7 @@ pub struct SocketActor {
     subs: HashMap<Uuid, Sub>,
     generation: u64,
     /// Sends in flight: the refs to acknowledge, by room and client id.
-    pending_acks: HashMap<(Uuid, String), Vec<Option<Value>>>,
+    pending_acks: HashMap<(Uuid, String), PendingAck>,
     /// Read markers to store, by room (flushed once a second).
     reads_pending: HashMap<Uuid, i64>,
     reads_stored: HashMap<Uuid, i64>,
@@ -440,7 +454,11 @@ impl SocketActor {
         let first = !self.pending_acks.contains_key(&key);
         self.pending_acks
             .entry(key.clone())
-            .or_default()
+            .or_insert_with(|| PendingAck {
+                since: Instant::now(),
+                refs: Vec::new(),
+            })
+            .refs
             .push(reference);
         if !first {
             return; // the same send is already on its way: one answer for both
@@ -461,7 +479,7 @@ impl SocketActor {
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     // If the event came first, the ack went out with it already.
-                    let Some(refs) = act.pending_acks.remove(&key) else {
+                    let Some(refs) = act.pending_acks.remove(&key).map(PendingAck::answer) else {
                         return;
                     };
                     for reference in refs {
@@ -552,6 +570,7 @@ impl SocketActor {
                 },
             },
         );
+        self.count_subs();
         let msg = Subscribe {
             socket_id: self.id,
             user_id: self.user.id.clone(),
@@ -571,6 +590,7 @@ impl SocketActor {
                         Err(_) => {
                             // The room actor stopped: the room is gone (or the database was).
                             act.subs.remove(&room_id);
+                            act.count_subs();
                             let e = WsError::new("not_found", "Room not found");
                             act.send_error(&e, &reference, Some(room_id), ctx);
                         }
@@ -757,7 +777,10 @@ impl SocketActor {
         if meta.kind == "message.created"
             && meta.actor == self.user.id
             && let Some(client_id) = &meta.client_id
-            && let Some(refs) = self.pending_acks.remove(&(room_id, client_id.clone()))
+            && let Some(refs) = self
+                .pending_acks
+                .remove(&(room_id, client_id.clone()))
+                .map(PendingAck::answer)
         {
             let seq = meta.seq;
             for reference in refs {

@@ -79,59 +79,22 @@ async fn two_concurrent_migrate_commands_both_succeed_and_apply_once() {
 
 #[tokio::test]
 async fn sigterm_shuts_down_in_logged_steps_and_exits_zero() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-
     let db = TestDb::create().await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_andon"))
-        .arg("serve")
-        .env_clear()
-        .envs([
-            (
-                "ANDON_SECRET_KEY",
-                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-            ),
-            ("ANDON_DATABASE_URL", db.url.as_str()),
-            ("ANDON_LISTEN", "127.0.0.1:0"),
-            ("ANDON_LOG_FORMAT", "json"),
-        ])
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("starting andon serve");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = Vec::new();
-
-    // The port is only known from the log (port 0).
-    let port = loop {
-        let line = lines
-            .next_line()
-            .await
-            .unwrap()
-            .expect("andon exited early");
-        let json: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
-        log.push(json.clone());
-        if json["message"] == "listening" {
-            break json["port"].as_u64().unwrap();
-        }
-    };
-    let health = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
-        .await
-        .unwrap();
+    let server = crate::helpers::binary::serve(&[
+        (
+            "ANDON_SECRET_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        ),
+        ("ANDON_DATABASE_URL", db.url.as_str()),
+    ])
+    .await;
+    let health = reqwest::get(server.url("/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
 
-    let pid = child.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    while let Some(line) = lines.next_line().await.unwrap() {
-        log.push(serde_json::from_str(&line).expect("JSON log line"));
-    }
-    let status = child.wait().await.unwrap();
-    assert_eq!(status.code(), Some(0));
-
-    let messages: Vec<&str> = log.iter().filter_map(|l| l["message"].as_str()).collect();
+    server.sigterm();
+    let (code, log) = server.exit_code(30).await;
+    assert_eq!(code, Some(0));
+    let messages = crate::helpers::binary::Server::messages(&log);
     let position = |needle: &str| {
         messages
             .iter()
@@ -149,5 +112,5 @@ async fn sigterm_shuts_down_in_logged_steps_and_exits_zero() {
         position("shutdown complete"),
     ];
     assert!(steps.windows(2).all(|w| w[0] < w[1]), "{messages:?}");
-    assert!(log.iter().any(|l| l["reason"] == "SIGTERM"));
+    assert!(log.iter().any(|l| l.contains("\"reason\":\"SIGTERM\"")));
 }

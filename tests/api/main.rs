@@ -10,6 +10,7 @@ mod files;
 mod health;
 mod messages;
 mod migrations;
+mod operations;
 mod permissions;
 mod realtime;
 mod rooms;

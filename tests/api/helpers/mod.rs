@@ -5,6 +5,7 @@
 
 mod ad;
 mod app;
+pub mod binary;
 mod db;
 mod proxy;
 mod storage;

@@ -1,0 +1,369 @@
+//! Operations (PRODUCT.md O): metrics, request ids, TLS, what the log never holds,
+//! and shutdown during traffic.
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::binary;
+use crate::helpers::{TestAd, TestApp, TestDb, WsClient, cast, send_frame};
+
+/// The value of a metric line (`name{labels} value`), summed over matching lines.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            !l.starts_with('#')
+                && (l.starts_with(&format!("{name} ")) || l.starts_with(&format!("{name}{{")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn metrics_expose_the_series_and_move_with_traffic() {
+    let app = TestApp::spawn().await;
+    let c = cast(&app).await;
+    let scrape = || async {
+        app.http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let before = scrape().await;
+    for series in [
+        "andon_open_sockets",
+        "andon_subscriptions",
+        "andon_room_actors",
+        "andon_db_pool_size",
+        "andon_db_pool_available",
+        "andon_db_pool_waiting",
+        "andon_db_pool_wait_seconds",
+        "andon_ad_request_seconds",
+        "andon_sessions",
+    ] {
+        assert!(before.contains(series), "missing {series}");
+    }
+    let mut ws = WsClient::connect(&app, &c.editor.token).await;
+    ws.subscribe(&c.room, None).await;
+    for i in 0..5 {
+        ws.request_ok(send_frame(&c.room, &format!("m{i}"), "hello"), "ack")
+            .await;
+    }
+    let during = scrape().await;
+    assert!(metric(&during, "andon_open_sockets") >= 1.0);
+    assert!(metric(&during, "andon_subscriptions") >= 1.0);
+    assert!(metric(&during, "andon_room_actors") >= 1.0);
+    for counter in [
+        "andon_events_total",
+        "andon_deliveries_total",
+        "andon_ack_latency_seconds_count",
+        "andon_commit_seconds_count",
+        "andon_fanout_latency_seconds_count",
+    ] {
+        assert!(
+            metric(&during, counter) > metric(&before, counter),
+            "{counter} did not move"
+        );
+    }
+    assert!(during.contains(r#"andon_events_total{kind="message.created"}"#));
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = TestApp::spawn().await;
+    let resp = app.http.get(app.url("/healthz")).send().await.unwrap();
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let other = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_ne!(other.headers()["x-request-id"].to_str().unwrap(), id);
+}
+
+/// A self-signed certificate for `localhost`, as PEM (certificate, key).
+fn self_signed() -> (Vec<u8>, Vec<u8>) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::BigNum;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::SubjectAlternativeName;
+    use openssl::x509::{X509, X509NameBuilder};
+
+    let key = PKey::from_ec_key(
+        EcKey::generate(&EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap()).unwrap(),
+    )
+    .unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "localhost").unwrap();
+    let name = name.build();
+    let mut cert = X509::builder().unwrap();
+    cert.set_version(2).unwrap();
+    cert.set_serial_number(&BigNum::from_u32(1).unwrap().to_asn1_integer().unwrap())
+        .unwrap();
+    cert.set_subject_name(&name).unwrap();
+    cert.set_issuer_name(&name).unwrap();
+    cert.set_pubkey(&key).unwrap();
+    cert.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    cert.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .dns("localhost")
+        .ip("127.0.0.1")
+        .build(&cert.x509v3_context(None, None))
+        .unwrap();
+    cert.append_extension(san).unwrap();
+    cert.sign(&key, MessageDigest::sha256()).unwrap();
+    (
+        cert.build().to_pem().unwrap(),
+        key.private_key_to_pem_pkcs8().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn https_works_with_a_configured_certificate() {
+    let dir = std::env::temp_dir().join(format!("andon-tls-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = self_signed();
+    std::fs::write(dir.join("cert.pem"), &cert).unwrap();
+    std::fs::write(dir.join("key.pem"), &key).unwrap();
+    let app = TestApp::builder()
+        .env("ANDON_TLS_CERT", dir.join("cert.pem").display())
+        .env("ANDON_TLS_KEY", dir.join("key.pem").display())
+        .spawn()
+        .await;
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert).unwrap())
+        .build()
+        .unwrap();
+    let resp = client
+        .get(format!("https://localhost:{}/healthz", app.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "verified against the test certificate");
+    assert!(
+        app.http.get(app.url("/healthz")).send().await.is_err(),
+        "no plain HTTP on a TLS port"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn no_password_token_ticket_or_key_reaches_the_log() {
+    let (ad, db) = tokio::join!(TestAd::start(), TestDb::create());
+    let secret_key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let password = "Pa55-w0rd-that-must-not-leak";
+    ad.add_user("leak@andon.test", password, "Leak Test").await;
+    let server = binary::serve(&[
+        ("ANDON_SECRET_KEY", secret_key),
+        ("ANDON_DATABASE_URL", db.url.as_str()),
+        ("ANDON_AD_URL", ad.url.as_str()),
+        ("ANDON_LOG", "debug"),
+        ("ANDON_ADMINS", "leak@andon.test"),
+        (
+            "ANDON_STORAGE",
+            &format!(
+                "local:{}",
+                std::env::temp_dir()
+                    .join(format!("andon-leak-{}", uuid::Uuid::new_v4()))
+                    .display()
+            ),
+        ),
+    ])
+    .await;
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(server.url("/api/auth/login"))
+        .json(&json!({"username": "leak@andon.test", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let bad = http
+        .post(server.url("/api/auth/login"))
+        .json(&json!({"username": "leak@andon.test", "password": "wrong-Pa55-guess"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    let ticket: Value = http
+        .post(server.url("/api/ws-ticket"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ticket = ticket["ticket"].as_str().unwrap().to_string();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!(
+        "ws://127.0.0.1:{}/api/ws?ticket={ticket}",
+        server.port
+    ))
+    .await
+    .unwrap();
+    ws.send(Message::text(json!({"type": "ping"}).to_string()))
+        .await
+        .unwrap();
+    let _ = ws.next().await;
+    http.post(server.url("/api/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+
+    server.sigterm();
+    let (_, log) = server.exit_code(30).await;
+    let text = log.join("\n");
+    assert!(text.contains("logged in"), "the log was captured");
+    for (what, secret) in [
+        ("password", password),
+        ("wrong password", "wrong-Pa55-guess"),
+        ("session token", token.as_str()),
+        ("ws ticket", ticket.as_str()),
+        ("secret key", secret_key),
+    ] {
+        assert!(!text.contains(secret), "the {what} is in the log");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_during_a_send_burst_keeps_every_acked_message_and_closes_sockets_with_1001() {
+    let (ad, db) = tokio::join!(TestAd::start(), TestDb::create());
+    ad.add_user("burst@andon.test", "pw-burst", "Burst").await;
+    let server = binary::serve(&[
+        (
+            "ANDON_SECRET_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        ),
+        ("ANDON_DATABASE_URL", db.url.as_str()),
+        ("ANDON_AD_URL", ad.url.as_str()),
+        ("ANDON_SHUTDOWN_TIMEOUT_SECS", "10"),
+        (
+            "ANDON_STORAGE",
+            &format!(
+                "local:{}",
+                std::env::temp_dir()
+                    .join(format!("andon-burst-{}", uuid::Uuid::new_v4()))
+                    .display()
+            ),
+        ),
+    ])
+    .await;
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(server.url("/api/auth/login"))
+        .json(&json!({"username": "burst@andon.test", "password": "pw-burst"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let room: Value = http
+        .post(server.url("/api/rooms"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Burst", "incident_type": "other", "severity": "low"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let room = room["id"].as_str().unwrap().to_string();
+
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut senders = Vec::new();
+    for s in 0..3 {
+        let ticket: Value = http
+            .post(server.url("/api/ws-ticket"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let url = format!(
+            "ws://127.0.0.1:{}/api/ws?ticket={}",
+            server.port,
+            ticket["ticket"].as_str().unwrap()
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let (acked, room) = (acked.clone(), room.clone());
+        senders.push(tokio::spawn(async move {
+            let (mut tx, mut rx) = ws.split();
+            let writer = tokio::spawn(async move {
+                for i in 0..100_000 {
+                    let frame = json!({"type": "send", "room_id": room, "client_id": format!("s{s}-{i}"), "content": "burst"});
+                    if tx.send(Message::text(frame.to_string())).await.is_err() {
+                        break;
+                    }
+                    if i % 20 == 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    }
+                }
+            });
+            let mut close = None;
+            while let Some(Ok(msg)) = rx.next().await {
+                match msg {
+                    Message::Text(t) => {
+                        let v: Value = serde_json::from_str(&t).unwrap();
+                        if v["type"] == "ack" {
+                            acked.lock().unwrap().push(v["message_id"].as_str().unwrap().to_string());
+                        }
+                    }
+                    Message::Close(frame) => {
+                        close = frame.map(|f| u16::from(f.code));
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            writer.abort();
+            close
+        }));
+    }
+    crate::helpers::eventually(20, "a few hundred acks", || async {
+        (acked.lock().unwrap().len() > 300).then_some(())
+    })
+    .await;
+    server.sigterm();
+    let mut closes = Vec::new();
+    for s in senders {
+        closes.push(s.await.unwrap());
+    }
+    let (code, _) = server.exit_code(20).await;
+    assert_eq!(code, Some(0), "exits cleanly within the timeout");
+    assert_eq!(
+        closes,
+        vec![Some(1001); 3],
+        "every socket told to go elsewhere"
+    );
+
+    let acked = acked.lock().unwrap().clone();
+    let ids: Vec<uuid::Uuid> = acked.iter().map(|s| s.parse().unwrap()).collect();
+    let stored: i64 = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM messages WHERE id = ANY($1)", &[&ids])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        stored as usize,
+        ids.len(),
+        "every acknowledged message is stored"
+    );
+}
