@@ -28,6 +28,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Exit 0 when the local server answers `/healthz` (container health checks).
+    Health,
     /// Run the fake AD authentication API for development and tests.
     FakeAd {
         #[arg(long, default_value = "127.0.0.1:8081")]
@@ -57,6 +59,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let applied = crate::db::migrate::run(&db).await?;
             tracing::info!(applied, "migrations complete");
             Ok(())
+        }
+        Command::Health => {
+            // Only the listen address and TLS matter here; no other setting is read.
+            let listen = std::env::var("ANDON_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+            let port = listen.rsplit(':').next().unwrap_or("8080");
+            let tls = std::env::var_os("ANDON_TLS_CERT").is_some();
+            let url = format!(
+                "{}://127.0.0.1:{port}/healthz",
+                if tls { "https" } else { "http" }
+            );
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(3))
+                // A probe of our own process on loopback: the certificate may be
+                // issued for the plant's host name, not 127.0.0.1.
+                .danger_accept_invalid_certs(tls)
+                .build()?;
+            match client.get(&url).send().await {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => anyhow::bail!("{url} answered {}", r.status()),
+                Err(e) => anyhow::bail!("{url}: {e}"),
+            }
         }
         Command::FakeAd { listen, users } => {
             telemetry::init(log_format_from_env(), &log_filter_from_env());

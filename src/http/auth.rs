@@ -57,6 +57,7 @@ struct LoginResponse {
     user: UserView,
 }
 
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", responses((status = "default", description = "{username, password} → {token, display_name, user}; 401 invalid_credentials, 429 rate_limited, 503 ad_unavailable")))]
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -155,6 +156,7 @@ async fn login(
     }))
 }
 
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = "default", description = "Ends the session and closes its sockets (204)")), security(("bearer" = [])))]
 async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let client = state.db_conn().await?;
     sessions::end(&client, user.session_id, EndReason::Logout).await?;
@@ -166,6 +168,7 @@ async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpRes
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = "default", description = "The current user with is_admin")), security(("bearer" = [])))]
 async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let client = state.db_conn().await?;
     let found = users::get(&client, &user.id)

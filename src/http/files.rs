@@ -56,6 +56,7 @@ fn storage_unavailable(e: StorageError) -> ApiError {
     .with_retry_after(5)
 }
 
+#[utoipa::path(post, path = "/api/rooms/{id}/files", tag = "files", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Multipart upload: field file, optional caption → 201 {file, message}; 413, 415, 503")), security(("bearer" = [])))]
 async fn upload(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -313,6 +314,7 @@ async fn readable_file(
         .ok_or_else(|| ApiError::not_found("File"))
 }
 
+#[utoipa::path(get, path = "/api/rooms/{id}/files", tag = "files", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "{files}")), security(("bearer" = [])))]
 async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -324,6 +326,7 @@ async fn list(
     Ok(HttpResponse::Ok().json(json!({ "files": files::list(&client, *id).await? })))
 }
 
+#[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses((status = "default", description = "File metadata")), security(("bearer" = [])))]
 async fn metadata(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -333,6 +336,7 @@ async fn metadata(
     Ok(HttpResponse::Ok().json(readable_file(&state, &user, room, file).await?))
 }
 
+#[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}/content", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses((status = "default", description = "The bytes (local: streamed with Range; S3: 302 to a presigned URL)")), security(("bearer" = [])))]
 async fn content(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -345,6 +349,7 @@ async fn content(
     serve(&state, &req, &f.storage_key, &f.mime_type, &f.name, inline).await
 }
 
+#[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}/thumbnail", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses((status = "default", description = "JPEG thumbnail, longest side 320 px")), security(("bearer" = [])))]
 async fn thumbnail(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -428,6 +433,7 @@ async fn serve(
     Ok(response)
 }
 
+#[utoipa::path(delete, path = "/api/rooms/{id}/files/{file_id}", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses((status = "default", description = "Soft-delete the file and its message (204)")), security(("bearer" = [])))]
 async fn delete(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -15,16 +15,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/metrics").get(metrics));
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = "default", description = "The process is alive")))]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = "default", description = "Prometheus text format")))]
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(crate::metrics::render(&state))
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = "default", description = "Database and storage reachable (503 otherwise)")))]
 async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let not_ready = |reason: String| {
         tracing::warn!(%reason, "not ready");

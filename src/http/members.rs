@@ -40,6 +40,7 @@ fn parse_user(raw: &str) -> ApiResult<String> {
     user_id(raw).map_err(|e| ApiError::validation(format!("user_id: {e}")))
 }
 
+#[utoipa::path(get, path = "/api/rooms/{id}/members", tag = "members", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "{members}")), security(("bearer" = [])))]
 async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -59,6 +60,7 @@ struct AddMember {
     role: String,
 }
 
+#[utoipa::path(post, path = "/api/rooms/{id}/members", tag = "members", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Add {user_id, role} (R5) → 201")), security(("bearer" = [])))]
 async fn add(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -102,6 +104,7 @@ struct ChangeRole {
     role: String,
 }
 
+#[utoipa::path(patch, path = "/api/rooms/{id}/members/{user_id}", tag = "members", params(("id" = Uuid, Path, description = "Room id"), ("user_id" = String, Path, description = "Member e-mail")), responses((status = "default", description = "Change a role {role}")), security(("bearer" = [])))]
 async fn change_role(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -150,6 +153,7 @@ async fn change_role(
     Ok(HttpResponse::Ok().json(json!({ "user_id": target, "role": to })))
 }
 
+#[utoipa::path(delete, path = "/api/rooms/{id}/members/{user_id}", tag = "members", params(("id" = Uuid, Path, description = "Room id"), ("user_id" = String, Path, description = "Member e-mail")), responses((status = "default", description = "Remove a member (204)")), security(("bearer" = [])))]
 async fn remove(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -199,6 +203,7 @@ struct Transfer {
     user_id: String,
 }
 
+#[utoipa::path(post, path = "/api/rooms/{id}/transfer", tag = "members", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Transfer ownership {user_id}")), security(("bearer" = [])))]
 async fn transfer(
     state: web::Data<AppState>,
     user: AuthUser,

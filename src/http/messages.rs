@@ -31,6 +31,7 @@ struct HistoryQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/rooms/{id}/messages", tag = "messages", params(("id" = Uuid, Path, description = "Room id"), ("before_seq" = Option<i64>, Query), ("after_seq" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = "default", description = "{messages, has_more} in ascending seq (M12)")), security(("bearer" = [])))]
 async fn history(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -71,6 +72,7 @@ struct PostMessage {
     metadata: Option<Value>,
 }
 
+#[utoipa::path(post, path = "/api/rooms/{id}/messages", tag = "messages", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Send {client_id, content, message_type?, metadata?} → 201 message (200 for a repeated client_id)")), security(("bearer" = [])))]
 async fn post(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -6,6 +6,7 @@ mod files;
 mod health;
 mod members;
 mod messages;
+mod openapi;
 mod rooms;
 pub mod spa;
 mod templates;
@@ -39,7 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(templates::configure)
         .configure(messages::configure)
         .configure(files::configure)
-        .configure(ws::configure);
+        .configure(ws::configure)
+        .configure(openapi::configure);
 }
 
 fn json_config() -> web::JsonConfig {

@@ -53,6 +53,7 @@ struct CreateRoom {
     template_id: Option<Uuid>,
 }
 
+#[utoipa::path(post, path = "/api/rooms", tag = "rooms", responses((status = "default", description = "Create a room (R1) → 201 room")), security(("bearer" = [])))]
 async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -160,6 +161,7 @@ struct ListQuery {
     page_size: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/rooms", tag = "rooms", params(("status" = Option<String>, Query), ("incident_type" = Option<String>, Query), ("severity" = Option<String>, Query), ("mine" = Option<bool>, Query), ("q" = Option<String>, Query), ("page" = Option<i64>, Query), ("page_size" = Option<i64>, Query)), responses((status = "default", description = "{rooms, total, page, page_size} (R2)")), security(("bearer" = [])))]
 async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -224,6 +226,7 @@ async fn view(
     })
 }
 
+#[utoipa::path(get, path = "/api/rooms/{id}", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "The room (R3)")), security(("bearer" = [])))]
 async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -305,6 +308,7 @@ impl UpdateRoom {
     }
 }
 
+#[utoipa::path(patch, path = "/api/rooms/{id}", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Update fields or status (R3)")), security(("bearer" = [])))]
 async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -430,6 +434,7 @@ async fn update(
     Ok(HttpResponse::Ok().json(result))
 }
 
+#[utoipa::path(post, path = "/api/rooms/{id}/join", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Join as viewer (R4)")), security(("bearer" = [])))]
 async fn join(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -462,6 +467,7 @@ async fn join(
     Ok(HttpResponse::Ok().json(result))
 }
 
+#[utoipa::path(post, path = "/api/rooms/{id}/leave", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Leave the room (204)")), security(("bearer" = [])))]
 async fn leave(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -498,6 +504,7 @@ async fn leave(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(delete, path = "/api/rooms/{id}/permanent", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Delete the room and everything in it (admins, R7)")), security(("bearer" = [])))]
 async fn delete_permanently(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -548,6 +555,7 @@ struct EventsQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/rooms/{id}/events", tag = "rooms", params(("id" = Uuid, Path, description = "Room id"), ("after_seq" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = "default", description = "The raw room event log {events, head_seq, has_more}")), security(("bearer" = [])))]
 async fn list_events(
     state: web::Data<AppState>,
     user: AuthUser,

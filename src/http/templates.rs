@@ -132,11 +132,13 @@ fn name_taken(name: &str) -> ApiError {
     )
 }
 
+#[utoipa::path(get, path = "/api/templates", tag = "templates", responses((status = "default", description = "{templates}")), security(("bearer" = [])))]
 async fn list(state: web::Data<AppState>, _user: AuthUser) -> ApiResult<HttpResponse> {
     let client = state.db_conn().await?;
     Ok(HttpResponse::Ok().json(json!({ "templates": templates::list(&client).await? })))
 }
 
+#[utoipa::path(post, path = "/api/templates", tag = "templates", responses((status = "default", description = "Create a template (admins) → 201")), security(("bearer" = [])))]
 async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -151,6 +153,7 @@ async fn create(
     Ok(HttpResponse::Created().json(created))
 }
 
+#[utoipa::path(patch, path = "/api/templates/{id}", tag = "templates", params(("id" = Uuid, Path, description = "Template id")), responses((status = "default", description = "Update a template (admins)")), security(("bearer" = [])))]
 async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -180,6 +183,7 @@ async fn update(
     }
 }
 
+#[utoipa::path(delete, path = "/api/templates/{id}", tag = "templates", params(("id" = Uuid, Path, description = "Template id")), responses((status = "default", description = "Delete a template (admins, 204)")), security(("bearer" = [])))]
 async fn delete(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -24,6 +24,7 @@ struct Query {
 
 const MAX_QUERY: usize = 100;
 
+#[utoipa::path(get, path = "/api/users", tag = "users", params(("q" = Option<String>, Query), ("limit" = Option<i64>, Query)), responses((status = "default", description = "Users whose e-mail or name contains q")), security(("bearer" = [])))]
 async fn search(
     state: web::Data<AppState>,
     _user: AuthUser,

@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 const TICKET_SECS: i64 = 30;
 
+#[utoipa::path(post, path = "/api/ws-ticket", tag = "realtime", responses((status = "default", description = "{ticket, expires_in}: single use, 30 s")), security(("bearer" = [])))]
 async fn ticket(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let (ticket, hash) = token::generate().map_err(ApiError::internal)?;
     let client = state.db_conn().await?;
@@ -51,6 +52,7 @@ fn invalid_ticket() -> ApiError {
     )
 }
 
+#[utoipa::path(get, path = "/api/ws", tag = "realtime", params(("ticket" = String, Query)), responses((status = "default", description = "WebSocket upgrade (101); 401 invalid_ticket. Frames: docs/PROTOCOL.md")))]
 async fn upgrade(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -367,3 +367,75 @@ async fn sigterm_during_a_send_burst_keeps_every_acked_message_and_closes_socket
         "every acknowledged message is stored"
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_of_the_api() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.call(app.http.get(app.url("/api/openapi.json"))).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    // PRODUCT.md Appendix 1, route by route.
+    let routes = [
+        ("post", "/api/auth/login"),
+        ("post", "/api/auth/logout"),
+        ("get", "/api/auth/me"),
+        ("get", "/api/users"),
+        ("post", "/api/rooms"),
+        ("get", "/api/rooms"),
+        ("get", "/api/rooms/{id}"),
+        ("patch", "/api/rooms/{id}"),
+        ("post", "/api/rooms/{id}/join"),
+        ("post", "/api/rooms/{id}/leave"),
+        ("get", "/api/rooms/{id}/members"),
+        ("post", "/api/rooms/{id}/members"),
+        ("patch", "/api/rooms/{id}/members/{user_id}"),
+        ("delete", "/api/rooms/{id}/members/{user_id}"),
+        ("post", "/api/rooms/{id}/transfer"),
+        ("delete", "/api/rooms/{id}/permanent"),
+        ("get", "/api/rooms/{id}/messages"),
+        ("post", "/api/rooms/{id}/messages"),
+        ("get", "/api/rooms/{id}/events"),
+        ("post", "/api/rooms/{id}/files"),
+        ("get", "/api/rooms/{id}/files"),
+        ("get", "/api/rooms/{id}/files/{file_id}"),
+        ("get", "/api/rooms/{id}/files/{file_id}/content"),
+        ("get", "/api/rooms/{id}/files/{file_id}/thumbnail"),
+        ("delete", "/api/rooms/{id}/files/{file_id}"),
+        ("get", "/api/templates"),
+        ("post", "/api/templates"),
+        ("patch", "/api/templates/{id}"),
+        ("delete", "/api/templates/{id}"),
+        ("post", "/api/ws-ticket"),
+        ("get", "/api/ws"),
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/metrics"),
+    ];
+    let missing: Vec<String> = routes
+        .iter()
+        .filter(|(method, path)| doc["paths"][*path][*method].is_null())
+        .map(|(m, p)| format!("{} {p}", m.to_uppercase()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in the OpenAPI document: {missing:?}"
+    );
+    // And every documented route answers (not the JSON 404 of unknown routes).
+    for (method, path) in routes {
+        let concrete = path
+            .replace("{id}", &uuid::Uuid::nil().to_string())
+            .replace("{file_id}", &uuid::Uuid::nil().to_string())
+            .replace("{user_id}", "x@andon.test");
+        let req = app
+            .http
+            .request(method.to_uppercase().parse().unwrap(), app.url(&concrete));
+        let (status, body) = app.call(req).await;
+        assert!(
+            !(status == 404
+                && body["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("No route"))),
+            "{method} {path} is documented but not routed"
+        );
+    }
+}
