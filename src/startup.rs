@@ -242,7 +242,14 @@ impl Application {
             tracing::warn!("message batches still committing at the timeout");
         }
 
-        tracing::info!(step = 4, "shutdown: stop the HTTP server, drain requests");
+        tracing::info!(step = 4, "shutdown: store session activity");
+        if let Err(e) = state.supervisor.send(FlushActivity).await {
+            tracing::warn!(error = %e, "session supervisor did not answer");
+        }
+
+        // (Before the workers stop: pooled connections opened on a worker's
+        // runtime die with it.)
+        tracing::info!(step = 5, "shutdown: stop the HTTP server, drain requests");
         if tokio::time::timeout_at(deadline, server_handle.stop(true))
             .await
             .is_err()
@@ -250,11 +257,6 @@ impl Application {
             tracing::warn!("in-flight requests still running at the timeout");
         }
         let _ = server_task.await;
-
-        tracing::info!(step = 5, "shutdown: store session activity");
-        if let Err(e) = state.supervisor.send(FlushActivity).await {
-            tracing::warn!(error = %e, "session supervisor did not answer");
-        }
 
         tracing::info!(step = 6, "shutdown: close the database pool");
         state.db.close();

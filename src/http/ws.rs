@@ -65,9 +65,12 @@ async fn upgrade(
         .filter(|t| t.len() <= 256)
         .ok_or_else(invalid_ticket)?;
     let hash = token::hash(ticket);
-    let client = state.db_conn().await?;
+    let mut client = state.db_conn().await?;
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL synchronous_commit TO OFF")
+        .await?;
     // Deleting is what makes a ticket single-use, even under concurrent upgrades.
-    let stmt = client
+    let stmt = tx
         .prepare_cached(
             "WITH spent AS (DELETE FROM ws_tickets WHERE ticket_hash = $1 RETURNING session_id, expires_at)
              SELECT s.id, s.user_id, u.display_name FROM spent
@@ -75,11 +78,10 @@ async fn upgrade(
              WHERE spent.expires_at > now()",
         )
         .await?;
-    let row = client
-        .query_opt(&stmt, &[&&hash[..]])
-        .await?
-        .ok_or_else(invalid_ticket)?;
+    let row = tx.query_opt(&stmt, &[&&hash[..]]).await?;
+    tx.commit().await?;
     drop(client);
+    let row = row.ok_or_else(invalid_ticket)?;
     let user_id: String = row.get(1);
     let user = AuthUser {
         session_id: row.get(0),

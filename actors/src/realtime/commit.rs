@@ -1,11 +1,12 @@
 //! Group commit of sends (PRODUCT.md M3): durable before the ack, without one
 //! WAL flush per message.
 //!
-//! One task owns the writer. While a batch is committing, new sends wait in the
-//! queue; when the commit returns, every sender of the batch gets its answer, the
-//! batch's events are published, and the next batch takes everything queued (up to
-//! `max_batch`). Batches grow with load by themselves and cost nothing when idle,
-//! and one transaction carries the sends of many rooms.
+//! One task takes sends off the queue in batches of everything waiting (up to
+//! `max_batch`); up to four batches commit at once, each in one transaction on its
+//! own connection. While they commit, new sends queue up for the next batch, so
+//! batches grow with load by themselves and cost nothing when idle, and one
+//! transaction carries the sends of many rooms. When a commit returns, every sender
+//! of its batch gets the answer, then the batch's events are published.
 
 use std::sync::Arc;
 
@@ -82,7 +83,7 @@ impl GroupCommit {
     /// each batch's events after its senders were answered.
     pub fn start(
         writer: Arc<dyn BatchWriter>,
-        publish: impl Fn(Vec<StoredEvent>) + Send + 'static,
+        publish: impl Fn(Vec<StoredEvent>) + Send + Sync + 'static,
         max_batch: usize,
         queue_len: usize,
     ) -> Self {
@@ -112,14 +113,19 @@ impl GroupCommit {
 
 async fn run(
     writer: Arc<dyn BatchWriter>,
-    publish: impl Fn(Vec<StoredEvent>),
+    publish: impl Fn(Vec<StoredEvent>) + Send + Sync + 'static,
     max_batch: usize,
     mut rx: mpsc::Receiver<Job>,
 ) {
-    let mut flushes = Vec::new();
+    let publish = Arc::new(publish);
+    // Batches in flight at once, each on its own connection. Sends to one room
+    // still serialize on the room's row lock, so its numbers stay gap-free; the
+    // room actor puts events of racing batches back in order.
+    let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_BATCHES));
     while let Some(first) = rx.recv().await {
         let mut requests = Vec::new();
         let mut replies = Vec::new();
+        let mut flushes = Vec::new();
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
@@ -133,30 +139,61 @@ async fn run(
                 next = rx.try_recv().ok();
             }
         }
-        if !requests.is_empty() {
-            metrics::histogram!("andon_commit_batch_size").record(requests.len() as f64);
-            let started = std::time::Instant::now();
-            let written = writer.write(&requests).await;
-            metrics::histogram!("andon_commit_seconds").record(started.elapsed().as_secs_f64());
-            match written {
-                Ok(outcome) => {
-                    for (reply, result) in replies.into_iter().zip(outcome.results) {
-                        let _ = reply.send(result);
-                    }
-                    if !outcome.events.is_empty() {
-                        publish(outcome.events);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, batch = requests.len(), "batch not committed");
-                    for reply in replies {
-                        let _ = reply.send(Err(SendError::Unavailable));
-                    }
-                }
+        if !flushes.is_empty() {
+            // Everything queued before the flush is in this batch or in flight:
+            // wait for all of it, then answer.
+            let slots = slots.clone();
+            let (writer, publish) = (writer.clone(), publish.clone());
+            if !requests.is_empty() {
+                let permit = slots.clone().acquire_owned().await;
+                commit_batch(writer.as_ref(), publish.as_ref(), requests, replies).await;
+                drop(permit);
+            }
+            let all = slots.acquire_many(CONCURRENT_BATCHES as u32).await;
+            drop(all);
+            for done in flushes {
+                let _ = done.send(());
+            }
+            continue;
+        }
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (writer, publish) = (writer.clone(), publish.clone());
+        tokio::spawn(async move {
+            commit_batch(writer.as_ref(), publish.as_ref(), requests, replies).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Batches committing at the same time.
+const CONCURRENT_BATCHES: usize = 4;
+
+async fn commit_batch(
+    writer: &dyn BatchWriter,
+    publish: &(impl Fn(Vec<StoredEvent>) + ?Sized),
+    requests: Vec<SendRequest>,
+    replies: Vec<Reply>,
+) {
+    metrics::histogram!("andon_commit_batch_size").record(requests.len() as f64);
+    let started = std::time::Instant::now();
+    let written = writer.write(&requests).await;
+    metrics::histogram!("andon_commit_seconds").record(started.elapsed().as_secs_f64());
+    match written {
+        Ok(outcome) => {
+            for (reply, result) in replies.into_iter().zip(outcome.results) {
+                let _ = reply.send(result);
+            }
+            if !outcome.events.is_empty() {
+                publish(outcome.events);
             }
         }
-        for done in flushes.drain(..) {
-            let _ = done.send(());
+        Err(e) => {
+            tracing::warn!(error = %e, batch = requests.len(), "batch not committed");
+            for reply in replies {
+                let _ = reply.send(Err(SendError::Unavailable));
+            }
         }
     }
 }
