@@ -167,28 +167,10 @@ async fn no_password_token_ticket_or_key_reaches_the_log() {
         ("ANDON_AD_URL", ad.url.as_str()),
         ("ANDON_LOG", "debug"),
         ("ANDON_ADMINS", "leak@andon.test"),
-        (
-            "ANDON_STORAGE",
-            &format!(
-                "local:{}",
-                std::env::temp_dir()
-                    .join(format!("andon-leak-{}", uuid::Uuid::new_v4()))
-                    .display()
-            ),
-        ),
     ])
     .await;
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(server.url("/api/auth/login"))
-        .json(&json!({"username": "leak@andon.test", "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let token = server.login("leak@andon.test", password).await;
     let bad = http
         .post(server.url("/api/auth/login"))
         .json(&json!({"username": "leak@andon.test", "password": "wrong-Pa55-guess"}))
@@ -196,16 +178,7 @@ async fn no_password_token_ticket_or_key_reaches_the_log() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 401);
-    let ticket: Value = http
-        .post(server.url("/api/ws-ticket"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ticket = ticket["ticket"].as_str().unwrap().to_string();
+    let ticket = server.ticket(&token).await;
     let (mut ws, _) = tokio_tungstenite::connect_async(format!(
         "ws://127.0.0.1:{}/api/ws?ticket={ticket}",
         server.port
@@ -249,56 +222,25 @@ async fn sigterm_during_a_send_burst_keeps_every_acked_message_and_closes_socket
         ("ANDON_DATABASE_URL", db.url.as_str()),
         ("ANDON_AD_URL", ad.url.as_str()),
         ("ANDON_SHUTDOWN_TIMEOUT_SECS", "10"),
-        (
-            "ANDON_STORAGE",
-            &format!(
-                "local:{}",
-                std::env::temp_dir()
-                    .join(format!("andon-burst-{}", uuid::Uuid::new_v4()))
-                    .display()
-            ),
-        ),
     ])
     .await;
-    let http = reqwest::Client::new();
-    let login: Value = http
-        .post(server.url("/api/auth/login"))
-        .json(&json!({"username": "burst@andon.test", "password": "pw-burst"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
-    let room: Value = http
-        .post(server.url("/api/rooms"))
-        .bearer_auth(&token)
-        .json(&json!({"title": "Burst", "incident_type": "other", "severity": "low"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = server.login("burst@andon.test", "pw-burst").await;
+    let room = server
+        .post(
+            "/api/rooms",
+            Some(&token),
+            json!({"title": "Burst", "incident_type": "other", "severity": "low"}),
+        )
+        .await;
     let room = room["id"].as_str().unwrap().to_string();
 
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut senders = Vec::new();
     for s in 0..3 {
-        let ticket: Value = http
-            .post(server.url("/api/ws-ticket"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
         let url = format!(
             "ws://127.0.0.1:{}/api/ws?ticket={}",
             server.port,
-            ticket["ticket"].as_str().unwrap()
+            server.ticket(&token).await
         );
         let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         let (acked, room) = (acked.clone(), room.clone());

@@ -16,10 +16,12 @@ pub struct Server {
 /// Starts `andon serve` with `env` (plus port 0 and JSON logs) and waits until it
 /// listens.
 pub async fn serve(env: &[(&str, &str)]) -> Server {
+    let files = std::env::temp_dir().join(format!("andon-bin-{}", uuid::Uuid::new_v4().simple()));
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_andon"))
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ANDON_STORAGE", format!("local:{}", files.display()))
         .envs(env.iter().copied())
         .env("ANDON_LISTEN", "127.0.0.1:0")
         .env("ANDON_LOG_FORMAT", "json")
@@ -58,6 +60,44 @@ pub async fn serve(env: &[(&str, &str)]) -> Server {
 impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// POSTs `body` (as the token's user, if any) and returns the JSON answer.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut req = reqwest::Client::new().post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request to andon");
+        resp.json().await.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Logs in and returns the session token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let body = self
+            .post(
+                "/api/auth/login",
+                None,
+                serde_json::json!({"username": username, "password": password}),
+            )
+            .await;
+        body["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {body}"))
+            .to_string()
+    }
+
+    /// A WebSocket ticket for the token's session.
+    pub async fn ticket(&self, token: &str) -> String {
+        let body = self
+            .post("/api/ws-ticket", Some(token), serde_json::Value::Null)
+            .await;
+        body["ticket"].as_str().expect("ticket").to_string()
     }
 
     pub fn sigterm(&self) {
