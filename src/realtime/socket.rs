@@ -642,7 +642,9 @@ impl SocketActor {
         if free < self.limit() / 2 || self.closing {
             return;
         }
-        let page = free.min(REPLAY_PAGE) as i64;
+        // Half the free room: live frames of other rooms and replies still fit
+        // while the page is on its way, so a replay never trips the 4008 bound.
+        let page = (free / 2).clamp(1, REPLAY_PAGE) as i64;
         for (room_id, sub) in self.subs.iter_mut() {
             let SubState::Replaying {
                 next_after,
