@@ -1,0 +1,227 @@
+import { expect, test } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { AD, SHOTS, USERS, login, newUserPage, openRoom, rest, shot, unique } from './helpers';
+
+test.describe.configure({ mode: 'serial' });
+test.beforeAll(() => mkdirSync(SHOTS, { recursive: true }));
+
+test('failed then successful login; the session survives a reload', async ({ page }) => {
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole('heading', { name: '登入 Andon' })).toBeVisible();
+  await page.locator('input[name=username]').fill(USERS.lin.id);
+  const pw = page.locator('input[name=password]');
+  await pw.fill('wrong-password');
+  await page.getByRole('button', { name: '顯示密碼' }).click();
+  await expect(pw).toHaveAttribute('type', 'text');
+  await page.getByRole('button', { name: '隱藏密碼' }).click();
+  await expect(pw).toHaveAttribute('type', 'password');
+  await page.locator('button[type=submit]').click();
+  await expect(page.getByTestId('login-error')).toContainText('Invalid credentials');
+  await expect(pw).toHaveValue('');
+  await shot(page, 'login');
+
+  await pw.fill(USERS.lin.pw);
+  await page.locator('button[type=submit]').click();
+  await expect(page.getByRole('heading', { name: '事件室' })).toBeVisible();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'online');
+  await page.reload();
+  await expect(page.getByRole('heading', { name: '事件室' })).toBeVisible();
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'online');
+});
+
+test('create a room from a template', async ({ page, request }) => {
+  const admin = await rest(request, USERS.admin);
+  const name = unique('Press line jam');
+  await admin.call('POST', '/api/templates', {
+    name,
+    incident_type: 'equipment_failure',
+    default_severity: 'high',
+    default_description: '1. Stop the line\n2. Call maintenance',
+    default_members: [{ user_id: USERS.wang.id, role: 'editor' }],
+  });
+  // Some rooms so the list looks like a working day.
+  const lin = await rest(request, USERS.lin);
+  for (const [title, incident_type, severity, line] of [
+    ['Coolant pump pressure low', 'equipment_failure', 'medium', 'L2'],
+    ['Resin pellets running out', 'material_shortage', 'high', 'L4'],
+    ['Scratches on housing batch', 'quality_issue', 'critical', 'L1'],
+  ] as const) {
+    await lin.call('POST', '/api/rooms', { title, incident_type, severity, line, location: 'Plant 1', lots: ['A-1042'] });
+  }
+
+  await login(page, USERS.lin);
+  await expect(page.getByTestId('room-card').first()).toBeVisible();
+  await shot(page, 'room-list');
+  await page.getByTestId('new-room').click();
+  const dialog = page.getByRole('dialog');
+  await dialog.locator('select[name=template]').selectOption({ label: name });
+  await expect(dialog.locator('select[name=severity]')).toHaveValue('high');
+  await expect(dialog.locator('textarea[name=description]')).toHaveValue(/Stop the line/);
+  await dialog.locator('input[name=title]').fill('Stamping press 3 stopped');
+  await dialog.locator('input[name=location]').fill('Plant 1');
+  await dialog.locator('input[name=line]').fill('L3');
+  await dialog.locator('input[name=lots]').fill('B-2201, B-2202');
+  await shot(page, 'create-dialog');
+  await dialog.getByRole('button', { name: '建立' }).click();
+  await expect(page.getByRole('heading', { name: 'Stamping press 3 stopped' })).toBeVisible();
+  await expect(page.getByTestId('severity-badge')).toHaveText('高');
+  await expect(page.getByTestId('status-badge')).toHaveText('處理中');
+  await page.getByTestId('tab-members').click();
+  await expect(page.getByTestId('member')).toHaveCount(2);
+  await expect(page.getByTestId('members-panel')).toContainText(USERS.wang.id);
+});
+
+test('two users chat in real time with typing and reactions', async ({ browser, request }) => {
+  const lin = await rest(request, USERS.lin);
+  const room = await lin.call('POST', '/api/rooms', {
+    title: 'Conveyor 7 belt slipping', incident_type: 'equipment_failure', severity: 'critical',
+    location: 'Plant 1', line: 'L7', equipment: 'CV-07', lots: ['C-3301'],
+    description: 'Belt slips under load since 08:10.',
+  });
+  await lin.call('POST', `/api/rooms/${room.id}/members`, { user_id: USERS.chen.id, role: 'editor' });
+  await lin.call('POST', `/api/rooms/${room.id}/members`, { user_id: USERS.maria.id, role: 'viewer' });
+
+  const a = await newUserPage(browser, USERS.lin);
+  const b = await newUserPage(browser, USERS.chen);
+  await openRoom(a, room.id);
+  await openRoom(b, room.id);
+
+  await a.getByTestId('composer').pressSequentially('Belt tension checked', { delay: 60 });
+  await expect(b.getByTestId('typing')).toContainText('林志明');
+  await a.getByTestId('composer').fill('Belt tension checked: 20% below spec.');
+  await a.getByTestId('composer').press('Enter');
+  const onB = b.getByTestId('message').filter({ hasText: 'Belt tension checked' });
+  await expect(onB).toHaveCount(1);
+  // The indicator runs out once the message arrived (or expires_in_ms later).
+  await expect(b.getByTestId('typing')).toHaveText('', { timeout: 6000 });
+
+  await b.getByTestId('composer').fill('On my way with a new belt. ETA 10 min.');
+  await b.getByTestId('composer').press('Enter');
+  await expect(a.getByTestId('message').filter({ hasText: 'On my way' })).toHaveCount(1);
+
+  await onB.hover();
+  await onB.getByRole('button', { name: '回應' }).click();
+  await onB.getByRole('menuitem', { name: '👍' }).click();
+  const onA = a.getByTestId('message').filter({ hasText: 'Belt tension checked' });
+  await expect(onA.getByTestId('reaction')).toContainText('👍 1');
+  await shot(a, 'room-view');
+
+  await a.getByTestId('tab-members').click();
+  await expect(a.getByTestId('member')).toHaveCount(3);
+  await shot(a, 'member-panel');
+  await a.context().close();
+  await b.context().close();
+});
+
+test('an image dropped on the room shows a thumbnail and opens the lightbox', async ({ page, request }) => {
+  const lin = await rest(request, USERS.lin);
+  const room = await lin.call('POST', '/api/rooms', { title: unique('Defect photos'), incident_type: 'quality_issue', severity: 'medium' });
+  await login(page, USERS.lin);
+  // Any real PNG will do: a screenshot of the page itself.
+  await openRoom(page, room.id);
+  const png = (await page.screenshot({ clip: { x: 0, y: 0, width: 480, height: 300 } })).toString('base64');
+  await page.getByTestId('room-main').evaluate(async (el, b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'defect.png', { type: 'image/png' }));
+    el.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    el.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, png);
+  await expect(page.getByTestId('upload').or(page.getByTestId('thumbnail')).first()).toBeVisible();
+  const thumb = page.getByTestId('thumbnail');
+  await expect(thumb.locator('img')).toBeVisible();
+  await thumb.click();
+  await expect(page.getByTestId('lightbox').locator('img')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('lightbox')).toHaveCount(0);
+  // A type the server would refuse is stopped before uploading.
+  await page.getByTestId('file-input').setInputFiles({ name: 'tool.exe', mimeType: 'application/x-msdownload', buffer: Buffer.from('MZ') });
+  await expect(page.getByTestId('upload').filter({ hasText: 'tool.exe' })).toContainText('不支援');
+  await page.getByTestId('tab-files').click();
+  await expect(page.getByTestId('files-panel')).toContainText('defect.png');
+});
+
+test('a viewer cannot send and is told why', async ({ page, request }) => {
+  const lin = await rest(request, USERS.lin);
+  const title = unique('Label printer offline');
+  await lin.call('POST', '/api/rooms', { title, incident_type: 'other', severity: 'low' });
+  await login(page, USERS.maria);
+  await page.getByRole('searchbox').first().fill(title);
+  const card = page.getByTestId('room-card').filter({ hasText: title });
+  await card.getByRole('button', { name: '加入' }).click();
+  await expect(page.getByRole('heading', { name: title })).toBeVisible();
+  await expect(page.getByTestId('viewer-note')).toContainText('您是檢視者');
+  await expect(page.getByTestId('composer')).toHaveCount(0);
+});
+
+test('resolve with notes, then archive', async ({ page, request }) => {
+  const lin = await rest(request, USERS.lin);
+  const room = await lin.call('POST', '/api/rooms', {
+    title: unique('Oven 2 over temperature'), incident_type: 'equipment_failure', severity: 'high', location: 'Plant 1', lots: ['D-4410'],
+  });
+  await login(page, USERS.lin);
+  await openRoom(page, room.id);
+  await page.getByTestId('tab-settings').click();
+  const settings = page.getByTestId('settings-panel');
+  await settings.locator('textarea[name=resolution_notes]').fill('Thermocouple replaced; temperature back in range.');
+  await shot(page, 'settings');
+  page.on('dialog', (d) => void d.accept());
+  await settings.getByRole('button', { name: '標記為已解決' }).click();
+  await expect(page.getByTestId('status-badge')).toHaveText('已解決');
+  await settings.getByRole('button', { name: '封存' }).click();
+  await expect(page.getByTestId('status-badge')).toHaveText('已封存');
+  await expect(page.getByText('此事件室已封存，僅供閱讀。').first()).toBeVisible();
+  await expect(page.getByTestId('composer')).toHaveCount(0);
+});
+
+test('messages written offline arrive exactly once after reconnecting', async ({ browser, request }) => {
+  const lin = await rest(request, USERS.lin);
+  const room = await lin.call('POST', '/api/rooms', { title: unique('Wi-Fi dead zone at L5'), incident_type: 'other', severity: 'medium' });
+  await lin.call('POST', `/api/rooms/${room.id}/members`, { user_id: USERS.chen.id, role: 'editor' });
+  const a = await newUserPage(browser, USERS.lin);
+  const b = await newUserPage(browser, USERS.chen);
+  await openRoom(a, room.id);
+  await openRoom(b, room.id);
+
+  await a.context().setOffline(true);
+  await expect(a.getByTestId('connection')).not.toHaveAttribute('data-state', 'online');
+  for (const text of ['offline one', 'offline two']) {
+    await a.getByTestId('composer').fill(text);
+    await a.getByTestId('composer').press('Enter');
+  }
+  await expect(a.getByTestId('pending-message')).toHaveCount(2);
+  await a.context().setOffline(false);
+  await expect(a.getByTestId('connection')).toHaveAttribute('data-state', 'online', { timeout: 20_000 });
+  for (const p of [a, b]) {
+    for (const text of ['offline one', 'offline two']) {
+      await expect(p.getByTestId('message').filter({ hasText: text })).toHaveCount(1);
+    }
+  }
+  await expect(a.getByTestId('pending-message')).toHaveCount(0);
+  // And the server stored each exactly once.
+  const { messages } = await lin.call('GET', `/api/rooms/${room.id}/messages?limit=50`);
+  const contents = messages.map((m: { content: string }) => m.content);
+  expect(contents.filter((c: string) => c === 'offline one')).toHaveLength(1);
+  expect(contents.filter((c: string) => c === 'offline two')).toHaveLength(1);
+  // Reloading does not send them again.
+  await a.reload();
+  await expect(a.getByTestId('message').filter({ hasText: 'offline two' })).toHaveCount(1);
+  await a.context().close();
+  await b.context().close();
+});
+
+test('a forced logout returns to the login screen with the reason', async ({ page, request }) => {
+  // Tokens that expire in 3 s make the server refresh them at once; once the password
+  // has changed, AD rejects the refresh three times and the session is ended.
+  expect((await request.put(`${AD}/admin/token-ttl`, { data: { seconds: 3 } })).ok()).toBeTruthy();
+  try {
+    await login(page, USERS.kick);
+  } finally {
+    await request.put(`${AD}/admin/token-ttl`, { data: { seconds: 3600 } });
+  }
+  await expect(page.getByRole('heading', { name: '事件室' })).toBeVisible();
+  expect((await request.put(`${AD}/admin/users/${USERS.kick.id}/password`, { data: { password: 'changed' } })).ok()).toBeTruthy();
+  await expect(page).toHaveURL(/\/login$/, { timeout: 30_000 });
+  await expect(page.getByTestId('login-reason')).toBeVisible();
+});

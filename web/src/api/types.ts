@@ -1,0 +1,117 @@
+// Shapes of docs/PROTOCOL.md (REST and WebSocket).
+
+export interface User {
+  id: string;
+  display_name: string;
+  office_location: string | null;
+  job_title: string | null;
+  is_admin: boolean;
+}
+
+export type IncidentType = 'equipment_failure' | 'material_shortage' | 'quality_issue' | 'other';
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+export type RoomStatus = 'active' | 'resolved' | 'archived';
+export type Role = 'owner' | 'editor' | 'viewer';
+
+export const INCIDENT_TYPES: IncidentType[] = ['equipment_failure', 'material_shortage', 'quality_issue', 'other'];
+export const SEVERITIES: Severity[] = ['low', 'medium', 'high', 'critical'];
+export const STATUSES: RoomStatus[] = ['active', 'resolved', 'archived'];
+
+export interface Room {
+  id: string;
+  title: string;
+  incident_type: IncidentType;
+  severity: Severity;
+  status: RoomStatus;
+  location: string | null;
+  line: string | null;
+  equipment: string | null;
+  description: string | null;
+  resolution_notes: string | null;
+  lots: string[];
+  created_by: string;
+  created_at: string;
+  resolved_at: string | null;
+  archived_at: string | null;
+  last_activity_at: string;
+  member_count: number;
+  head_seq: number;
+  is_member: boolean;
+  my_role: Role | null;
+  unread: number;
+}
+
+export interface RoomPage {
+  rooms: Room[];
+  total: number;
+  page: number;
+  page_size: number;
+}
+
+export interface Member {
+  user_id: string;
+  role: Role;
+  display_name: string | null;
+  pending: boolean;
+  added_by: string | null;
+  added_at: string;
+  last_read_seq: number;
+}
+
+export interface Template {
+  id: string;
+  name: string;
+  incident_type: IncidentType;
+  default_severity: Severity;
+  default_description: string | null;
+  default_members: { user_id: string; role: Role }[];
+}
+
+export interface FileMeta {
+  id: string;
+  room_id: string;
+  name: string;
+  kind: 'image' | 'document' | 'log';
+  mime_type: string;
+  size: number;
+  sha256: string;
+  uploader: string;
+  uploaded_at: string;
+  message_id: string | null;
+  has_thumbnail: boolean;
+  content_url: string;
+  thumbnail_url: string | null;
+}
+
+export interface Reaction {
+  emoji: string;
+  users: string[];
+}
+
+export interface Message {
+  id: string;
+  room_id: string;
+  seq: number;
+  sender: string;
+  sender_name: string | null;
+  message_type: 'text' | 'incident_data' | 'image_ref' | 'file_ref' | 'system';
+  content: string;
+  metadata: Record<string, unknown>;
+  client_id: string | null;
+  created_at: string;
+  edited_at: string | null;
+  deleted: boolean;
+  reactions: Reaction[];
+  file: FileMeta | null;
+}
+
+/** A durable room event as delivered over the socket. */
+export interface RoomEvent {
+  type: 'event';
+  room_id: string;
+  seq: number;
+  kind: string;
+  at: string;
+  actor: string;
+  data: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}

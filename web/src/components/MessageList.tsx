@@ -1,0 +1,259 @@
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { api, ApiError } from '../api/http';
+import type { FileMeta, Message, Room } from '../api/types';
+import { getClient } from '../connection';
+import { formatBytes, formatTime, useLang, useT, type Key } from '../i18n';
+import { ProtocolRequestError } from '../protocol/client';
+import { useLive } from '../stores/live';
+import { canEdit, emptyTimeline } from '../stores/timeline';
+import { AuthImage, download } from './AuthImage';
+import { Lightbox } from './Lightbox';
+
+const EMOJIS = ['👍', '✅', '👀', '⚠️', '🔧', '🙏'];
+
+export function errorText(t: ReturnType<typeof useT>, e: unknown): string {
+  const code = e instanceof ProtocolRequestError || e instanceof ApiError ? e.code : '';
+  if (code === 'forbidden' || code === 'edit_window_passed' || code === 'offline') return t(`err.${code}` as Key);
+  if (code === 'disconnected' || code === 'timeout') return t('err.offline');
+  return t('err.generic', { msg: e instanceof Error ? e.message : String(e) });
+}
+
+export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: string; canWrite: boolean; isOwner: boolean }) {
+  const t = useT();
+  const tl = useLive((s) => s.timelines[room.id]) ?? emptyTimeline;
+  const outbox = useLive((s) => s.outbox);
+  const failures = useLive((s) => s.failures);
+  const scroller = useRef<HTMLDivElement>(null);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const [lightbox, setLightbox] = useState<FileMeta | null>(null);
+  const [flash, setFlash] = useState<string | null>(null);
+  const [stuck, setStuck] = useState(true);
+  const prevHeight = useRef<number | null>(null);
+
+  const knownClientIds = new Set(tl.messages.map((m) => m.client_id).filter(Boolean));
+  const pending = outbox.filter((o) => o.room_id === room.id && !knownClientIds.has(o.client_id));
+  const failed = failures.filter((f) => f.item.room_id === room.id);
+  const last = tl.messages[tl.messages.length - 1];
+
+  // Keep the view pinned to the bottom while the user is there; keep the position
+  // when older history is prepended above.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    if (prevHeight.current !== null) {
+      el.scrollTop += el.scrollHeight - prevHeight.current;
+      prevHeight.current = null;
+    } else if (stuck) {
+      el.scrollTop = el.scrollHeight;
+    }
+  }, [tl.messages.length, pending.length, failed.length, last?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // Read marker: everything visible at the bottom counts as read.
+  useEffect(() => {
+    const c = getClient();
+    if (!c || !last || !stuck || document.hidden) return;
+    const seq = Math.max(last.seq, c.lastSeq(room.id) ?? 0);
+    c.read(room.id, seq);
+  }, [last?.seq, stuck, room.id]);
+
+  const loadOlder = async () => {
+    if (loadingOlder || !tl.hasOlder || !tl.messages.length) return;
+    setLoadingOlder(true);
+    try {
+      const first = tl.messages[0].seq;
+      const page = await api<{ messages: Message[]; has_more: boolean }>('GET', `/api/rooms/${room.id}/messages?before_seq=${first}&limit=50`);
+      prevHeight.current = scroller.current?.scrollHeight ?? null;
+      useLive.getState().loadPage(room.id, page.messages, page.has_more);
+    } catch (e) {
+      setFlash(errorText(t, e));
+    } finally {
+      setLoadingOlder(false);
+    }
+  };
+
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    setStuck(el.scrollHeight - el.scrollTop - el.clientHeight < 60);
+    if (el.scrollTop < 120) void loadOlder();
+  };
+
+  const act = (p: Promise<unknown>) => p.catch((e) => setFlash(errorText(t, e)));
+
+  return (
+    <div className="messages-wrap">
+      <div className="messages" ref={scroller} onScroll={onScroll} data-testid="messages" role="log" aria-live="polite">
+        <div className="history-edge">
+          {tl.hasOlder ? (
+            <button className="btn ghost small" onClick={() => void loadOlder()} disabled={loadingOlder}>{t('room.loadOlder')}</button>
+          ) : (
+            <span className="muted">{t('room.beginning')}</span>
+          )}
+        </div>
+        {tl.messages.map((m, i) => (
+          <MessageItem
+            key={m.id}
+            m={m}
+            prev={tl.messages[i - 1]}
+            me={me}
+            room={room}
+            canWrite={canWrite}
+            isOwner={isOwner}
+            onOpen={setLightbox}
+            act={act}
+          />
+        ))}
+        {pending.map((p) => (
+          <div key={p.client_id} className="msg mine pending" data-testid="pending-message">
+            <div className="msg-body">
+              <div className="msg-text">{p.content}</div>
+              <div className="msg-status muted">⏳ {t('msg.pending')}</div>
+            </div>
+          </div>
+        ))}
+        {failed.map((f) => (
+          <div key={f.item.client_id} className="msg mine failed" role="alert">
+            <div className="msg-body">
+              <div className="msg-text">{f.item.content}</div>
+              <div className="msg-status error">
+                {t('msg.failed', { msg: f.code === 'forbidden' ? t('err.forbidden') : f.message })}
+                <button className="btn small ghost" onClick={() => useLive.getState().dismissFailure(f.item.client_id)}>{t('msg.dismiss')}</button>
+              </div>
+            </div>
+          </div>
+        ))}
+      </div>
+      {!stuck && (
+        <button className="btn jump" onClick={() => { const el = scroller.current; if (el) el.scrollTop = el.scrollHeight; setStuck(true); }}>
+          {t('room.newMessages')}
+        </button>
+      )}
+      {flash && (
+        <div className="toast error" role="alert" onClick={() => setFlash(null)}>
+          {flash} <button className="btn small ghost" aria-label={t('close')}>✕</button>
+        </div>
+      )}
+      <Lightbox file={lightbox} onClose={() => setLightbox(null)} />
+    </div>
+  );
+}
+
+function initials(name: string) {
+  const n = name.trim();
+  return /^[\u4e00-\u9fff]/.test(n) ? n.slice(-2) : n.split(/[\s@.]+/).filter(Boolean).slice(0, 2).map((x) => x[0]!.toUpperCase()).join('');
+}
+
+function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
+  m: Message;
+  prev?: Message;
+  me: string;
+  room: Room;
+  canWrite: boolean;
+  isOwner: boolean;
+  onOpen: (f: FileMeta) => void;
+  act: (p: Promise<unknown>) => void;
+}) {
+  const t = useT();
+  const lang = useLang((s) => s.lang);
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(m.content);
+  const [picker, setPicker] = useState(false);
+  const client = getClient();
+  const mine = m.sender === me;
+  const name = m.sender_name ?? m.sender;
+  const grouped = prev && prev.sender === m.sender && prev.message_type !== 'system' &&
+    Date.parse(m.created_at) - Date.parse(prev.created_at) < 5 * 60_000;
+  const readonly = room.status === 'archived';
+
+  if (m.message_type === 'system') {
+    return <div className="msg-system muted" data-seq={m.seq}>{m.content} · {formatTime(m.created_at, lang)}</div>;
+  }
+  const editable = !readonly && canWrite && canEdit(m, me, Date.now());
+  const deletable = !readonly && !m.deleted && ((mine && canWrite) || isOwner);
+  const toggle = (emoji: string) => {
+    if (!client) return;
+    const has = m.reactions.find((r) => r.emoji === emoji)?.users.includes(me) ?? false;
+    act(client.react(room.id, m.id, emoji, !has));
+    setPicker(false);
+  };
+  const save = () => {
+    if (!client || !draft.trim()) return;
+    act(client.edit(room.id, m.id, draft).then(() => setEditing(false)));
+  };
+  const del = () => {
+    if (!client || !confirm(t('msg.confirmDelete'))) return;
+    act(client.remove(room.id, m.id));
+  };
+
+  return (
+    <article className={`msg ${mine ? 'mine' : ''} ${grouped ? 'grouped' : ''} ${m.deleted ? 'deleted' : ''}`} data-testid="message" data-seq={m.seq} data-id={m.id}>
+      {!grouped && <div className="avatar" aria-hidden>{initials(name)}</div>}
+      <div className="msg-body">
+        {!grouped && (
+          <header className="msg-head">
+            <span className="msg-sender">{name}</span>
+            <time className="muted" dateTime={m.created_at} title={formatTime(m.created_at, lang, 'full')}>{formatTime(m.created_at, lang)}</time>
+          </header>
+        )}
+        {m.deleted ? (
+          <div className="msg-text muted"><em>{t('msg.deleted')}</em></div>
+        ) : editing ? (
+          <div className="msg-edit">
+            <textarea aria-label={t('msg.edit')} value={draft} autoFocus rows={2} onChange={(e) => setDraft(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); save(); }
+                if (e.key === 'Escape') setEditing(false);
+              }} />
+            <div className="actions">
+              <button className="btn small ghost" onClick={() => setEditing(false)}>{t('msg.cancel')}</button>
+              <button className="btn small primary" onClick={save}>{t('msg.save')}</button>
+            </div>
+          </div>
+        ) : (
+          <>
+            {m.file && m.message_type === 'image_ref' && m.file.thumbnail_url ? (
+              <button className="thumb" onClick={() => onOpen(m.file!)} aria-label={m.file.name} data-testid="thumbnail">
+                <AuthImage src={m.file.thumbnail_url} alt={m.file.name} />
+              </button>
+            ) : m.file ? (
+              <div className="file-card">
+                <span className="file-icon" aria-hidden>{m.file.kind === 'document' ? '📄' : '📝'}</span>
+                <span className="file-name">{m.file.name}</span>
+                <span className="muted">{formatBytes(m.file.size)}</span>
+                <button className="btn small ghost" onClick={() => void download(m.file!.content_url, m.file!.name)}>{t('msg.download')}</button>
+              </div>
+            ) : null}
+            {m.content && <div className="msg-text">{m.content}{m.edited_at && <span className="muted edited"> {t('msg.edited')}</span>}</div>}
+            {m.message_type === 'incident_data' && Object.keys(m.metadata).length > 0 && (
+              <dl className="incident-data">
+                {Object.entries(m.metadata).map(([k, v]) => (<div key={k}><dt>{k}</dt><dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd></div>))}
+              </dl>
+            )}
+          </>
+        )}
+        {m.reactions.length > 0 && (
+          <div className="reactions">
+            {m.reactions.map((r) => (
+              <button key={r.emoji} className={`reaction ${r.users.includes(me) ? 'on' : ''}`} aria-pressed={r.users.includes(me)}
+                title={r.users.join(', ')} onClick={() => toggle(r.emoji)} disabled={readonly} data-testid="reaction">
+                {r.emoji} <span>{r.users.length}</span>
+              </button>
+            ))}
+          </div>
+        )}
+      </div>
+      {!m.deleted && !editing && !readonly && (
+        <div className="msg-actions">
+          <button className="icon-btn" aria-label={t('msg.react')} aria-expanded={picker} onClick={() => setPicker(!picker)}>☺</button>
+          {editable && <button className="icon-btn" aria-label={t('msg.edit')} onClick={() => { setDraft(m.content); setEditing(true); }}>✎</button>}
+          {deletable && <button className="icon-btn" aria-label={t('msg.delete')} onClick={del}>🗑</button>}
+          {picker && (
+            <div className="emoji-picker" role="menu">
+              {EMOJIS.map((e) => <button key={e} role="menuitem" className="icon-btn" onClick={() => toggle(e)}>{e}</button>)}
+            </div>
+          )}
+        </div>
+      )}
+    </article>
+  );
+}

@@ -1,0 +1,96 @@
+// One protocol client per signed-in session, wired to the live store, the query
+// cache (room, members and files change through events) and the session store.
+
+import type { QueryClient } from '@tanstack/react-query';
+import { api, ApiError } from './api/http';
+import type { Room } from './api/types';
+import { AuthLostError, ProtocolClient, type SocketLike } from './protocol/client';
+import { useLive } from './stores/live';
+import { useSession } from './stores/session';
+
+let client: ProtocolClient | null = null;
+let unhook: (() => void) | null = null;
+
+export function getClient(): ProtocolClient | null {
+  return client;
+}
+
+export function startConnection(userId: string, queryClient: QueryClient): ProtocolClient {
+  if (client) return client;
+  const live = useLive.getState();
+  const c = new ProtocolClient({
+    getTicket: async () => {
+      try {
+        const r = await api<{ ticket: string }>('POST', '/api/ws-ticket');
+        return r.ticket;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) throw new AuthLostError(e.code);
+        throw e;
+      }
+    },
+    url: (ticket) => `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/ws?ticket=${encodeURIComponent(ticket)}`,
+    createSocket: (url) => new WebSocket(url) as unknown as SocketLike,
+    storage: localStorage,
+    storageKey: `andon.outbox.${userId}`,
+  });
+  const roomKinds = new Set(['room.updated', 'room.status_changed', 'ownership.transferred']);
+  const memberKinds = new Set(['member.added', 'member.removed', 'member.role_changed', 'ownership.transferred']);
+  const off = c.listen({
+    onState: (s, info) => useLive.getState().setConnection(s, info.retryInMs),
+    onEvent: (e) => {
+      useLive.getState().event(e);
+      if (roomKinds.has(e.kind) && e.data?.room) {
+        queryClient.setQueryData<Room>(['room', e.room_id], (old) => (old ? { ...old, ...e.data.room } : e.data.room));
+      } else if (roomKinds.has(e.kind)) {
+        void queryClient.invalidateQueries({ queryKey: ['room', e.room_id] });
+      }
+      if (memberKinds.has(e.kind)) {
+        void queryClient.invalidateQueries({ queryKey: ['members', e.room_id] });
+        void queryClient.invalidateQueries({ queryKey: ['room', e.room_id] });
+      }
+      if (e.kind === 'file.added' || e.kind === 'file.deleted') {
+        void queryClient.invalidateQueries({ queryKey: ['files', e.room_id] });
+      }
+      if (e.kind === 'room.deleted') void queryClient.invalidateQueries({ queryKey: ['rooms'] });
+    },
+    onSubscribed: (room, _head, online) => {
+      useLive.getState().setOnline(room, online);
+      useLive.getState().setSubscribed(room, true);
+    },
+    onUnsubscribed: (room) => {
+      useLive.getState().setSubscribed(room, false);
+      void queryClient.invalidateQueries({ queryKey: ['room', room] });
+      void queryClient.invalidateQueries({ queryKey: ['rooms'] });
+    },
+    onTyping: (f) => useLive.getState().typingFrom(f.room_id, f.user, f.display_name, f.expires_in_ms ?? 3000),
+    onPresence: (f) => useLive.getState().presence(f.room_id, f.user, f.online),
+    onOutbox: (items) => useLive.getState().setOutbox(items),
+    onSendFailed: (item, code, message) => useLive.getState().fail({ item, code, message }),
+    onAuthLost: (reason) => {
+      stopConnection(false);
+      useSession.getState().signOut(reason === 'session_ended' ? 'session_ended' : reason);
+    },
+    onProtocolError: (code, reason) => useLive.getState().setProtocolError(`${code} ${reason}`.trim()),
+  });
+  live.setOutbox(c.pendingMessages());
+  const goneOffline = () => c.networkLost();
+  const backOnline = () => c.reconnectNow();
+  window.addEventListener('offline', goneOffline);
+  window.addEventListener('online', backOnline);
+  unhook = () => {
+    off();
+    window.removeEventListener('offline', goneOffline);
+    window.removeEventListener('online', backOnline);
+  };
+  client = c;
+  c.start();
+  return c;
+}
+
+export function stopConnection(clearOutbox: boolean) {
+  unhook?.();
+  unhook = null;
+  client?.stop(clearOutbox);
+  client = null;
+  useLive.getState().clear();
+}

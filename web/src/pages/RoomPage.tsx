@@ -1,0 +1,209 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { Link, useParams, useSearchParams } from 'react-router';
+import { api, ApiError, upload } from '../api/http';
+import type { Message, Room } from '../api/types';
+import { SeverityBadge, StatusBadge, TypeLabel, RoleBadge } from '../components/Badges';
+import { Composer, TypingIndicator } from '../components/Composer';
+import { FilesPanel } from '../components/FilesPanel';
+import { MembersPanel } from '../components/MembersPanel';
+import { MessageList } from '../components/MessageList';
+import { SettingsPanel } from '../components/SettingsPanel';
+import { getClient } from '../connection';
+import { formatBytes, useT } from '../i18n';
+import { useLive } from '../stores/live';
+import { useSession } from '../stores/session';
+import { checkFile } from '../uploads';
+
+type Panel = 'members' | 'files' | 'settings' | null;
+interface Upload { id: number; name: string; progress: number; error?: string; abort: () => void }
+let uploadSeq = 0;
+
+export function RoomPage() {
+  const { roomId = '' } = useParams();
+  const t = useT();
+  const qc = useQueryClient();
+  const user = useSession((s) => s.user)!;
+  const [params, setParams] = useSearchParams();
+  const panel = (params.get('panel') as Panel) ?? null;
+  const setPanel = (p: Panel) => {
+    const next = new URLSearchParams(params);
+    if (p && p !== panel) next.set('panel', p);
+    else next.delete('panel');
+    setParams(next, { replace: true });
+  };
+  const room = useQuery({ queryKey: ['room', roomId], queryFn: () => api<Room>('GET', `/api/rooms/${roomId}`) });
+  const r = room.data;
+  const isMember = !!r?.my_role;
+  const role = r?.my_role ?? null;
+  const isAdmin = user.is_admin;
+  const canWrite = role === 'owner' || role === 'editor' || isAdmin;
+  const isOwner = role === 'owner' || isAdmin;
+  const [uploads, setUploads] = useState<Upload[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const typing = useLive((s) => s.typing[roomId]);
+  const live = useLive((s) => !!s.subscribed[roomId]);
+
+  // Load the latest page, then follow the room from the head seen before the load:
+  // replayed events that the page already holds are merged by id.
+  useEffect(() => {
+    if (!isMember) return;
+    let cancelled = false;
+    (async () => {
+      try {
+        const fresh = await api<Room>('GET', `/api/rooms/${roomId}`);
+        const page = await api<{ messages: Message[]; has_more: boolean }>('GET', `/api/rooms/${roomId}/messages?limit=50`);
+        if (cancelled) return;
+        qc.setQueryData(['room', roomId], fresh);
+        useLive.getState().resetRoom(roomId);
+        useLive.getState().loadPage(roomId, page.messages, page.has_more);
+        getClient()?.subscribe(roomId, fresh.head_seq);
+        void qc.invalidateQueries({ queryKey: ['rooms'] });
+      } catch {
+        /* the room query shows the error */
+      }
+    })();
+    return () => {
+      cancelled = true;
+      getClient()?.unsubscribe(roomId);
+      useLive.getState().setSubscribed(roomId, false);
+    };
+  }, [roomId, isMember]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // Typing indicators run out expires_in_ms after the last frame.
+  useEffect(() => {
+    if (!typing || !Object.keys(typing).length) return;
+    const id = setInterval(() => useLive.getState().prune(), 250);
+    return () => clearInterval(id);
+  }, [typing]);
+
+  const join = useMutation({
+    mutationFn: () => api<Room>('POST', `/api/rooms/${roomId}/join`),
+    onSuccess: (room) => qc.setQueryData(['room', roomId], room),
+  });
+
+  const onFiles = (files: File[]) => {
+    for (const file of files) {
+      const id = ++uploadSeq;
+      const check = checkFile(file);
+      if (!check.ok) {
+        const error = check.reason === 'type' ? t('upload.badType', { name: file.name })
+          : t('upload.tooBig', { name: file.name, kind: t(`kind.${check.kind}`), max: formatBytes(check.max) });
+        setUploads((u) => [...u, { id, name: file.name, progress: 0, error, abort: () => {} }]);
+        continue;
+      }
+      const form = new FormData();
+      form.append('file', file, file.name);
+      const up = upload(`/api/rooms/${roomId}/files`, form, (p) =>
+        setUploads((u) => u.map((x) => (x.id === id ? { ...x, progress: p } : x))));
+      setUploads((u) => [...u, { id, name: file.name, progress: 0, abort: up.abort }]);
+      up.promise.then(
+        () => {
+          setUploads((u) => u.filter((x) => x.id !== id));
+          void qc.invalidateQueries({ queryKey: ['files', roomId] });
+        },
+        (e: ApiError) => {
+          if (e.code === 'aborted') setUploads((u) => u.filter((x) => x.id !== id));
+          else setUploads((u) => u.map((x) => (x.id === id ? { ...x, error: t('upload.failed', { name: file.name, msg: e.message }) } : x)));
+        },
+      );
+    }
+  };
+
+  if (room.error) {
+    const e = room.error as ApiError;
+    return (
+      <div className="empty-state">
+        <h1>{e.status === 404 ? t('notFound.title') : e.message}</h1>
+        <Link className="btn" to="/">{t('notFound.back')}</Link>
+      </div>
+    );
+  }
+  if (!r) return <p className="muted page">{t('rooms.loading')}</p>;
+
+  const archived = r.status === 'archived';
+  const droppable = canWrite && !archived;
+  return (
+    <div className={`room-page ${panel ? 'with-panel' : ''}`}>
+      <div
+        className={`room-main ${dragging ? 'dragging' : ''}`}
+        onDragOver={(e) => { if (droppable && e.dataTransfer.types.includes('Files')) { e.preventDefault(); setDragging(true); } }}
+        onDragLeave={(e) => { if (e.currentTarget === e.target) setDragging(false); }}
+        onDrop={(e) => { if (!droppable) return; e.preventDefault(); setDragging(false); onFiles([...e.dataTransfer.files]); }}
+        data-testid="room-main"
+        data-live={live}
+      >
+        <nav className="breadcrumbs" aria-label="breadcrumbs">
+          <Link to="/">{t('room.back')}</Link> <span aria-hidden>›</span> <span aria-current="page">{r.title}</span>
+        </nav>
+        <header className="room-head">
+          <div className="room-title">
+            <h1>{r.title}</h1>
+            <div className="room-card-meta">
+              <StatusBadge status={r.status} />
+              <SeverityBadge severity={r.severity} />
+              <TypeLabel type={r.incident_type} />
+              {role && <RoleBadge role={role} />}
+              {[r.location, r.line, r.equipment].filter(Boolean).map((x) => <span key={x} className="chip">{x}</span>)}
+              {r.lots.map((l) => <span key={l} className="chip lot">LOT {l}</span>)}
+            </div>
+          </div>
+          {isMember && (
+            <div className="room-tabs" role="tablist">
+              {(['members', 'files', 'settings'] as const).map((p) => (
+                <button key={p} role="tab" aria-selected={panel === p} className={`btn ghost ${panel === p ? 'active' : ''}`} onClick={() => setPanel(p)} data-testid={`tab-${p}`}>
+                  {t(`room.${p}`)}{p === 'members' ? ` · ${r.member_count}` : ''}
+                </button>
+              ))}
+            </div>
+          )}
+        </header>
+        {!isMember ? (
+          <div className="empty-state">
+            <p>{t('room.notMember')}</p>
+            <p className="muted">{t('room.joinToRead')}</p>
+            {!archived && <button className="btn primary" onClick={() => join.mutate()} disabled={join.isPending}>{t('rooms.join')}</button>}
+            {join.error && <div className="notice error">{(join.error as ApiError).message}</div>}
+          </div>
+        ) : (
+          <>
+            {r.description && <details className="room-desc"><summary>{t('create.description')}</summary><p>{r.description}</p></details>}
+            <MessageList room={r} me={user.id} canWrite={canWrite} isOwner={isOwner} />
+            <TypingIndicator roomId={r.id} />
+            {uploads.length > 0 && (
+              <ul className="uploads">
+                {uploads.map((u) => (
+                  <li key={u.id} className={u.error ? 'error' : ''} data-testid="upload">
+                    {u.error ? <span role="alert">{u.error}</span> : (
+                      <>
+                        <span>{t('upload.progress', { name: u.name, p: Math.round(u.progress * 100) })}</span>
+                        <progress max={1} value={u.progress} />
+                      </>
+                    )}
+                    <button className="btn small ghost" aria-label={t('close')} onClick={() => { u.abort(); setUploads((x) => x.filter((y) => y.id !== u.id)); }}>✕</button>
+                  </li>
+                ))}
+              </ul>
+            )}
+            {archived ? (
+              <div className="composer-blocked" role="note">{t('composer.archived')}</div>
+            ) : !canWrite ? (
+              <div className="composer-blocked" role="note" data-testid="viewer-note">{t('composer.viewer')}</div>
+            ) : (
+              <Composer room={r} onFiles={onFiles} />
+            )}
+            {dragging && <div className="drop-overlay" aria-hidden>{t('composer.drop')}</div>}
+          </>
+        )}
+      </div>
+      {isMember && panel && (
+        <aside className="room-side">
+          <button className="btn ghost side-close" onClick={() => setPanel(null)} aria-label={t('close')}>✕ {t('room.chat')}</button>
+          {panel === 'members' && <MembersPanel room={r} me={user.id} role={role} isAdmin={isAdmin} />}
+          {panel === 'files' && <FilesPanel room={r} me={user.id} canWrite={canWrite} isOwner={isOwner} />}
+          {panel === 'settings' && <SettingsPanel room={r} role={role} isAdmin={isAdmin} />}
+        </aside>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,101 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Message, RoomEvent } from '../api/types';
+import { useLive } from './live';
+import { useSession } from './session';
+import { addTyping, applyEvent, canEdit, emptyTimeline, mergeMessages, pruneTyping } from './timeline';
+
+const msg = (seq: number, extra: Partial<Message> = {}): Message => ({
+  id: `m${seq}`, room_id: 'r', seq, sender: 'a@x', sender_name: 'A', message_type: 'text', content: `c${seq}`,
+  metadata: {}, client_id: `c${seq}`, created_at: '2026-01-01T00:00:00Z', edited_at: null, deleted: false,
+  reactions: [], file: null, ...extra,
+});
+const ev = (seq: number, kind: string, data: unknown): RoomEvent => ({ type: 'event', room_id: 'r', seq, kind, at: '', actor: 'b@x', data });
+
+describe('timeline reducers', () => {
+  it('merges pages in seq order, once per id', () => {
+    let tl = mergeMessages(emptyTimeline, [msg(5), msg(6)], true);
+    tl = mergeMessages(tl, [msg(2), msg(3)], false);
+    tl = mergeMessages(tl, [msg(6), msg(7)]);
+    expect(tl.messages.map((m) => m.seq)).toEqual([2, 3, 5, 6, 7]);
+    expect(tl.hasOlder).toBe(false);
+  });
+
+  it('keeps the latest state when a message is seen twice', () => {
+    let tl = mergeMessages(emptyTimeline, [msg(1, { content: 'new', edited_at: '2026-01-02T00:00:00Z' })]);
+    tl = mergeMessages(tl, [msg(1)]);
+    expect(tl.messages[0].content).toBe('new');
+    tl = mergeMessages(tl, [msg(1, { deleted: true, content: '' })]);
+    tl = mergeMessages(tl, [msg(1)]);
+    expect(tl.messages[0].deleted).toBe(true);
+  });
+
+  it('applies created, edited, deleted and reactions', () => {
+    let tl = applyEvent(emptyTimeline, ev(1, 'message.created', msg(1)));
+    tl = applyEvent(tl, ev(2, 'message.edited', { message_id: 'm1', content: 'fixed', edited_at: '2026-01-01T00:01:00Z' }));
+    expect(tl.messages[0]).toMatchObject({ content: 'fixed', edited_at: '2026-01-01T00:01:00Z' });
+    tl = applyEvent(tl, ev(3, 'reaction.added', { message_id: 'm1', emoji: '👍', user: 'b@x' }));
+    tl = applyEvent(tl, ev(4, 'reaction.added', { message_id: 'm1', emoji: '👍', user: 'b@x' }));
+    tl = applyEvent(tl, ev(5, 'reaction.added', { message_id: 'm1', emoji: '👍', user: 'c@x' }));
+    expect(tl.messages[0].reactions).toEqual([{ emoji: '👍', users: ['b@x', 'c@x'] }]);
+    tl = applyEvent(tl, ev(6, 'reaction.removed', { message_id: 'm1', emoji: '👍', user: 'b@x' }));
+    tl = applyEvent(tl, ev(7, 'reaction.removed', { message_id: 'm1', emoji: '👍', user: 'c@x' }));
+    expect(tl.messages[0].reactions).toEqual([]);
+    tl = applyEvent(tl, ev(8, 'message.deleted', { message_id: 'm1', deleted_by: 'a@x' }));
+    expect(tl.messages[0]).toMatchObject({ deleted: true, content: '' });
+    expect(applyEvent(tl, ev(9, 'member.added', {}))).toBe(tl);
+  });
+
+  it('typing runs out expires_in_ms after the last frame', () => {
+    let t = addTyping({}, 'b@x', 'B', 3000, 1000);
+    t = addTyping(t, 'b@x', 'B', 3000, 2500);
+    expect(Object.keys(pruneTyping(t, 5000))).toEqual(['b@x']);
+    expect(pruneTyping(t, 5500)).toEqual({});
+  });
+
+  it('edits only own text messages within the window', () => {
+    const m = msg(1);
+    const t0 = Date.parse(m.created_at);
+    expect(canEdit(m, 'a@x', t0 + 60_000)).toBe(true);
+    expect(canEdit(m, 'b@x', t0 + 60_000)).toBe(false);
+    expect(canEdit(m, 'a@x', t0 + 901_000)).toBe(false);
+    expect(canEdit({ ...m, message_type: 'image_ref' }, 'a@x', t0)).toBe(false);
+  });
+});
+
+describe('live store', () => {
+  beforeEach(() => useLive.getState().clear());
+
+  it('applies events only to loaded rooms and ends typing on a message', () => {
+    const s = useLive.getState();
+    s.event(ev(1, 'message.created', msg(1)));
+    expect(useLive.getState().timelines.r).toBeUndefined();
+    s.loadPage('r', [msg(1)], false);
+    s.typingFrom('r', 'b@x', 'B', 3000, Date.now());
+    s.event({ ...ev(2, 'message.created', msg(2)), actor: 'b@x' });
+    expect(useLive.getState().timelines.r.messages).toHaveLength(2);
+    expect(useLive.getState().typing.r).toEqual({});
+  });
+
+  it('tracks presence and forgets subscriptions when the connection drops', () => {
+    const s = useLive.getState();
+    s.setOnline('r', ['a@x']);
+    s.presence('r', 'b@x', true);
+    s.presence('r', 'a@x', false);
+    expect(useLive.getState().online.r).toEqual(['b@x']);
+    s.setConnection('online');
+    s.setSubscribed('r', true);
+    s.setConnection('offline', 500);
+    expect(useLive.getState().subscribed).toEqual({});
+    expect(useLive.getState().retryInMs).toBe(500);
+  });
+});
+
+describe('session store', () => {
+  it('signs in and out, keeping the reason', () => {
+    const user = { id: 'a@x', display_name: 'A', office_location: null, job_title: null, is_admin: false };
+    useSession.getState().signIn('tok', user);
+    expect(useSession.getState()).toMatchObject({ token: 'tok', user, reason: null });
+    useSession.getState().signOut('session_revoked');
+    expect(useSession.getState()).toMatchObject({ token: null, user: null, reason: 'session_revoked' });
+  });
+});
