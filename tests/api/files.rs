@@ -370,16 +370,22 @@ async fn storage_down_gives_503_and_leaves_nothing_then_recovers(driver: Driver)
     assert_eq!(status, 201, "works again without a restart: {body}");
 }
 
-async fn database_down_during_an_upload_leaves_no_object(driver: Driver) {
-    let app = TestApp::builder()
-        .storage(driver)
-        .with_db_proxy()
-        .spawn()
-        .await;
-    let c = cast(&app).await;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+type Chunks = tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>;
+
+/// An upload whose body the test feeds chunk by chunk through the sender.
+fn streamed_upload(
+    app: &TestApp,
+    user: &TestUser,
+    room: &str,
+) -> (
+    Chunks,
+    impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + use<>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
     let stream =
-        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+        futures_util::stream::unfold(rx, |mut rx: tokio::sync::mpsc::Receiver<_>| async move {
+            rx.recv().await.map(|c| (c, rx))
+        });
     let form = Form::new().part(
         "file",
         Part::stream(reqwest::Body::wrap_stream(stream)).file_name("x.png"),
@@ -387,11 +393,22 @@ async fn database_down_during_an_upload_leaves_no_object(driver: Driver) {
     let request = app
         .authed(
             Method::POST,
-            &format!("/api/rooms/{}/files", c.room),
-            &c.editor.token,
+            &format!("/api/rooms/{room}/files"),
+            &user.token,
         )
         .multipart(form)
         .send();
+    (tx, request)
+}
+
+async fn database_down_during_an_upload_leaves_no_object(driver: Driver) {
+    let app = TestApp::builder()
+        .storage(driver)
+        .with_db_proxy()
+        .spawn()
+        .await;
+    let c = cast(&app).await;
+    let (tx, request) = streamed_upload(&app, &c.editor, &c.room);
     let bytes = png(800, 600);
     let (half, rest) = bytes.split_at(bytes.len() / 2);
     let (half, rest) = (half.to_vec(), rest.to_vec());
@@ -413,21 +430,7 @@ async fn database_down_during_an_upload_leaves_no_object(driver: Driver) {
 async fn a_client_leaving_mid_upload_leaves_nothing(driver: Driver) {
     let app = app_for(driver).await;
     let c = cast(&app).await;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    let stream =
-        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
-    let form = Form::new().part(
-        "file",
-        Part::stream(reqwest::Body::wrap_stream(stream)).file_name("x.png"),
-    );
-    let request = app
-        .authed(
-            Method::POST,
-            &format!("/api/rooms/{}/files", c.room),
-            &c.editor.token,
-        )
-        .multipart(form)
-        .send();
+    let (tx, request) = streamed_upload(&app, &c.editor, &c.room);
     let bytes = png(800, 600);
     tx.send(Ok(bytes[..bytes.len() / 2].to_vec()))
         .await
