@@ -41,6 +41,18 @@ impl RoomAccess {
         Ok(Self { room, role })
     }
 
+    /// The room for someone who wants to read it (history, members, files, the
+    /// log, a subscription): members, and audited admins; 403 for others.
+    pub async fn readable(
+        client: &impl GenericClient,
+        room_id: Uuid,
+        user: &AuthUser,
+    ) -> ApiResult<Self> {
+        let access = Self::load(client, room_id, user, false).await?;
+        access.authorize(client, user, Action::Read, None).await?;
+        Ok(access)
+    }
+
     /// Allows `action` or answers 403; an admin override is audited.
     pub async fn authorize(
         &self,

@@ -306,8 +306,7 @@ async fn readable_file(
     file: Uuid,
 ) -> ApiResult<FileView> {
     let client = state.db_conn().await?;
-    let access = RoomAccess::load(&client, room, user, false).await?;
-    access.authorize(&client, user, Action::Read, None).await?;
+    RoomAccess::readable(&client, room, user).await?;
     files::get(&client, room, file)
         .await?
         .filter(|f| !f.deleted)
@@ -321,9 +320,9 @@ async fn list(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let client = state.db_conn().await?;
-    let access = RoomAccess::load(&client, *id, &user, false).await?;
-    access.authorize(&client, &user, Action::Read, None).await?;
-    Ok(HttpResponse::Ok().json(json!({ "files": files::list(&client, *id).await? })))
+    let access = RoomAccess::readable(&client, *id, &user).await?;
+    let list = files::list(&client, access.room.id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "files": list })))
 }
 
 #[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses((status = "default", description = "File metadata")), security(("bearer" = [])))]

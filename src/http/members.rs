@@ -47,8 +47,7 @@ async fn list(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let client = state.db_conn().await?;
-    let access = RoomAccess::load(&client, *id, &user, false).await?;
-    access.authorize(&client, &user, Action::Read, None).await?;
+    let access = RoomAccess::readable(&client, *id, &user).await?;
     let found = members::list(&client, access.room.id).await?;
     Ok(HttpResponse::Ok().json(json!({ "members": found })))
 }

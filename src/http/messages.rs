@@ -2,7 +2,6 @@
 //! (sends for integrations, through the same group commit as socket sends).
 
 use actix_web::{HttpResponse, web};
-use andon_actors::permissions::Action;
 use andon_actors::realtime::{SendError, SendRequest};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -57,8 +56,7 @@ async fn history(
         (None, None) => PageAt::Latest,
     };
     let client = state.db_conn().await?;
-    let access = RoomAccess::load(&client, *id, &user, false).await?;
-    access.authorize(&client, &user, Action::Read, None).await?;
+    let access = RoomAccess::readable(&client, *id, &user).await?;
     let (list, has_more) = messages::page(&client, access.room.id, at, limit).await?;
     Ok(HttpResponse::Ok().json(json!({ "messages": list, "has_more": has_more })))
 }

@@ -577,8 +577,7 @@ async fn list_events(
         ));
     }
     let client = state.db_conn().await?;
-    let access = RoomAccess::load(&client, *id, &user, false).await?;
-    access.authorize(&client, &user, Action::Read, None).await?;
+    let access = RoomAccess::readable(&client, *id, &user).await?;
     let mut found = events::list(&client, access.room.id, after, limit + 1).await?;
     let has_more = found.len() as i64 > limit;
     found.truncate(limit as usize);

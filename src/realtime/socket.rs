@@ -526,8 +526,7 @@ impl SocketActor {
         ctx.spawn(
             async move {
                 let client = app.db_conn().await?;
-                let access = RoomAccess::load(&client, room_id, &user, false).await?;
-                access.authorize(&client, &user, Action::Read, None).await?;
+                let access = RoomAccess::readable(&client, room_id, &user).await?;
                 Ok::<_, crate::error::ApiError>((
                     access.role,
                     access.room.status.as_str() == "archived",

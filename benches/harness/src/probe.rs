@@ -61,9 +61,9 @@ fn machine_busy_ticks() -> u64 {
     let Some(line) = stat.lines().next() else {
         return 0;
     };
+    // The leading "cpu" label does not parse as a number and drops out.
     let v: Vec<u64> = line
         .split_whitespace()
-        .skip(1)
         .filter_map(|x| x.parse().ok())
         .collect();
     // user nice system idle iowait irq softirq steal ...: busy = all but idle, iowait.
