@@ -1,12 +1,16 @@
 //! Group commit of sends (PRODUCT.md M3): durable before the ack, without one
 //! WAL flush per message.
 //!
-//! One task takes sends off the queue in batches of everything waiting (up to
-//! `max_batch`); up to four batches commit at once, each in one transaction on its
-//! own connection. While they commit, new sends queue up for the next batch, so
-//! batches grow with load by themselves and cost nothing when idle, and one
-//! transaction carries the sends of many rooms. When a commit returns, every sender
-//! of its batch gets the answer, then the batch's events are published.
+//! Sends are split over [`LANES`] lanes by room, so that every room belongs to
+//! exactly one lane. Each lane is one task that takes everything waiting (up to
+//! `max_batch`) and commits it in one transaction on its own connection, one batch
+//! at a time. While a batch commits, new sends queue up for the lane's next batch,
+//! so batches grow with load by themselves and cost nothing when idle, and one
+//! transaction carries the sends of many rooms. Lanes never share a room, so their
+//! transactions never wait for each other's room locks: before lanes, four batches
+//! committing at once all locked the same busy rooms and ran one after another.
+//! When a commit returns, every sender of its batch gets the answer, then the
+//! batch's events are published.
 
 use std::sync::Arc;
 
@@ -72,30 +76,44 @@ enum Job {
     Flush(oneshot::Sender<()>),
 }
 
-/// Handle to the committing task; cloning is cheap.
+/// Handle to the committing lanes; cloning is cheap.
 #[derive(Clone)]
 pub struct GroupCommit {
-    queue: mpsc::Sender<Job>,
+    lanes: Arc<[mpsc::Sender<Job>]>,
 }
 
+/// Lanes committing at the same time, each on its own connection.
+pub const LANES: usize = 4;
+
 impl GroupCommit {
-    /// Spawns the committing task on the current tokio runtime. `publish` receives
-    /// each batch's events after its senders were answered.
+    /// Spawns the lanes on the current tokio runtime. `publish` receives each
+    /// batch's events after its senders were answered.
     pub fn start(
         writer: Arc<dyn BatchWriter>,
         publish: impl Fn(Vec<StoredEvent>) + Send + Sync + 'static,
         max_batch: usize,
         queue_len: usize,
     ) -> Self {
-        let (queue, rx) = mpsc::channel(queue_len);
-        tokio::spawn(run(writer, publish, max_batch.max(1), rx));
-        Self { queue }
+        let publish: Arc<dyn Fn(Vec<StoredEvent>) + Send + Sync> = Arc::new(publish);
+        let lanes = (0..LANES)
+            .map(|_| {
+                let (queue, rx) = mpsc::channel(queue_len.div_ceil(LANES).max(1));
+                tokio::spawn(run(writer.clone(), publish.clone(), max_batch.max(1), rx));
+                queue
+            })
+            .collect();
+        Self { lanes }
+    }
+
+    /// The lane that commits every send to `room`.
+    pub fn lane_of(room: Uuid) -> usize {
+        (room.as_u128() % LANES as u128) as usize
     }
 
     /// Stores one message; answers after its batch committed.
     pub async fn submit(&self, req: SendRequest) -> Result<SendAck, SendError> {
         let (tx, rx) = oneshot::channel();
-        self.queue
+        self.lanes[Self::lane_of(req.room_id)]
             .send(Job::Send(Box::new(req), tx))
             .await
             .map_err(|_| SendError::ShuttingDown)?;
@@ -104,24 +122,26 @@ impl GroupCommit {
 
     /// Waits until every send queued so far is committed and answered.
     pub async fn flush(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.queue.send(Job::Flush(tx)).await.is_ok() {
+        let mut waits = Vec::with_capacity(self.lanes.len());
+        for lane in self.lanes.iter() {
+            let (tx, rx) = oneshot::channel();
+            if lane.send(Job::Flush(tx)).await.is_ok() {
+                waits.push(rx);
+            }
+        }
+        for rx in waits {
             let _ = rx.await;
         }
     }
 }
 
+/// One lane: batches of everything waiting, committed one after another.
 async fn run(
     writer: Arc<dyn BatchWriter>,
-    publish: impl Fn(Vec<StoredEvent>) + Send + Sync + 'static,
+    publish: Arc<dyn Fn(Vec<StoredEvent>) + Send + Sync>,
     max_batch: usize,
     mut rx: mpsc::Receiver<Job>,
 ) {
-    let publish = Arc::new(publish);
-    // Batches in flight at once, each on its own connection. Sends to one room
-    // still serialize on the room's row lock, so its numbers stay gap-free; the
-    // room actor puts events of racing batches back in order.
-    let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_BATCHES));
     while let Some(first) = rx.recv().await {
         let mut requests = Vec::new();
         let mut replies = Vec::new();
@@ -133,46 +153,25 @@ async fn run(
                     requests.push(*req);
                     replies.push(reply);
                 }
+                // Everything queued before the flush is in this batch.
                 Job::Flush(done) => flushes.push(done),
             }
             if requests.len() < max_batch {
                 next = rx.try_recv().ok();
             }
         }
-        if !flushes.is_empty() {
-            // Everything queued before the flush is in this batch or in flight:
-            // wait for all of it, then answer.
-            let slots = slots.clone();
-            let (writer, publish) = (writer.clone(), publish.clone());
-            if !requests.is_empty() {
-                let permit = slots.clone().acquire_owned().await;
-                commit_batch(writer.as_ref(), publish.as_ref(), requests, replies).await;
-                drop(permit);
-            }
-            let all = slots.acquire_many(CONCURRENT_BATCHES as u32).await;
-            drop(all);
-            for done in flushes {
-                let _ = done.send(());
-            }
-            continue;
-        }
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let (writer, publish) = (writer.clone(), publish.clone());
-        tokio::spawn(async move {
+        if !requests.is_empty() {
             commit_batch(writer.as_ref(), publish.as_ref(), requests, replies).await;
-            drop(permit);
-        });
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
     }
 }
 
-/// Batches committing at the same time.
-const CONCURRENT_BATCHES: usize = 4;
-
 async fn commit_batch(
     writer: &dyn BatchWriter,
-    publish: &(impl Fn(Vec<StoredEvent>) + ?Sized),
+    publish: &(dyn Fn(Vec<StoredEvent>) + Send + Sync),
     requests: Vec<SendRequest>,
     replies: Vec<Reply>,
 ) {

@@ -352,15 +352,33 @@ async fn room_deletion_tells_every_subscriber_and_stops_the_actor() {
     assert!(dir.get(id).is_none());
 }
 
-/// Holds the first batch until released, to see the queue build up behind it.
+/// Holds every batch until released, to see the queue build up behind it.
 struct GatedWriter {
     gate: tokio::sync::Semaphore,
+    /// Batches that reached the writer, released or not.
+    entered: std::sync::atomic::AtomicUsize,
     batches: Mutex<Vec<usize>>,
+}
+
+impl GatedWriter {
+    fn closed() -> Arc<Self> {
+        Arc::new(Self {
+            gate: tokio::sync::Semaphore::new(0),
+            entered: Default::default(),
+            batches: Mutex::default(),
+        })
+    }
+
+    fn entered(&self) -> usize {
+        self.entered.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 #[async_trait::async_trait]
 impl BatchWriter for GatedWriter {
     async fn write(&self, batch: &[SendRequest]) -> Result<BatchOutcome, BackendError> {
+        self.entered
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let _permit = self.gate.acquire().await.unwrap();
         self.batches.lock().unwrap().push(batch.len());
         let base = self.batches.lock().unwrap().iter().sum::<usize>() as i64 - batch.len() as i64;
@@ -399,11 +417,8 @@ fn request(room: Uuid, n: usize) -> SendRequest {
 }
 
 #[actix_rt::test]
-async fn sends_queued_behind_busy_commits_go_out_together_in_the_next_batch() {
-    let writer = Arc::new(GatedWriter {
-        gate: tokio::sync::Semaphore::new(0),
-        batches: Mutex::default(),
-    });
+async fn sends_queued_behind_a_busy_commit_go_out_together_in_the_next_batch() {
+    let writer = GatedWriter::closed();
     let published = Arc::new(Mutex::new(Vec::new()));
     let p = published.clone();
     let commit = GroupCommit::start(
@@ -421,8 +436,8 @@ async fn sends_queued_behind_busy_commits_go_out_together_in_the_next_batch() {
         ));
         settle().await;
     }
-    // Four single sends fill the four commit slots and a fifth waits for a slot;
-    // the six behind it go out together.
+    assert_eq!(writer.entered(), 1, "one batch of a lane at a time");
+    // The first send holds the room's lane; the ten behind it go out together.
     writer.gate.add_permits(100);
     let mut seqs = Vec::new();
     for p in pending {
@@ -430,14 +445,47 @@ async fn sends_queued_behind_busy_commits_go_out_together_in_the_next_batch() {
     }
     commit.flush().await;
     let batches = writer.batches.lock().unwrap().clone();
-    assert_eq!(batches.iter().sum::<usize>(), 11);
-    assert_eq!(
-        batches.last(),
-        Some(&6),
-        "one commit for the six waiting: {batches:?}"
-    );
-    assert_eq!(batches.len(), 6, "{batches:?}");
+    assert_eq!(batches, vec![1, 10]);
     seqs.sort();
     assert_eq!(seqs, (1..=11).collect::<Vec<_>>());
     assert_eq!(published.lock().unwrap().iter().sum::<usize>(), 11);
+}
+
+/// A room whose id falls in `lane`.
+fn room_in_lane(lane: usize) -> Uuid {
+    std::iter::repeat_with(Uuid::new_v4)
+        .find(|id| GroupCommit::lane_of(*id) == lane)
+        .unwrap()
+}
+
+#[actix_rt::test]
+async fn rooms_of_different_lanes_commit_at_the_same_time() {
+    let writer = GatedWriter::closed();
+    let commit = GroupCommit::start(writer.clone(), |_| {}, 1000, 10_000);
+    let mut pending = Vec::new();
+    let mut submit = |room: Uuid, n: usize| {
+        let c = commit.clone();
+        pending.push(tokio::spawn(
+            async move { c.submit(request(room, n)).await },
+        ));
+    };
+    for lane in 0..LANES {
+        submit(room_in_lane(lane), lane);
+    }
+    settle().await;
+    assert_eq!(
+        writer.entered(),
+        LANES,
+        "every lane has a batch in the writer"
+    );
+    // Another room of lane 0 waits behind that lane's batch.
+    submit(room_in_lane(0), LANES);
+    settle().await;
+    assert_eq!(writer.entered(), LANES);
+    writer.gate.add_permits(100);
+    for p in pending {
+        p.await.unwrap().unwrap();
+    }
+    commit.flush().await;
+    assert_eq!(writer.entered(), LANES + 1);
 }
