@@ -236,7 +236,7 @@ async fn record_upload(
     // PostgreSQL keeps microseconds: so must the copy in the event.
     let now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6);
     let mut message = MessageView {
-        id: Uuid::new_v4(),
+        id: Uuid::now_v7(),
         room_id,
         seq,
         sender: user.id.clone(),

@@ -10,6 +10,7 @@ use andon_actors::realtime::{
 use andon_actors::session::BackendError;
 use deadpool_postgres::Pool;
 use serde_json::{Value, json};
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use crate::db::events;
@@ -48,7 +49,8 @@ pub struct PgBatchWriter {
     pub db: Pool,
 }
 
-type Key = (Uuid, String, String);
+/// A send's identity for retries: (room, sender, client id).
+type Key<'a> = (Uuid, &'a str, &'a str);
 
 /// What the batch decided for one request before any sequence number exists.
 enum Plan {
@@ -59,69 +61,80 @@ enum Plan {
     SameAs(usize),
 }
 
+/// What the locked rooms look like at the start of a batch.
+struct LockedRoom {
+    status: String,
+    head_seq: i64,
+}
+
 #[async_trait::async_trait]
 impl BatchWriter for PgBatchWriter {
+    /// One transaction in four round trips: `BEGIN`; lock + retries; head update +
+    /// both inserts (pipelined); `COMMIT`.
     #[tracing::instrument(skip_all, fields(batch = batch.len()))]
     async fn write(&self, batch: &[SendRequest]) -> Result<BatchOutcome, BackendError> {
         let mut client = self.db.get().await?;
         let tx = client.transaction().await?;
 
-        // 1. Retries: messages already stored under the same client id.
+        // 1. Lock the rooms' rows (in id order, so that nothing can deadlock with
+        //    this batch) and read the senders' roles under the lock, so that the
+        //    permission check is exact; then, in the same round trip, the messages
+        //    already stored under the same client ids (retries).
         let rooms: Vec<Uuid> = batch.iter().map(|r| r.room_id).collect();
         let senders: Vec<&str> = batch.iter().map(|r| r.sender.as_str()).collect();
         let client_ids: Vec<&str> = batch.iter().map(|r| r.client_id.as_str()).collect();
-        let stmt = tx
+        let mut distinct_rooms = rooms.clone();
+        distinct_rooms.sort();
+        distinct_rooms.dedup();
+        let mut distinct_senders = senders.clone();
+        distinct_senders.sort();
+        distinct_senders.dedup();
+        let lock = tx
+            .prepare_cached(
+                "SELECT r.id, r.status, r.head_seq, m.user_id, m.role FROM rooms r
+                 LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ANY($2)
+                 WHERE r.id = ANY($1) ORDER BY r.id FOR UPDATE OF r",
+            )
+            .await?;
+        let retries = tx
             .prepare_cached(
                 "SELECT m.room_id, m.sender, m.client_id, m.id, m.seq FROM messages m
                  JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS b(room_id, sender, client_id)
                    ON m.room_id = b.room_id AND m.sender = b.sender AND m.client_id = b.client_id",
             )
             .await?;
-        let existing: HashMap<Key, (Uuid, i64)> = tx
-            .query(&stmt, &[&rooms, &senders, &client_ids])
-            .await?
+        let lock_params: [&(dyn ToSql + Sync); 2] = [&distinct_rooms, &distinct_senders];
+        let retries_params: [&(dyn ToSql + Sync); 3] = [&rooms, &senders, &client_ids];
+        let (locked_rows, retried_rows) = futures_util::try_join!(
+            tx.query(&lock, &lock_params),
+            tx.query(&retries, &retries_params),
+        )?;
+        let mut locked: HashMap<Uuid, LockedRoom> = HashMap::new();
+        let mut roles: HashMap<(Uuid, &str), Role> = HashMap::new();
+        for row in &locked_rows {
+            let room: Uuid = row.get(0);
+            locked.entry(room).or_insert_with(|| LockedRoom {
+                status: row.get(1),
+                head_seq: row.get(2),
+            });
+            if let (Some(user), Some(role)) = (row.get::<_, Option<&str>>(3), row.get(4)) {
+                if let Some(role) = Role::parse(role) {
+                    roles.insert((room, user), role);
+                }
+            }
+        }
+        let existing: HashMap<Key, (Uuid, i64)> = retried_rows
             .iter()
             .map(|r| ((r.get(0), r.get(1), r.get(2)), (r.get(3), r.get(4))))
             .collect();
 
-        // 2. Lock the rooms' counter rows, in id order so batches cannot deadlock.
-        let mut distinct = rooms.clone();
-        distinct.sort();
-        distinct.dedup();
-        let stmt = tx
-            .prepare_cached(
-                "SELECT id, status FROM rooms WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-            )
-            .await?;
-        let status: HashMap<Uuid, String> = tx
-            .query(&stmt, &[&distinct])
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
-
-        // 3. The senders' roles, read under the lock: the permission check is exact.
-        let stmt = tx
-            .prepare_cached(
-                "SELECT m.room_id, m.user_id, m.role FROM room_members m
-                 JOIN unnest($1::uuid[], $2::text[]) AS b(room_id, user_id)
-                   ON m.room_id = b.room_id AND m.user_id = b.user_id",
-            )
-            .await?;
-        let roles: HashMap<(Uuid, String), Role> = tx
-            .query(&stmt, &[&rooms, &senders])
-            .await?
-            .iter()
-            .filter_map(|r| Some(((r.get(0), r.get(1)), Role::parse(r.get(2))?)))
-            .collect();
-
-        // 4. Decide each request.
+        // 2. Decide each request.
         let mut plans = Vec::with_capacity(batch.len());
         let mut new: Vec<usize> = Vec::new();
         let mut first_of: HashMap<Key, usize> = HashMap::new();
         let mut audits: Vec<&SendRequest> = Vec::new();
         for (i, r) in batch.iter().enumerate() {
-            let key = (r.room_id, r.sender.clone(), r.client_id.clone());
+            let key = (r.room_id, r.sender.as_str(), r.client_id.as_str());
             if let Some((id, seq)) = existing.get(&key) {
                 plans.push(Plan::Done(Ok(SendAck {
                     message_id: *id,
@@ -134,8 +147,8 @@ impl BatchWriter for PgBatchWriter {
                 plans.push(Plan::SameAs(*n));
                 continue;
             }
-            let role = roles.get(&(r.room_id, r.sender.clone())).copied();
-            let verdict = match status.get(&r.room_id).map(String::as_str) {
+            let role = roles.get(&(r.room_id, r.sender.as_str())).copied();
+            let verdict = match locked.get(&r.room_id).map(|room| room.status.as_str()) {
                 None => Err(SendError::NotFound),
                 Some("archived") => Err(SendError::Forbidden(
                     "The room is archived and read-only".into(),
@@ -160,45 +173,21 @@ impl BatchWriter for PgBatchWriter {
             }
         }
 
-        // 5. Sequence numbers: each room's counter moves by its count of new messages.
-        let mut counts: Vec<(Uuid, i64)> = Vec::new();
-        for &i in &new {
-            match counts
-                .iter_mut()
-                .find(|(room, _)| *room == batch[i].room_id)
-            {
-                Some((_, n)) => *n += 1,
-                None => counts.push((batch[i].room_id, 1)),
-            }
-        }
-        let mut next_seq: HashMap<Uuid, i64> = HashMap::new();
-        if !counts.is_empty() {
-            let (ids, ns): (Vec<Uuid>, Vec<i64>) = counts.iter().copied().unzip();
-            let stmt = tx
-                .prepare_cached(
-                    "UPDATE rooms r SET head_seq = r.head_seq + b.n, last_activity_at = now()
-                     FROM unnest($1::uuid[], $2::bigint[]) AS b(id, n) WHERE r.id = b.id
-                     RETURNING r.id, r.head_seq",
-                )
-                .await?;
-            for row in tx.query(&stmt, &[&ids, &ns]).await? {
-                let (id, head): (Uuid, i64) = (row.get(0), row.get(1));
-                let n = counts.iter().find(|(r, _)| *r == id).map_or(0, |(_, n)| *n);
-                next_seq.insert(id, head - n + 1);
-            }
-        }
-
-        // 6. Messages and their events, each in one multi-row insert.
+        // 3. Sequence numbers follow the locked heads; each room's head moves by
+        //    its count of new messages.
         // PostgreSQL keeps microseconds: so must the copy in the event.
         let now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6);
         let mut views: Vec<MessageView> = Vec::with_capacity(new.len());
         for &i in &new {
             let r = &batch[i];
-            let seq = next_seq.get_mut(&r.room_id).ok_or("room counter missing")?;
+            let room = locked.get_mut(&r.room_id).ok_or("room lock missing")?;
+            room.head_seq += 1;
             views.push(MessageView {
-                id: Uuid::new_v4(),
+                // Time-ordered ids append to the right edge of the primary key's
+                // index instead of touching a random leaf page per message.
+                id: Uuid::now_v7(),
                 room_id: r.room_id,
-                seq: *seq,
+                seq: room.head_seq,
                 sender: r.sender.clone(),
                 sender_name: r.sender_name.clone(),
                 message_type: r.message_type.clone(),
@@ -211,23 +200,36 @@ impl BatchWriter for PgBatchWriter {
                 reactions: Vec::new(),
                 file: None,
             });
-            *seq += 1;
         }
+
+        // 4. Head update and the two multi-row inserts, pipelined.
         let mut events_out = Vec::with_capacity(views.len());
         if !views.is_empty() {
-            let col = |f: fn(&MessageView) -> String| views.iter().map(f).collect::<Vec<String>>();
+            let (head_ids, heads): (Vec<Uuid>, Vec<i64>) = distinct_rooms
+                .iter()
+                .filter_map(|id| Some((*id, locked.get(id)?.head_seq)))
+                .unzip();
+            let col = |f: fn(&MessageView) -> &str| views.iter().map(f).collect::<Vec<&str>>();
             let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
             let room_ids: Vec<Uuid> = views.iter().map(|v| v.room_id).collect();
             let seqs: Vec<i64> = views.iter().map(|v| v.seq).collect();
-            let metadata: Vec<Value> = views.iter().map(|v| v.metadata.clone()).collect();
+            let metadata: Vec<&Value> = views.iter().map(|v| &v.metadata).collect();
             let (senders, names, types, contents, cids) = (
-                col(|v| v.sender.clone()),
-                col(|v| v.sender_name.clone()),
-                col(|v| v.message_type.clone()),
-                col(|v| v.content.clone()),
-                col(|v| v.client_id.clone()),
+                col(|v| &v.sender),
+                col(|v| &v.sender_name),
+                col(|v| &v.message_type),
+                col(|v| &v.content),
+                col(|v| &v.client_id),
             );
-            let stmt = tx
+            let data: Vec<Value> = views.iter().map(|v| json!(v)).collect();
+            let heads_stmt = tx
+                .prepare_cached(
+                    "UPDATE rooms r SET head_seq = b.head, last_activity_at = now()
+                     FROM unnest($1::uuid[], $2::bigint[]) AS b(id, head)
+                     WHERE r.id = b.id AND r.head_seq < b.head",
+                )
+                .await?;
+            let messages_stmt = tx
                 .prepare_cached(
                     "INSERT INTO messages (id, room_id, seq, sender, sender_name, message_type,
                                            content, metadata, client_id, created_at)
@@ -239,25 +241,24 @@ impl BatchWriter for PgBatchWriter {
                                metadata, client_id)",
                 )
                 .await?;
-            tx.execute(
-                &stmt,
-                &[
-                    &ids, &room_ids, &seqs, &senders, &names, &types, &contents, &metadata, &cids,
-                    &now,
-                ],
-            )
-            .await?;
-            let data: Vec<Value> = views.iter().map(|v| json!(v)).collect();
-            let stmt = tx
+            let events_stmt = tx
                 .prepare_cached(
                     "INSERT INTO room_events (room_id, seq, kind, actor, at, data)
                      SELECT room_id, seq, 'message.created', actor, $5, data
-                     FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::jsonb[])
+                     FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::json[])
                           AS t(room_id, seq, actor, data)",
                 )
                 .await?;
-            tx.execute(&stmt, &[&room_ids, &seqs, &senders, &data, &now])
-                .await?;
+            let heads_params: [&(dyn ToSql + Sync); 2] = [&head_ids, &heads];
+            let messages_params: [&(dyn ToSql + Sync); 10] = [
+                &ids, &room_ids, &seqs, &senders, &names, &types, &contents, &metadata, &cids, &now,
+            ];
+            let events_params: [&(dyn ToSql + Sync); 5] = [&room_ids, &seqs, &senders, &data, &now];
+            futures_util::try_join!(
+                tx.execute(&heads_stmt, &heads_params),
+                tx.execute(&messages_stmt, &messages_params),
+                tx.execute(&events_stmt, &events_params),
+            )?;
             for (v, d) in views.iter().zip(data) {
                 events_out.push(StoredEvent {
                     room_id: v.room_id,
@@ -270,7 +271,7 @@ impl BatchWriter for PgBatchWriter {
             }
         }
 
-        // 7. Administrators sending where their role would not allow it.
+        // 5. Administrators sending where their role would not allow it.
         for r in audits {
             crate::db::audit::record(
                 &tx,
