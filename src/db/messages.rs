@@ -183,7 +183,7 @@ pub async fn soft_delete(tx: &impl GenericClient, room: Uuid, id: Uuid, by: &str
     tx.execute(&stmt, &[&id, &by]).await?;
     let stmt = tx
         .prepare_cached(
-            "UPDATE room_events SET data = data || '{\"content\": \"\", \"metadata\": {}}'::jsonb
+            "UPDATE room_events SET data = (data::jsonb || '{\"content\": \"\", \"metadata\": {}}')::json
              WHERE room_id = $1 AND kind = 'message.created' AND data->>'id' = $2::text
                 OR room_id = $1 AND kind = 'message.edited' AND data->>'message_id' = $2::text",
         )

@@ -201,9 +201,22 @@ pub async fn set_status(
     Ok(from_row(&row))
 }
 
+/// Deletes the room and everything in it. `messages` and `room_events` carry no
+/// foreign key (migration V6): their rows go explicitly, after the room row, whose
+/// deletion waits for any send batch holding the room's lock.
 pub async fn delete(tx: &impl GenericClient, id: Uuid) -> Result<bool> {
     let stmt = tx.prepare_cached("DELETE FROM rooms WHERE id = $1").await?;
-    Ok(tx.execute(&stmt, &[&id]).await? > 0)
+    if tx.execute(&stmt, &[&id]).await? == 0 {
+        return Ok(false);
+    }
+    for sql in [
+        "DELETE FROM messages WHERE room_id = $1",
+        "DELETE FROM room_events WHERE room_id = $1",
+    ] {
+        let stmt = tx.prepare_cached(sql).await?;
+        tx.execute(&stmt, &[&id]).await?;
+    }
+    Ok(true)
 }
 
 /// What to list (R2).

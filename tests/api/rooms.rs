@@ -380,6 +380,9 @@ async fn permanent_delete_is_for_admins_and_leaves_no_row_of_the_room() {
         Some(json!({"user_id": "someone@andon.test", "role": "viewer"})),
     )
     .await;
+    let mut ws = crate::helpers::WsClient::connect(&app, &owner.token).await;
+    ws.send_text(id, "c1", "stored, then deleted with the room")
+        .await;
     let path = format!("/api/rooms/{id}/permanent");
     let (status, _) = app.send_as(Method::DELETE, &path, &owner.token, None).await;
     assert_eq!(status, 403, "owners may not");
@@ -394,6 +397,7 @@ async fn permanent_delete_is_for_admins_and_leaves_no_row_of_the_room() {
         "rooms WHERE id = $1",
         "room_members WHERE room_id = $1",
         "room_events WHERE room_id = $1",
+        "messages WHERE room_id = $1",
         "audit_log WHERE room_id = $1",
     ] {
         let n: i64 = client
