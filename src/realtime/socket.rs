@@ -74,9 +74,12 @@ enum SubState {
         buffered: Vec<(ByteString, std::sync::Arc<EventMeta>)>,
     },
     Replaying {
-        next_after: i64,
+        /// The last seq read from the log: the next page starts after it.
+        fetched: i64,
         upto: i64,
         fetching: bool,
+        /// A page read ahead, waiting for room in the queue.
+        ready: Option<Vec<events::Event>>,
         buffered: Vec<(ByteString, std::sync::Arc<EventMeta>)>,
     },
     Live {
@@ -618,9 +621,10 @@ impl SocketActor {
         match after {
             Some(after) if after < s.head_seq => {
                 sub.state = SubState::Replaying {
-                    next_after: after.max(0),
+                    fetched: after.max(0),
                     upto: s.head_seq,
                     fetching: false,
+                    ready: None,
                     buffered,
                 };
                 self.continue_replays(ctx);
@@ -634,33 +638,57 @@ impl SocketActor {
         }
     }
 
-    /// Fetches the next replay page of every replaying room that has room in the
-    /// queue; called again whenever the writer drains.
+    /// Events per replay page: half the queue, so that a page fits beside live
+    /// frames and replies.
+    fn replay_page_len(&self) -> usize {
+        (self.limit() / 2).clamp(1, REPLAY_PAGE)
+    }
+
+    /// Moves replays on; called when a subscription starts replaying, when a page
+    /// arrives and whenever the writer drains.
+    ///
+    /// Reading is one page ahead of writing: while the writer drains a page, the
+    /// next one is already being read, so the database's latency and the socket's
+    /// overlap instead of adding up. A page read ahead waits aside (one per room
+    /// at most) until the queue has room for it and still a quarter of its bound
+    /// for live frames and replies, so a replay never trips the 4008 bound.
     fn continue_replays(&mut self, ctx: &mut Context<Self>) {
-        let free = self.limit().saturating_sub(self.outbox.len());
-        if free < self.limit() / 2 || self.closing {
+        if self.closing {
             return;
         }
-        // Half the free room: live frames of other rooms and replies still fit
-        // while the page is on its way, so a replay never trips the 4008 bound.
-        let page = (free / 2).clamp(1, REPLAY_PAGE) as i64;
+        let page = self.replay_page_len();
+        let ready: Vec<Uuid> = self
+            .subs
+            .iter()
+            .filter(|(_, sub)| matches!(&sub.state, SubState::Replaying { ready: Some(_), .. }))
+            .map(|(id, _)| *id)
+            .collect();
+        for room_id in ready {
+            let free = self.limit().saturating_sub(self.outbox.len());
+            if free < page + self.limit() / 4 || self.closing {
+                break;
+            }
+            self.deliver_replay_page(room_id, ctx);
+        }
+        // Read the next page of one room (one read at a time keeps memory bounded).
         for (room_id, sub) in self.subs.iter_mut() {
             let SubState::Replaying {
-                next_after,
+                fetched,
                 upto,
                 fetching,
+                ready,
                 ..
             } = &mut sub.state
             else {
                 continue;
             };
-            if *fetching {
+            if *fetching || ready.is_some() || *fetched >= *upto {
                 continue;
             }
             *fetching = true;
-            let (room_id, after, upto, generation) = (*room_id, *next_after, *upto, sub.generation);
+            let (room_id, after, upto, generation) = (*room_id, *fetched, *upto, sub.generation);
             let app = self.app.clone();
-            let limit = page.min(upto - after).max(1);
+            let limit = (page as i64).min(upto - after);
             ctx.spawn(
                 async move {
                     let client = app.db_conn().await?;
@@ -670,14 +698,14 @@ impl SocketActor {
                 }
                 .into_actor(self)
                 .map(move |result, act, ctx| {
-                    act.replay_page(room_id, generation, upto, result, ctx)
+                    act.replay_page_read(room_id, generation, upto, result, ctx)
                 }),
             );
-            return; // one page at a time keeps the queue bounded
+            return;
         }
     }
 
-    fn replay_page(
+    fn replay_page_read(
         &mut self,
         room_id: Uuid,
         generation: u64,
@@ -699,6 +727,37 @@ impl SocketActor {
                 return self.send_error(&WsError::from(e), &None, Some(room_id), ctx);
             }
         };
+        let Some(sub) = self.subs.get_mut(&room_id) else {
+            return;
+        };
+        let SubState::Replaying {
+            fetched,
+            fetching,
+            ready,
+            ..
+        } = &mut sub.state
+        else {
+            return;
+        };
+        *fetching = false;
+        // An empty page ends the replay too: the log holds nothing more up to `upto`.
+        *fetched = page.last().map_or(upto, |e| e.seq);
+        *ready = Some(page);
+        self.continue_replays(ctx);
+    }
+
+    /// Queues a page read ahead; after the last one the subscription goes live.
+    fn deliver_replay_page(&mut self, room_id: Uuid, ctx: &mut Context<Self>) {
+        let Some(Sub {
+            state: SubState::Replaying { ready, upto, .. },
+            ..
+        }) = self.subs.get_mut(&room_id)
+        else {
+            return;
+        };
+        let (Some(page), upto) = (ready.take(), *upto) else {
+            return;
+        };
         let mut last = None;
         for event in page.into_iter().filter(|e| e.seq <= upto) {
             last = Some(event.seq);
@@ -708,27 +767,15 @@ impl SocketActor {
         let Some(sub) = self.subs.get_mut(&room_id) else {
             return;
         };
-        let SubState::Replaying {
-            next_after,
-            fetching,
-            buffered,
-            ..
-        } = &mut sub.state
-        else {
+        let SubState::Replaying { buffered, .. } = &mut sub.state else {
             return;
         };
-        *fetching = false;
-        if let Some(seq) = last {
-            *next_after = seq;
-        }
-        if last.is_none() || *next_after >= upto {
+        if last.is_none_or(|seq| seq >= upto) {
             let buffered = std::mem::take(buffered);
             sub.state = SubState::Live { last: upto };
             for (text, meta) in buffered {
                 self.live_event(room_id, text, meta, ctx);
             }
-        } else {
-            self.continue_replays(ctx);
         }
     }
 
