@@ -24,11 +24,15 @@ const TICKET_SECS: i64 = 30;
 async fn ticket(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let (ticket, hash) = token::generate().map_err(ApiError::internal)?;
     let client = state.db_conn().await?;
+    // A ticket lives for seconds: its commit does not wait for the WAL flush
+    // (`set_config(…, true)` lasts until this statement's own commit). A ticket lost
+    // in a crash only costs the client a retry.
     let stmt = client
         .prepare_cached(
-            "WITH expired AS (DELETE FROM ws_tickets WHERE expires_at < now() - interval '1 minute')
+            "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)),
+                  expired AS (DELETE FROM ws_tickets WHERE expires_at < now() - interval '1 minute')
              INSERT INTO ws_tickets (ticket_hash, session_id, expires_at)
-             VALUES ($1, $2, now() + make_interval(secs => $3))",
+             SELECT $1, $2, now() + make_interval(secs => $3) FROM async_commit",
         )
         .await?;
     client
@@ -65,21 +69,21 @@ async fn upgrade(
         .filter(|t| t.len() <= 256)
         .ok_or_else(invalid_ticket)?;
     let hash = token::hash(ticket);
-    let mut client = state.db_conn().await?;
-    let tx = client.transaction().await?;
-    tx.batch_execute("SET LOCAL synchronous_commit TO OFF")
-        .await?;
-    // Deleting is what makes a ticket single-use, even under concurrent upgrades.
-    let stmt = tx
+    let client = state.db_conn().await?;
+    // Deleting is what makes a ticket single-use, even under concurrent upgrades;
+    // like the insert, the delete does not wait for the WAL flush.
+    let stmt = client
         .prepare_cached(
-            "WITH spent AS (DELETE FROM ws_tickets WHERE ticket_hash = $1 RETURNING session_id, expires_at)
+            "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)),
+                  spent AS (DELETE FROM ws_tickets WHERE ticket_hash = $1
+                            RETURNING session_id, expires_at)
              SELECT s.id, s.user_id, u.display_name FROM spent
              JOIN sessions s ON s.id = spent.session_id JOIN users u ON u.id = s.user_id
+             CROSS JOIN async_commit
              WHERE spent.expires_at > now()",
         )
         .await?;
-    let row = tx.query_opt(&stmt, &[&&hash[..]]).await?;
-    tx.commit().await?;
+    let row = client.query_opt(&stmt, &[&&hash[..]]).await?;
     drop(client);
     let row = row.ok_or_else(invalid_ticket)?;
     let user_id: String = row.get(1);
