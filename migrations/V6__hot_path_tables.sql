@@ -15,3 +15,24 @@ ALTER TABLE room_events DROP CONSTRAINT room_events_room_id_fkey;
 --    reading 10,000 events back takes PostgreSQL about a quarter of the time it
 --    takes with `jsonb`, which is rebuilt into text on every read.
 ALTER TABLE room_events ALTER COLUMN data TYPE json USING data::json;
+
+-- 3. Every batch looks up retries by (room_id, sender, client_id). Both text
+--    columns are identifiers compared for equality only, so they compare bytes
+--    (`COLLATE "C"`) instead of going through the locale's `strcoll`.
+ALTER TABLE messages
+    ALTER COLUMN sender TYPE TEXT COLLATE "C",
+    ALTER COLUMN client_id TYPE TEXT COLLATE "C";
+
+-- 4. Every send batch moves its rooms' `head_seq` and `last_activity_at`. With
+--    `last_activity_at` indexed, each of those updates wrote a new entry into
+--    every index of `rooms`, the trigram index's many entries included, and ran
+--    the search-text trigger. Without that index (the room list counts and sorts
+--    a user's rooms in full anyway), with room on each page for the new version
+--    and with the trigger only on the columns it reads, the update is a HOT
+--    update: one new row version on the same page and no index entry.
+DROP INDEX rooms_last_activity;
+ALTER TABLE rooms SET (fillfactor = 50);
+DROP TRIGGER rooms_search_text ON rooms;
+CREATE TRIGGER rooms_search_text
+    BEFORE INSERT OR UPDATE OF title, description, location, line, equipment, lots ON rooms
+    FOR EACH ROW EXECUTE FUNCTION rooms_search_text();

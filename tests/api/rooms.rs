@@ -307,6 +307,50 @@ async fn search_filters_and_pagination_work_in_chinese_and_english() {
     );
 }
 
+/// The search text follows edits, and a send moves the room to the top of the
+/// list without touching its search text (migration V6: the search trigger runs
+/// only for the columns it reads, and sends update the room row in place).
+#[tokio::test]
+async fn sends_reorder_the_list_and_search_follows_edits() {
+    let app = TestApp::spawn().await;
+    let u = app.user("order").await;
+    let oven = app
+        .create_room(&u.token, room_body("Oven 2 temperature"))
+        .await;
+    let oven_id = oven["id"].as_str().unwrap();
+    app.create_room(&u.token, room_body("Press 4 hydraulic leak"))
+        .await;
+    let (_, body) = app.get_as("/api/rooms", &u.token).await;
+    assert_eq!(titles(&body)[0], "Press 4 hydraulic leak", "newest first");
+
+    let mut ws = crate::helpers::WsClient::connect(&app, &u.token).await;
+    ws.send_text(oven_id, "c1", "Thermocouple reads 40 °C high")
+        .await;
+    let (_, body) = app.get_as("/api/rooms", &u.token).await;
+    assert_eq!(
+        titles(&body)[0],
+        "Oven 2 temperature",
+        "moved up by the send"
+    );
+    let (_, body) = app.get_as("/api/rooms?q=oven", &u.token).await;
+    assert_eq!(titles(&body), ["Oven 2 temperature"], "search text kept");
+
+    let path = format!("/api/rooms/{oven_id}");
+    let (status, _) = app
+        .send_as(
+            Method::PATCH,
+            &path,
+            &u.token,
+            Some(json!({"title": "Oven 2 輸送帶 overheating"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, body) = app
+        .get_as(&format!("/api/rooms?q={}", urlencode("輸送帶")), &u.token)
+        .await;
+    assert_eq!(titles(&body), ["Oven 2 輸送帶 overheating"]);
+}
+
 #[tokio::test]
 async fn pagination_totals_and_archived_visibility() {
     let app = TestApp::spawn().await;
