@@ -69,60 +69,72 @@ struct LockedRoom {
 
 #[async_trait::async_trait]
 impl BatchWriter for PgBatchWriter {
-    /// One transaction in four round trips: `BEGIN`; lock + retries; head update +
-    /// both inserts (pipelined); `COMMIT`.
+    /// One transaction in four round trips: `BEGIN`; lock + roles + retries
+    /// (pipelined); head update + both inserts (pipelined); `COMMIT`.
     #[tracing::instrument(skip_all, fields(batch = batch.len()))]
     async fn write(&self, batch: &[SendRequest]) -> Result<BatchOutcome, BackendError> {
         let mut client = self.db.get().await?;
         let tx = client.transaction().await?;
 
-        // 1. Lock the rooms' rows (in id order, so that nothing can deadlock with
-        //    this batch) and read the senders' roles under the lock, so that the
-        //    permission check is exact; then, in the same round trip, the messages
-        //    already stored under the same client ids (retries).
+        // 1. In one round trip: lock the rooms' rows (in id order, so that nothing
+        //    can deadlock with this batch); read the senders' roles, after the lock,
+        //    so that the permission check is exact; find the messages already
+        //    stored under the same client ids (retries). Roles and retries are
+        //    looked up by the batch's exact (room, sender[, client id]) tuples: one
+        //    index probe per request, however many rooms and senders a batch has.
+        //    `OFFSET 0` keeps each lookup a probe of the unique index: without it
+        //    the statement's cached generic plan, made while the table was still
+        //    small, hash-joined a scan of the whole table on every batch.
         let rooms: Vec<Uuid> = batch.iter().map(|r| r.room_id).collect();
         let senders: Vec<&str> = batch.iter().map(|r| r.sender.as_str()).collect();
         let client_ids: Vec<&str> = batch.iter().map(|r| r.client_id.as_str()).collect();
         let mut distinct_rooms = rooms.clone();
         distinct_rooms.sort();
         distinct_rooms.dedup();
-        let mut distinct_senders = senders.clone();
-        distinct_senders.sort();
-        distinct_senders.dedup();
         let lock = tx
             .prepare_cached(
-                "SELECT r.id, r.status, r.head_seq, m.user_id, m.role FROM rooms r
-                 LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ANY($2)
-                 WHERE r.id = ANY($1) ORDER BY r.id FOR UPDATE OF r",
+                "SELECT id, status, head_seq FROM rooms WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            )
+            .await?;
+        let role_of = tx
+            .prepare_cached(
+                "SELECT DISTINCT m.room_id, m.user_id, m.role
+                 FROM unnest($1::uuid[], $2::text[]) AS b(room_id, user_id)
+                 CROSS JOIN LATERAL (SELECT * FROM room_members m
+                     WHERE m.room_id = b.room_id AND m.user_id = b.user_id OFFSET 0) m",
             )
             .await?;
         let retries = tx
             .prepare_cached(
-                "SELECT m.room_id, m.sender, m.client_id, m.id, m.seq FROM messages m
-                 JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS b(room_id, sender, client_id)
-                   ON m.room_id = b.room_id AND m.sender = b.sender AND m.client_id = b.client_id",
+                "SELECT m.room_id, m.sender, m.client_id, m.id, m.seq
+                 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS b(room_id, sender, client_id)
+                 CROSS JOIN LATERAL (SELECT * FROM messages m
+                     WHERE m.room_id = b.room_id AND m.sender = b.sender
+                       AND m.client_id = b.client_id OFFSET 0) m",
             )
             .await?;
-        let lock_params: [&(dyn ToSql + Sync); 2] = [&distinct_rooms, &distinct_senders];
+        let lock_params: [&(dyn ToSql + Sync); 1] = [&distinct_rooms];
+        let role_params: [&(dyn ToSql + Sync); 2] = [&rooms, &senders];
         let retries_params: [&(dyn ToSql + Sync); 3] = [&rooms, &senders, &client_ids];
-        let (locked_rows, retried_rows) = futures_util::try_join!(
+        let (locked_rows, role_rows, retried_rows) = futures_util::try_join!(
             tx.query(&lock, &lock_params),
+            tx.query(&role_of, &role_params),
             tx.query(&retries, &retries_params),
         )?;
-        let mut locked: HashMap<Uuid, LockedRoom> = HashMap::new();
-        let mut roles: HashMap<(Uuid, &str), Role> = HashMap::new();
-        for row in &locked_rows {
-            let room: Uuid = row.get(0);
-            locked.entry(room).or_insert_with(|| LockedRoom {
-                status: row.get(1),
-                head_seq: row.get(2),
-            });
-            if let (Some(user), Some(role)) = (row.get::<_, Option<&str>>(3), row.get(4)) {
-                if let Some(role) = Role::parse(role) {
-                    roles.insert((room, user), role);
-                }
-            }
-        }
+        let mut locked: HashMap<Uuid, LockedRoom> = locked_rows
+            .iter()
+            .map(|row| {
+                let room = LockedRoom {
+                    status: row.get(1),
+                    head_seq: row.get(2),
+                };
+                (row.get(0), room)
+            })
+            .collect();
+        let roles: HashMap<(Uuid, &str), Role> = role_rows
+            .iter()
+            .filter_map(|r| Some(((r.get(0), r.get(1)), Role::parse(r.get(2))?)))
+            .collect();
         let existing: HashMap<Key, (Uuid, i64)> = retried_rows
             .iter()
             .map(|r| ((r.get(0), r.get(1), r.get(2)), (r.get(3), r.get(4))))
