@@ -52,6 +52,8 @@ const REPLAY_PAGE: usize = 1000;
 const WRITE_BATCH: usize = 64;
 /// A closing socket is dropped after this long even if the close frame is stuck.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+/// Read markers are written at most this often per socket and room.
+const READ_FLUSH: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -401,6 +403,12 @@ impl SocketActor {
             ClientFrame::Typing { room_id } => self.typing(room_id, reference, ctx),
             ClientFrame::Read { room_id, seq } => {
                 if seq > self.reads_stored.get(&room_id).copied().unwrap_or(0) {
+                    // A flush a second after the first pending marker: one write per
+                    // room and second at most, and no timer at all on a quiet socket
+                    // (50,000 idle sockets would otherwise wake 50,000 times a second).
+                    if self.reads_pending.is_empty() {
+                        ctx.run_later(READ_FLUSH, |act, ctx| act.flush_reads(ctx));
+                    }
                     let entry = self.reads_pending.entry(room_id).or_insert(seq);
                     *entry = (*entry).max(seq);
                 }
@@ -947,7 +955,6 @@ impl Actor for SocketActor {
             at: chrono::Utc::now(),
         });
         ctx.run_interval(rt.config.ping_interval, |act, ctx| act.heartbeat(ctx));
-        ctx.run_interval(Duration::from_secs(1), |act, ctx| act.flush_reads(ctx));
         tracing::debug!(socket = self.id, user = %self.user.id, "socket opened");
     }
 
