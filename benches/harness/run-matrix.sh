@@ -9,10 +9,10 @@ out=${OUT:-bench-results.tsv}
 bench=${BENCH:-${CARGO_TARGET_DIR:-target}/release/andon-bench}
 
 matrix=(
-  "fanout-1x1000|fanout --rooms 1 --members 1000 --senders 10 --rate 500 --duration 10"
-  "fanout-1x1000-ephemeral|fanout --rooms 1 --members 1000 --rate 500 --duration 10 --ephemeral"
+  "fanout-1x1000|fanout --rooms 1 --members 1000 --senders 10 --rate 600 --duration 10"
+  "fanout-1x1000-ephemeral|fanout --rooms 1 --members 1000 --rate 600 --duration 10 --ephemeral"
   "fanout-1000x10|fanout --rooms 1000 --members 10 --senders 1000 --rate 10000 --duration 10"
-  "fanout-1000x10-ephemeral|fanout --rooms 1000 --members 10 --rate 9000 --duration 10 --ephemeral"
+  "fanout-1000x10-ephemeral|fanout --rooms 1000 --members 10 --rate 10000 --duration 10 --ephemeral"
   "send-max|send --sockets 400 --duration 10"
   "send-10k|send --sockets 400 --rate 10000 --duration 10"
   "idle-19k|idle --connections 19000 --hold 5"

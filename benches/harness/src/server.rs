@@ -29,8 +29,22 @@ pub struct Server {
     database: String,
 }
 
+/// A free port below the kernel's ephemeral range. A port 0 picks from that
+/// range, where the harness's own tens of thousands of client sockets (and their
+/// TIME_WAIT leftovers) can take it between this check and the server's bind.
 fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low = 10_000.min(ephemeral_start.saturating_sub(1000));
+    for _ in 0..100 {
+        let port = rand::random_range(low..ephemeral_start);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no free port in {low}..{ephemeral_start}")
 }
 
 fn andon_binary(common: &Common) -> anyhow::Result<PathBuf> {
@@ -111,7 +125,7 @@ impl Server {
         }
         let serve = cmd.spawn()?;
         let pid = serve.id().context("server exited at once")?;
-        let server = Self {
+        let mut server = Self {
             url,
             ad_url,
             pid,
@@ -131,10 +145,15 @@ impl Server {
         Ok(server)
     }
 
-    async fn wait_ready(&self) -> anyhow::Result<()> {
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            for (name, child) in [("andon serve", &mut self.serve), ("andon fake-ad", &mut self.fake_ad)] {
+                if let Some(status) = child.try_wait()? {
+                    bail!("{name} exited during start-up ({status}); its log is above");
+                }
+            }
             let server = http.get(format!("{}/readyz", self.url)).send().await;
             let ad = http
                 .get(format!("{}/admin/stats", self.ad_url))
