@@ -52,6 +52,14 @@ const REPLAY_PAGE: usize = 1000;
 const WRITE_BATCH: usize = 64;
 /// A closing socket is dropped after this long even if the close frame is stuck.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// The clock of every socket's frame limiter. Making a clock runs `CPUID` (to
+/// check the TSC), which traps to the hypervisor on a virtual machine: once per
+/// process, not once per connection (it showed in the `connect` profile).
+fn frame_clock() -> governor::clock::DefaultClock {
+    static CLOCK: std::sync::OnceLock<governor::clock::DefaultClock> = std::sync::OnceLock::new();
+    CLOCK.get_or_init(Default::default).clone()
+}
 /// Read markers are written at most this often per socket and room.
 const READ_FLUSH: Duration = Duration::from_secs(1);
 
@@ -157,7 +165,10 @@ impl SocketActor {
             last_heard: Instant::now(),
             last_touch: Instant::now(),
             violations: VecDeque::new(),
-            limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+            limiter: RateLimiter::direct_with_clock(
+                Quota::per_second(per_second).allow_burst(burst),
+                frame_clock(),
+            ),
             counted_subs: 0,
         }
     }
