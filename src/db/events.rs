@@ -99,3 +99,47 @@ pub async fn list(
         })
         .collect())
 }
+
+/// An event read back for a replay, ready to send: its frame and what the socket
+/// needs to know of it.
+pub struct ReplayEvent {
+    pub seq: i64,
+    pub frame: bytestring::ByteString,
+    pub meta: std::sync::Arc<andon_actors::realtime::messages::EventMeta>,
+}
+
+/// Like [`list`], as frames. The stored JSON text (`json`, kept as written) goes
+/// into the frame as it is, never parsed into a tree and written out again: on a
+/// 10,000-event resume that was a third of the server's work.
+pub async fn list_frames(
+    client: &impl GenericClient,
+    room_id: Uuid,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<ReplayEvent>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT seq, kind, at, actor, data::text FROM room_events
+             WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .await?;
+    let rows = client.query(&stmt, &[&room_id, &after_seq, &limit]).await?;
+    let mut page = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let (seq, kind, actor, data): (i64, &str, &str, &str) =
+            (r.get(0), r.get(1), r.get(3), r.get(4));
+        // The column only ever holds valid JSON; `null` stands in should it not.
+        let raw = serde_json::value::RawValue::from_string(data.to_string())
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned());
+        let at = r.get(2);
+        page.push(ReplayEvent {
+            seq,
+            frame: andon_actors::realtime::event_frame_text(room_id, seq, kind, &at, actor, &raw)
+                .into(),
+            meta: std::sync::Arc::new(andon_actors::realtime::messages::EventMeta::from_json(
+                seq, kind, actor, data,
+            )),
+        });
+    }
+    Ok(page)
+}

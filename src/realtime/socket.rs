@@ -89,7 +89,7 @@ enum SubState {
         upto: i64,
         fetching: bool,
         /// A page read ahead, waiting for room in the queue.
-        ready: Option<Vec<events::Event>>,
+        ready: Option<Vec<events::ReplayEvent>>,
         buffered: Vec<(ByteString, std::sync::Arc<EventMeta>)>,
     },
     Live {
@@ -712,7 +712,7 @@ impl SocketActor {
                 async move {
                     let client = app.db_conn().await?;
                     Ok::<_, crate::error::ApiError>(
-                        events::list(&client, room_id, after, limit).await?,
+                        events::list_frames(&client, room_id, after, limit).await?,
                     )
                 }
                 .into_actor(self)
@@ -729,7 +729,7 @@ impl SocketActor {
         room_id: Uuid,
         generation: u64,
         upto: i64,
-        result: crate::error::ApiResult<Vec<events::Event>>,
+        result: crate::error::ApiResult<Vec<events::ReplayEvent>>,
         ctx: &mut Context<Self>,
     ) {
         if self.subs.get(&room_id).map(|s| s.generation) != Some(generation) {
@@ -780,8 +780,7 @@ impl SocketActor {
         let mut last = None;
         for event in page.into_iter().filter(|e| e.seq <= upto) {
             last = Some(event.seq);
-            let meta = std::sync::Arc::new(EventMeta::of(&event));
-            self.deliver_event(room_id, ByteString::from(event.to_frame_text()), &meta, ctx);
+            self.deliver_event(room_id, event.frame, &event.meta, ctx);
         }
         let Some(sub) = self.subs.get_mut(&room_id) else {
             return;

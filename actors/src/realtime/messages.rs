@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::StoredEvent;
 
 /// What a socket needs to know of a durable event without parsing its JSON.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventMeta {
     pub seq: i64,
     pub kind: String,
@@ -27,18 +27,71 @@ pub struct EventMeta {
 impl EventMeta {
     pub fn of(e: &StoredEvent) -> Self {
         let s = |k: &str| e.data.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        Self::new(
+            e.seq,
+            &e.kind,
+            &e.actor,
+            Fields {
+                id: s("id"),
+                client_id: s("client_id"),
+                user_id: s("user_id"),
+                to: s("to"),
+            },
+        )
+    }
+
+    /// The same, read from the event's data as JSON text; fields that are not
+    /// strings count as absent, as in [`EventMeta::of`].
+    pub fn from_json(seq: i64, kind: &str, actor: &str, data: &str) -> Self {
+        #[derive(serde::Deserialize, Default)]
+        struct Raw {
+            #[serde(default)]
+            id: Option<serde_json::Value>,
+            #[serde(default)]
+            client_id: Option<serde_json::Value>,
+            #[serde(default)]
+            user_id: Option<serde_json::Value>,
+            #[serde(default)]
+            to: Option<serde_json::Value>,
+        }
+        let raw: Raw = serde_json::from_str(data).unwrap_or_default();
+        let s = |v: Option<serde_json::Value>| match v {
+            Some(serde_json::Value::String(s)) => Some(s),
+            _ => None,
+        };
+        Self::new(
+            seq,
+            kind,
+            actor,
+            Fields {
+                id: s(raw.id),
+                client_id: s(raw.client_id),
+                user_id: s(raw.user_id),
+                to: s(raw.to),
+            },
+        )
+    }
+
+    fn new(seq: i64, kind: &str, actor: &str, f: Fields) -> Self {
+        let created = kind == "message.created";
         Self {
-            seq: e.seq,
-            kind: e.kind.clone(),
-            actor: e.actor.clone(),
-            client_id: (e.kind == "message.created")
-                .then(|| s("client_id"))
-                .flatten(),
-            message_id: (e.kind == "message.created").then(|| s("id")).flatten(),
-            subject: s("user_id"),
-            new_role: (e.kind == "member.role_changed").then(|| s("to")).flatten(),
+            seq,
+            kind: kind.to_string(),
+            actor: actor.to_string(),
+            client_id: f.client_id.filter(|_| created),
+            message_id: f.id.filter(|_| created),
+            subject: f.user_id,
+            new_role: f.to.filter(|_| kind == "member.role_changed"),
         }
     }
+}
+
+/// The string fields of an event's data that [`EventMeta`] reads.
+struct Fields {
+    id: Option<String>,
+    client_id: Option<String>,
+    user_id: Option<String>,
+    to: Option<String>,
 }
 
 /// A frame for sockets, serialized once and shared by every recipient.

@@ -41,24 +41,55 @@ pub struct StoredEvent {
     pub data: serde_json::Value,
 }
 
+/// The `event` frame of the wire protocol, over any form of the event's data.
 #[derive(Serialize)]
-struct EventFrame<'a> {
+struct EventFrame<'a, D: Serialize + ?Sized> {
     #[serde(rename = "type")]
     ty: &'static str,
-    #[serde(flatten)]
-    event: &'a StoredEvent,
+    room_id: Uuid,
+    seq: i64,
+    kind: &'a str,
+    at: &'a DateTime<Utc>,
+    actor: &'a str,
+    data: &'a D,
 }
 
 impl StoredEvent {
     /// The `event` frame of the wire protocol.
     pub fn to_frame_text(&self) -> String {
-        // Serializing a struct of strings and a JSON value cannot fail.
-        serde_json::to_string(&EventFrame {
-            ty: "event",
-            event: self,
-        })
-        .unwrap_or_default()
+        event_frame_text(
+            self.room_id,
+            self.seq,
+            &self.kind,
+            &self.at,
+            &self.actor,
+            &self.data,
+        )
     }
+}
+
+/// The `event` frame of an event whose data is at hand only as JSON: a replay
+/// copies the stored text into the frame instead of building a tree from it and
+/// writing the tree out again.
+pub fn event_frame_text(
+    room_id: Uuid,
+    seq: i64,
+    kind: &str,
+    at: &DateTime<Utc>,
+    actor: &str,
+    data: &(impl Serialize + ?Sized),
+) -> String {
+    let frame = EventFrame {
+        ty: "event",
+        room_id,
+        seq,
+        kind,
+        at,
+        actor,
+        data,
+    };
+    // Serializing strings, numbers, a timestamp and JSON cannot fail.
+    serde_json::to_string(&frame).unwrap_or_default()
 }
 
 /// Read access to the event log, for room actors (implemented over PostgreSQL by

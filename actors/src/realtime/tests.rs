@@ -489,3 +489,46 @@ async fn rooms_of_different_lanes_commit_at_the_same_time() {
     commit.flush().await;
     assert_eq!(writer.entered(), LANES + 1);
 }
+
+#[test]
+fn a_frame_built_around_stored_json_text_is_the_frame_of_the_parsed_event() {
+    let data = json!({
+        "id": "m1", "client_id": "c1", "content": "Line 3 \"stopped\" 輸送帶停止",
+        "metadata": {"values": [1, 2.5, null]}, "user_id": 5, "to": "editor",
+    });
+    let event = StoredEvent {
+        room_id: Uuid::new_v4(),
+        seq: 7,
+        kind: "message.created".into(),
+        at: Utc::now(),
+        actor: "op@andon.test".into(),
+        data: data.clone(),
+    };
+    let text = serde_json::to_string(&data).unwrap();
+    let raw = serde_json::value::RawValue::from_string(text.clone()).unwrap();
+    let frame = event_frame_text(event.room_id, 7, &event.kind, &event.at, &event.actor, &raw);
+    assert_eq!(frame, event.to_frame_text());
+    let meta = EventMeta::from_json(7, &event.kind, &event.actor, &text);
+    assert_eq!(meta, EventMeta::of(&event));
+    assert_eq!(
+        (meta.message_id.as_deref(), meta.client_id.as_deref()),
+        (Some("m1"), Some("c1"))
+    );
+    assert_eq!(meta.subject, None, "a number is not a user id");
+    assert_eq!(meta.new_role, None, "only for member.role_changed");
+
+    // Text as PostgreSQL writes it back from `jsonb` (a soft delete): spaces, other
+    // key order; the same fields come out.
+    let reformatted = r#"{"to": "viewer", "user_id": "a@b.c", "by": "owner@b.c"}"#;
+    let role_change = StoredEvent {
+        kind: "member.role_changed".into(),
+        data: serde_json::from_str(reformatted).unwrap(),
+        ..event
+    };
+    let meta = EventMeta::from_json(7, &role_change.kind, &role_change.actor, reformatted);
+    assert_eq!(meta, EventMeta::of(&role_change));
+    assert_eq!(
+        (meta.subject.as_deref(), meta.new_role.as_deref()),
+        (Some("a@b.c"), Some("viewer"))
+    );
+}
