@@ -82,8 +82,11 @@ pub struct GroupCommit {
     lanes: Arc<[mpsc::Sender<Job>]>,
 }
 
-/// Lanes committing at the same time, each on its own connection.
-pub const LANES: usize = 4;
+/// Lanes committing at the same time, each on its own connection. More lanes
+/// overlap more commits' WAL flushes but run more PostgreSQL backends at once; on
+/// the 2-core machine of docs/BENCHMARKS.md two lanes stored more messages per
+/// PostgreSQL CPU-second than four, at a lower ack p99.
+pub const LANES: usize = 2;
 
 impl GroupCommit {
     /// Spawns the lanes on the current tokio runtime. `publish` receives each
