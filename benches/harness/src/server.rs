@@ -149,7 +149,10 @@ impl Server {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            for (name, child) in [("andon serve", &mut self.serve), ("andon fake-ad", &mut self.fake_ad)] {
+            for (name, child) in [
+                ("andon serve", &mut self.serve),
+                ("andon fake-ad", &mut self.fake_ad),
+            ] {
                 if let Some(status) = child.try_wait()? {
                     bail!("{name} exited during start-up ({status}); its log is above");
                 }
