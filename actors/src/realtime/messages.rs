@@ -6,6 +6,8 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use uuid::Uuid;
 
+use serde::Deserialize;
+
 use super::StoredEvent;
 
 /// What a socket needs to know of a durable event without parsing its JSON.
@@ -26,53 +28,18 @@ pub struct EventMeta {
 
 impl EventMeta {
     pub fn of(e: &StoredEvent) -> Self {
-        let s = |k: &str| e.data.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        Self::new(
-            e.seq,
-            &e.kind,
-            &e.actor,
-            Fields {
-                id: s("id"),
-                client_id: s("client_id"),
-                user_id: s("user_id"),
-                to: s("to"),
-            },
-        )
+        Self::new(e.seq, &e.kind, &e.actor, Fields::deserialize(&e.data))
     }
 
-    /// The same, read from the event's data as JSON text; fields that are not
-    /// strings count as absent, as in [`EventMeta::of`].
+    /// The same, read from the event's data as JSON text (a replay's).
     pub fn from_json(seq: i64, kind: &str, actor: &str, data: &str) -> Self {
-        #[derive(serde::Deserialize, Default)]
-        struct Raw {
-            #[serde(default)]
-            id: Option<serde_json::Value>,
-            #[serde(default)]
-            client_id: Option<serde_json::Value>,
-            #[serde(default)]
-            user_id: Option<serde_json::Value>,
-            #[serde(default)]
-            to: Option<serde_json::Value>,
-        }
-        let raw: Raw = serde_json::from_str(data).unwrap_or_default();
-        let s = |v: Option<serde_json::Value>| match v {
-            Some(serde_json::Value::String(s)) => Some(s),
-            _ => None,
-        };
-        Self::new(
-            seq,
-            kind,
-            actor,
-            Fields {
-                id: s(raw.id),
-                client_id: s(raw.client_id),
-                user_id: s(raw.user_id),
-                to: s(raw.to),
-            },
-        )
+        let mut de = serde_json::Deserializer::from_str(data);
+        Self::new(seq, kind, actor, Fields::deserialize(&mut de))
     }
 
-    fn new(seq: i64, kind: &str, actor: &str, f: Fields) -> Self {
+    fn new<E>(seq: i64, kind: &str, actor: &str, fields: Result<Fields, E>) -> Self {
+        // Data that is not an object has none of the fields.
+        let f = fields.unwrap_or_default();
         let created = kind == "message.created";
         Self {
             seq,
@@ -86,12 +53,25 @@ impl EventMeta {
     }
 }
 
-/// The string fields of an event's data that [`EventMeta`] reads.
+/// The fields of an event's data that [`EventMeta`] reads; one that is not a
+/// string counts as absent.
+#[derive(serde::Deserialize, Default)]
 struct Fields {
+    #[serde(default, deserialize_with = "string_or_none")]
     id: Option<String>,
+    #[serde(default, deserialize_with = "string_or_none")]
     client_id: Option<String>,
+    #[serde(default, deserialize_with = "string_or_none")]
     user_id: Option<String>,
+    #[serde(default, deserialize_with = "string_or_none")]
     to: Option<String>,
+}
+
+fn string_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde::Deserialize::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
 }
 
 /// A frame for sockets, serialized once and shared by every recipient.
