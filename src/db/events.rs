@@ -79,14 +79,7 @@ pub async fn list(
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<Event>> {
-    let stmt = client
-        .prepare_cached(
-            "SELECT seq, kind, at, actor, data FROM room_events
-             WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .await?;
-    Ok(client
-        .query(&stmt, &[&room_id, &after_seq, &limit])
+    Ok(page(client, room_id, after_seq, limit)
         .await?
         .iter()
         .map(|r| Event {
@@ -117,29 +110,35 @@ pub async fn list_frames(
     after_seq: i64,
     limit: i64,
 ) -> Result<Vec<ReplayEvent>> {
+    use andon_actors::realtime::{event_frame_text, messages::EventMeta};
+    use tokio_postgres::types::Json;
+    Ok(page(client, room_id, after_seq, limit)
+        .await?
+        .iter()
+        .map(|r| {
+            let (seq, kind, actor): (i64, &str, &str) = (r.get(0), r.get(1), r.get(3));
+            let Json(data): Json<&serde_json::value::RawValue> = r.get(4);
+            ReplayEvent {
+                seq,
+                frame: event_frame_text(room_id, seq, kind, &r.get(2), actor, data).into(),
+                meta: std::sync::Arc::new(EventMeta::from_json(seq, kind, actor, data.get())),
+            }
+        })
+        .collect())
+}
+
+/// The rows of [`list`] and [`list_frames`]: seq, kind, at, actor, data.
+async fn page(
+    client: &impl GenericClient,
+    room_id: Uuid,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<tokio_postgres::Row>> {
     let stmt = client
         .prepare_cached(
-            "SELECT seq, kind, at, actor, data::text FROM room_events
+            "SELECT seq, kind, at, actor, data FROM room_events
              WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .await?;
-    let rows = client.query(&stmt, &[&room_id, &after_seq, &limit]).await?;
-    let mut page = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let (seq, kind, actor, data): (i64, &str, &str, &str) =
-            (r.get(0), r.get(1), r.get(3), r.get(4));
-        // The column only ever holds valid JSON; `null` stands in should it not.
-        let raw = serde_json::value::RawValue::from_string(data.to_string())
-            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned());
-        let at = r.get(2);
-        page.push(ReplayEvent {
-            seq,
-            frame: andon_actors::realtime::event_frame_text(room_id, seq, kind, &at, actor, &raw)
-                .into(),
-            meta: std::sync::Arc::new(andon_actors::realtime::messages::EventMeta::from_json(
-                seq, kind, actor, data,
-            )),
-        });
-    }
-    Ok(page)
+    client.query(&stmt, &[&room_id, &after_seq, &limit]).await
 }
