@@ -29,7 +29,9 @@ ALTER TABLE messages
 --    the search-text trigger. Without that index (the room list counts and sorts
 --    a user's rooms in full anyway), with room on each page for the new version
 --    and with the trigger only on the columns it reads, the update is a HOT
---    update: one new row version on the same page and no index entry.
+--    update: one new row version on the same page and no index entry. The fill
+--    factor applies to pages written from now on: a room on a page that is full
+--    today moves once, with one last non-HOT update, to a page with room.
 DROP INDEX rooms_last_activity;
 ALTER TABLE rooms SET (fillfactor = 50);
 DROP TRIGGER rooms_search_text ON rooms;
