@@ -93,6 +93,8 @@ pub struct DatabaseConfig {
     /// How long a request waits for a pooled connection (and for a new one to open)
     /// before it fails with 503 instead of hanging.
     pub connect_timeout: Duration,
+    /// Longest statement of a request before PostgreSQL cancels it.
+    pub statement_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +167,9 @@ pub struct Config {
     pub web_dir: Option<std::path::PathBuf>,
     pub file_limits: FileLimits,
     pub ws_queue_frames: usize,
+    pub ws_queue_bytes: usize,
+    pub ws_sockets_per_session: usize,
+    pub ws_subscriptions_per_socket: usize,
     pub ws_ping_interval: Duration,
     pub ws_idle_timeout: Duration,
     /// `ANDON_*` variables that were set but mean nothing to Andon (typos); logged at start.
@@ -178,6 +183,7 @@ const KNOWN: &[&str] = &[
     "ANDON_DATABASE_URL",
     "ANDON_DATABASE_POOL_SIZE",
     "ANDON_DATABASE_TIMEOUT_SECS",
+    "ANDON_DATABASE_STATEMENT_TIMEOUT_SECS",
     "ANDON_AD_URL",
     "ANDON_AD_TIMEOUT_SECS",
     "ANDON_SECRET_KEY",
@@ -206,6 +212,9 @@ const KNOWN: &[&str] = &[
     "ANDON_MAX_TEXT_BYTES",
     "ANDON_ALLOWED_TYPES",
     "ANDON_WS_QUEUE_FRAMES",
+    "ANDON_WS_QUEUE_BYTES",
+    "ANDON_WS_SOCKETS_PER_SESSION",
+    "ANDON_WS_SUBSCRIPTIONS_PER_SOCKET",
     "ANDON_WS_PING_SECS",
     "ANDON_WS_IDLE_SECS",
 ];
@@ -268,6 +277,7 @@ impl DatabaseConfig {
             url: SecretString::from(url.to_string()),
             pool_size: vars.positive("ANDON_DATABASE_POOL_SIZE", 16)?,
             connect_timeout: vars.secs_or("ANDON_DATABASE_TIMEOUT_SECS", 5)?,
+            statement_timeout: vars.secs_or("ANDON_DATABASE_STATEMENT_TIMEOUT_SECS", 15)?,
         })
     }
 
@@ -520,6 +530,9 @@ impl Config {
                 allowed_types: allowed_types(&vars)?,
             },
             ws_queue_frames: vars.positive("ANDON_WS_QUEUE_FRAMES", 1024)?,
+            ws_queue_bytes: vars.positive("ANDON_WS_QUEUE_BYTES", 8 * MIB as usize)?,
+            ws_sockets_per_session: vars.positive("ANDON_WS_SOCKETS_PER_SESSION", 20)?,
+            ws_subscriptions_per_socket: vars.positive("ANDON_WS_SUBSCRIPTIONS_PER_SOCKET", 200)?,
             ws_ping_interval: vars.secs_or("ANDON_WS_PING_SECS", 20)?,
             ws_idle_timeout: vars.secs_or("ANDON_WS_IDLE_SECS", 60)?,
             unknown_vars,

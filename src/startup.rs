@@ -100,7 +100,9 @@ impl Application {
         );
         let publish_to = rooms.clone();
         let commit = GroupCommit::start(
-            Arc::new(PgBatchWriter { db: pool.clone() }),
+            Arc::new(PgBatchWriter {
+                db: db::commit_pool(&config.database, andon_actors::realtime::LANES)?,
+            }),
             move |events| publish_to.publish(events),
             MAX_BATCH,
             COMMIT_QUEUE,
@@ -110,6 +112,9 @@ impl Application {
             commit,
             SocketConfig {
                 queue_frames: config.ws_queue_frames,
+                queue_bytes: config.ws_queue_bytes,
+                sockets_per_session: config.ws_sockets_per_session,
+                subscriptions_per_socket: config.ws_subscriptions_per_socket,
                 ping_interval: config.ws_ping_interval,
                 idle_timeout: config.ws_idle_timeout,
                 edit_window: config.edit_window,
