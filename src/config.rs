@@ -155,7 +155,10 @@ pub struct Config {
     pub refresh_retry: Duration,
     pub inactivity: Duration,
     pub edit_window: Duration,
-    pub login_limit_per_minute: std::num::NonZeroU32,
+    /// Rejected logins per account that may reach AD within `login_failure_window`:
+    /// below AD's lockout threshold.
+    pub login_max_failures: std::num::NonZeroU32,
+    pub login_failure_window: Duration,
     pub login_addr_limit_per_minute: std::num::NonZeroU32,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -193,7 +196,8 @@ const KNOWN: &[&str] = &[
     "ANDON_REFRESH_RETRY_SECS",
     "ANDON_INACTIVITY_SECS",
     "ANDON_EDIT_WINDOW_SECS",
-    "ANDON_LOGIN_LIMIT_PER_MINUTE",
+    "ANDON_LOGIN_MAX_FAILURES",
+    "ANDON_LOGIN_FAILURE_WINDOW_SECS",
     "ANDON_LOGIN_ADDR_LIMIT_PER_MINUTE",
     "ANDON_LOG",
     "ANDON_LOG_FORMAT",
@@ -467,10 +471,11 @@ impl Config {
             refresh_retry,
             inactivity,
             edit_window,
-            login_limit_per_minute: vars.parse_or(
-                "ANDON_LOGIN_LIMIT_PER_MINUTE",
-                std::num::NonZeroU32::new(10).expect("10 is not zero"),
+            login_max_failures: vars.parse_or(
+                "ANDON_LOGIN_MAX_FAILURES",
+                std::num::NonZeroU32::new(3).expect("3 is not zero"),
             )?,
+            login_failure_window: vars.secs_or("ANDON_LOGIN_FAILURE_WINDOW_SECS", 900)?,
             login_addr_limit_per_minute: vars.parse_or(
                 "ANDON_LOGIN_ADDR_LIMIT_PER_MINUTE",
                 std::num::NonZeroU32::new(300).expect("300 is not zero"),
@@ -564,6 +569,8 @@ mod tests {
         assert_eq!(c.refresh_threshold, Duration::from_secs(300));
         assert_eq!(c.inactivity, Duration::from_secs(259_200));
         assert_eq!(c.edit_window, Duration::from_secs(900));
+        assert_eq!(c.login_max_failures.get(), 3);
+        assert_eq!(c.login_failure_window, Duration::from_secs(900));
         assert_eq!(c.log_format, LogFormat::Human);
         assert_eq!(c.secret_key.expose()[31], 31);
     }
@@ -593,6 +600,8 @@ mod tests {
             ("ANDON_STORAGE", "ftp:/x"),
             ("ANDON_ALLOWED_TYPES", "application/x-msdownload"),
             ("ANDON_MAX_IMAGE_BYTES", "ten"),
+            ("ANDON_LOGIN_MAX_FAILURES", "0"),
+            ("ANDON_LOGIN_FAILURE_WINDOW_SECS", "0"),
         ];
         for (var, value) in cases {
             let err = with(&[(var, value)]).expect_err(var);

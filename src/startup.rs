@@ -127,7 +127,8 @@ impl Application {
             ad,
             keyring,
             login_limiter: LoginLimiter::new(
-                config.login_limit_per_minute,
+                config.login_max_failures,
+                config.login_failure_window,
                 config.login_addr_limit_per_minute,
             ),
             supervisor,

@@ -114,7 +114,7 @@ impl Server {
                 "ANDON_SECRET_KEY",
                 base64::engine::general_purpose::STANDARD.encode(key),
             )
-            .env("ANDON_LOGIN_LIMIT_PER_MINUTE", "1000000")
+            .env("ANDON_LOGIN_MAX_FAILURES", "1000000")
             .env("ANDON_LOGIN_ADDR_LIMIT_PER_MINUTE", "1000000")
             .env("ANDON_LOG", "warn")
             .stdout(Stdio::from(std::io::stderr()))
