@@ -173,6 +173,7 @@ pub struct Config {
     pub ws_queue_bytes: usize,
     pub ws_sockets_per_session: usize,
     pub ws_subscriptions_per_socket: usize,
+    pub ws_tickets_per_minute: u32,
     pub ws_ping_interval: Duration,
     pub ws_idle_timeout: Duration,
     /// `ANDON_*` variables that were set but mean nothing to Andon (typos); logged at start.
@@ -219,6 +220,7 @@ const KNOWN: &[&str] = &[
     "ANDON_WS_QUEUE_BYTES",
     "ANDON_WS_SOCKETS_PER_SESSION",
     "ANDON_WS_SUBSCRIPTIONS_PER_SOCKET",
+    "ANDON_WS_TICKETS_PER_MINUTE",
     "ANDON_WS_PING_SECS",
     "ANDON_WS_IDLE_SECS",
 ];
@@ -538,6 +540,7 @@ impl Config {
             ws_queue_bytes: vars.positive("ANDON_WS_QUEUE_BYTES", 8 * MIB as usize)?,
             ws_sockets_per_session: vars.positive("ANDON_WS_SOCKETS_PER_SESSION", 20)?,
             ws_subscriptions_per_socket: vars.positive("ANDON_WS_SUBSCRIPTIONS_PER_SOCKET", 200)?,
+            ws_tickets_per_minute: u32::try_from(vars.positive("ANDON_WS_TICKETS_PER_MINUTE", 60)?).unwrap_or(u32::MAX),
             ws_ping_interval: vars.secs_or("ANDON_WS_PING_SECS", 20)?,
             ws_idle_timeout: vars.secs_or("ANDON_WS_IDLE_SECS", 60)?,
             unknown_vars,

@@ -115,6 +115,7 @@ impl Application {
                 queue_bytes: config.ws_queue_bytes,
                 sockets_per_session: config.ws_sockets_per_session,
                 subscriptions_per_socket: config.ws_subscriptions_per_socket,
+                tickets_per_minute: config.ws_tickets_per_minute,
                 ping_interval: config.ws_ping_interval,
                 idle_timeout: config.ws_idle_timeout,
                 edit_window: config.edit_window,

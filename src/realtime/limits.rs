@@ -13,10 +13,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
 
-/// Tickets one session may get a minute (a burst of this many, then this rate):
-/// far above what a reconnecting client with backoff asks for.
-pub const TICKETS_PER_MINUTE: u32 = 60;
-
 pub struct SessionLimits {
     max_sockets: usize,
     open: Arc<DashMap<Uuid, usize>>,
@@ -33,8 +29,9 @@ pub struct SocketSlot {
 }
 
 impl SessionLimits {
-    pub fn new(max_sockets: usize) -> Self {
-        let per_minute = NonZeroU32::new(TICKETS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
+    /// `tickets_per_minute`: a burst of this many, then this rate.
+    pub fn new(max_sockets: usize, tickets_per_minute: u32) -> Self {
+        let per_minute = NonZeroU32::new(tickets_per_minute).unwrap_or(NonZeroU32::MIN);
         Self {
             max_sockets,
             open: Arc::default(),
@@ -95,7 +92,7 @@ mod tests {
 
     #[test]
     fn a_session_holds_at_most_its_sockets_and_a_closed_one_frees_its_place() {
-        let limits = SessionLimits::new(2);
+        let limits = SessionLimits::new(2, 60);
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let first = limits.claim_socket(a).unwrap();
         let _second = limits.claim_socket(a).unwrap();
@@ -114,7 +111,7 @@ mod tests {
 
     #[test]
     fn the_map_forgets_sessions_without_sockets() {
-        let limits = SessionLimits::new(2);
+        let limits = SessionLimits::new(2, 60);
         let a = Uuid::new_v4();
         drop(limits.claim_socket(a));
         assert!(limits.open.is_empty());
@@ -122,9 +119,9 @@ mod tests {
 
     #[test]
     fn tickets_are_limited_per_session() {
-        let limits = SessionLimits::new(2);
+        let limits = SessionLimits::new(2, 60);
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        for _ in 0..TICKETS_PER_MINUTE {
+        for _ in 0..60 {
             limits.check_ticket(a).unwrap();
         }
         assert!(limits.check_ticket(a).is_err());

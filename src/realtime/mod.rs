@@ -58,6 +58,8 @@ pub struct SocketConfig {
     pub sockets_per_session: usize,
     /// Rooms one socket may be subscribed to at once.
     pub subscriptions_per_socket: usize,
+    /// WebSocket tickets one login session may get a minute.
+    pub tickets_per_minute: u32,
 }
 
 /// Everything real-time, shared by HTTP handlers and socket actors.
@@ -83,7 +85,7 @@ impl Realtime {
             rooms,
             commit,
             sockets: DashMap::new(),
-            session_limits: limits::SessionLimits::new(config.sockets_per_session),
+            session_limits: limits::SessionLimits::new(config.sockets_per_session, config.tickets_per_minute),
             stats,
             config,
             next_socket: AtomicU64::new(1),

@@ -197,9 +197,12 @@ async fn a_session_holds_a_bounded_number_of_sockets() {
 
 #[tokio::test]
 async fn tickets_are_limited_per_session() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder()
+        .env("ANDON_WS_TICKETS_PER_MINUTE", 5)
+        .spawn()
+        .await;
     let c = cast(&app).await;
-    for _ in 0..andon::realtime::limits::TICKETS_PER_MINUTE {
+    for _ in 0..5 {
         ws_ticket(&app, &c.editor.token).await;
     }
     let (status, body) = app
