@@ -148,11 +148,59 @@ async fn https_works_with_a_configured_certificate() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200, "verified against the test certificate");
+    assert_eq!(
+        resp.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap()),
+        Some("max-age=31536000"),
+        "HSTS when Andon serves TLS"
+    );
     assert!(
         app.http.get(app.url("/healthz")).send().await.is_err(),
         "no plain HTTP on a TLS port"
     );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_no_hsts_without_tls() {
+    let app = TestApp::spawn().await;
+    let user = app.user("lin").await;
+    let port = app.port;
+    let answers = [
+        app.http.get(app.url("/")),
+        app.http.get(app.url("/api/auth/me")).bearer_auth(&user.token),
+        app.http.get(app.url("/api/rooms/not-a-uuid")).bearer_auth(&user.token),
+        app.http.post(app.url("/healthz")),
+        app.http.get(app.url("/api/openapi.json")),
+    ];
+    for request in answers {
+        let resp = request.send().await.unwrap();
+        let what = format!("{} {}", resp.status(), resp.url().path());
+        let h = resp.headers();
+        let get = |name: &str| h.get(name).map(|v| v.to_str().unwrap().to_string());
+        let csp = get("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP"));
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "img-src 'self' blob:",
+        ] {
+            assert!(csp.contains(directive), "{what}: {directive} in {csp}");
+        }
+        assert!(
+            csp.contains(&format!(
+                "connect-src 'self' ws://127.0.0.1:{port} wss://127.0.0.1:{port}"
+            )),
+            "{what}: the socket's host in {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert_eq!(get("x-content-type-options").as_deref(), Some("nosniff"), "{what}");
+        assert_eq!(get("referrer-policy").as_deref(), Some("no-referrer"), "{what}");
+        assert_eq!(get("x-frame-options").as_deref(), Some("DENY"), "{what}");
+        assert_eq!(get("strict-transport-security"), None, "{what}: HSTS over plain HTTP");
+    }
 }
 
 #[tokio::test]
