@@ -77,7 +77,10 @@ impl SecurityHeaders {
             HeaderValue::from_static("nosniff"),
         );
         // Room ids and presigned URLs stay out of other sites' logs.
-        set(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        set(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
         // `frame-ancestors` for browsers that predate it.
         set(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         if self.hsts {
@@ -115,7 +118,9 @@ mod tests {
         let h = headers(None, false);
         let csp = h.content_security_policy(Some("andon.plant.local:8080"));
         assert!(
-            csp.contains("connect-src 'self' ws://andon.plant.local:8080 wss://andon.plant.local:8080;"),
+            csp.contains(
+                "connect-src 'self' ws://andon.plant.local:8080 wss://andon.plant.local:8080;"
+            ),
             "{csp}"
         );
         for hostile in ["evil; script-src *", "a b", "x'y", ""] {

@@ -39,7 +39,10 @@ async fn readyz_follows_the_database_without_a_restart() {
     );
     let message = body["message"].as_str().unwrap();
     assert!(message.starts_with("The database"), "{body}");
-    assert!(!message.contains("127.0.0.1") && !message.contains("error"), "{body}");
+    assert!(
+        !message.contains("127.0.0.1") && !message.contains("error"),
+        "{body}"
+    );
 
     proxy.restore();
     eventually(10, "readyz to recover", || async {

@@ -169,8 +169,12 @@ async fn every_answer_carries_the_security_headers_and_no_hsts_without_tls() {
     let port = app.port;
     let answers = [
         app.http.get(app.url("/")),
-        app.http.get(app.url("/api/auth/me")).bearer_auth(&user.token),
-        app.http.get(app.url("/api/rooms/not-a-uuid")).bearer_auth(&user.token),
+        app.http
+            .get(app.url("/api/auth/me"))
+            .bearer_auth(&user.token),
+        app.http
+            .get(app.url("/api/rooms/not-a-uuid"))
+            .bearer_auth(&user.token),
         app.http.post(app.url("/healthz")),
         app.http.get(app.url("/api/openapi.json")),
     ];
@@ -195,11 +199,26 @@ async fn every_answer_carries_the_security_headers_and_no_hsts_without_tls() {
             )),
             "{what}: the socket's host in {csp}"
         );
-        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
-        assert_eq!(get("x-content-type-options").as_deref(), Some("nosniff"), "{what}");
-        assert_eq!(get("referrer-policy").as_deref(), Some("no-referrer"), "{what}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
+        assert_eq!(
+            get("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{what}"
+        );
+        assert_eq!(
+            get("referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{what}"
+        );
         assert_eq!(get("x-frame-options").as_deref(), Some("DENY"), "{what}");
-        assert_eq!(get("strict-transport-security"), None, "{what}: HSTS over plain HTTP");
+        assert_eq!(
+            get("strict-transport-security"),
+            None,
+            "{what}: HSTS over plain HTTP"
+        );
     }
 }
 
@@ -356,6 +375,71 @@ async fn sigterm_during_a_send_burst_keeps_every_acked_message_and_closes_socket
         ids.len(),
         "every acknowledged message is stored"
     );
+}
+
+#[tokio::test]
+async fn every_operation_documents_its_statuses_and_bodies() {
+    let app = TestApp::spawn().await;
+    let (_, doc) = app.call(app.http.get(app.url("/api/openapi.json"))).await;
+    let codes = doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"]
+        .as_array()
+        .expect("the Error schema lists the codes");
+    for code in [
+        "not_found",
+        "validation_failed",
+        "invalid_token",
+        "internal",
+    ] {
+        assert!(codes.contains(&code.into()), "{code}");
+    }
+    let error_ref = json!({ "$ref": "#/components/schemas/Error" });
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let what = format!("{method} {path}");
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                !responses.contains_key("default"),
+                "{what}: statuses are explicit"
+            );
+            let success = responses
+                .iter()
+                .find(|(status, _)| status.starts_with('2') || *status == "101")
+                .unwrap_or_else(|| panic!("{what}: no success status"));
+            if !["204", "101"].contains(&success.0.as_str()) {
+                assert!(
+                    success.1.get("content").is_some(),
+                    "{what}: {} has no body",
+                    success.0
+                );
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema = response["content"]
+                        .as_object()
+                        .and_then(|c| c.values().next())
+                        .map(|c| c["schema"].clone());
+                    // 416 is actix-files' own bodiless answer to a bad `Range`.
+                    if path != "/readyz" && status != "416" {
+                        assert_eq!(schema.as_ref(), Some(&error_ref), "{what} {status}");
+                    }
+                }
+            }
+            if op.get("security").is_some() {
+                assert!(responses.contains_key("401"), "{what}: 401 of the token");
+            }
+            if op["requestBody"]["content"]
+                .get("application/json")
+                .is_some()
+            {
+                for status in ["400", "413", "415"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{what}: {status} of the JSON body"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[tokio::test]
