@@ -105,10 +105,20 @@ struct PostMessage {
     metadata: Option<Value>,
 }
 
+/// Whether a NUL character is anywhere in `v`, keys included.
+fn has_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 #[utoipa::path(post, path = "/api/rooms/{id}/messages", tag = "messages", params(("id" = Uuid, Path, description = "Room id")), request_body = PostMessage, responses(
     (status = 200, description = "A repeated `client_id`: the message stored the first time", body = MessageView),
     (status = 201, description = "Stored", body = MessageView),
-    (status = 400, description = "`validation_failed`", body = ErrorBody),
+    (status = 400, description = "`bad_request`: NUL in the text or metadata; `validation_failed`", body = ErrorBody),
     (status = 403, description = "`forbidden`", body = ErrorBody),
     (status = 404, description = "`not_found`", body = ErrorBody),
     (status = 413, description = "`payload_too_large`", body = ErrorBody),
@@ -120,6 +130,17 @@ async fn post(
     body: web::Json<PostMessage>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
+    // PostgreSQL refuses NUL in text and in JSON: one such message would fail the
+    // whole commit batch it lands in, other senders' messages included.
+    if [&b.client_id, &b.content].iter().any(|s| s.contains('\0'))
+        || b.message_type.as_deref().is_some_and(|t| t.contains('\0'))
+        || b.metadata.as_ref().is_some_and(has_nul)
+    {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "Text and metadata must not contain NUL characters",
+        ));
+    }
     let frame = SendFrame {
         room_id: *id,
         client_id: b.client_id,
