@@ -139,12 +139,29 @@ impl Application {
         });
 
         let app_state = state.clone();
+        let security = Arc::new(http::security_headers::SecurityHeaders::new(&config));
         let server = HttpServer::new(move || {
+            let security = security.clone();
             App::new()
                 .wrap(
                     ErrorHandlers::new()
                         .handler(StatusCode::METHOD_NOT_ALLOWED, http::method_not_allowed),
                 )
+                // Outside the error handlers: every answer, errors included.
+                .wrap_fn(move |req, srv| {
+                    let host = req
+                        .headers()
+                        .get(actix_web::http::header::HOST)
+                        .and_then(|h| h.to_str().ok())
+                        .map(str::to_string);
+                    let security = security.clone();
+                    let call = srv.call(req);
+                    async move {
+                        let mut res = call.await?;
+                        security.apply(res.headers_mut(), host.as_deref());
+                        Ok(res)
+                    }
+                })
                 // Inside the logger, which assigns the id: echo it to the client,
                 // so a user's report can be matched with the server's log.
                 .wrap_fn(|req, srv| {

@@ -10,7 +10,8 @@ use super::GenericClient;
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
 /// The file object of the API, of `file.added` events and of messages' `file`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = File)]
 pub struct FileView {
     pub id: Uuid,
     pub room_id: Uuid,

@@ -9,9 +9,10 @@ use super::GenericClient;
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: String,
+    #[schema(value_type = crate::http::openapi::RoleSchema)]
     pub role: Role,
     /// `None` for someone added by e-mail who has not logged in yet.
     pub display_name: Option<String>,

@@ -12,14 +12,15 @@ use super::GenericClient;
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ReactionGroup {
     pub emoji: String,
     pub users: Vec<String>,
 }
 
 /// The Message object of the API and of `message.created` events.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Message)]
 pub struct MessageView {
     pub id: Uuid,
     pub room_id: Uuid,
@@ -28,12 +29,15 @@ pub struct MessageView {
     pub sender_name: String,
     pub message_type: String,
     pub content: String,
+    #[schema(value_type = Object)]
     pub metadata: Value,
     pub client_id: String,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted: bool,
     pub reactions: Vec<ReactionGroup>,
+    /// The attached file of a `file_ref` or `image_ref` message.
+    #[schema(value_type = Option<crate::db::files::FileView>)]
     pub file: Option<Value>,
 }
 

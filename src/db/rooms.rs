@@ -13,7 +13,7 @@ use crate::domain::rooms::{IncidentType, RoomStatus, Severity};
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
 /// A room's own fields, the same for every viewer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Room {
     pub id: Uuid,
     pub title: String,
@@ -36,11 +36,12 @@ pub struct Room {
 }
 
 /// A room as one user sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RoomView {
     #[serde(flatten)]
     pub room: Room,
     pub is_member: bool,
+    #[schema(value_type = Option<crate::http::openapi::RoleSchema>)]
     pub my_role: Option<Role>,
     /// Messages by others after the user's read marker (0 for non-members).
     pub unread: i64,

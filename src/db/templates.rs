@@ -11,13 +11,14 @@ use crate::domain::rooms::{IncidentType, Severity};
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct DefaultMember {
     pub user_id: String,
+    #[schema(value_type = crate::http::openapi::RoleSchema)]
     pub role: Role,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Template {
     pub id: Uuid,
     pub name: String,

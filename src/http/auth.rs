@@ -5,12 +5,14 @@ use andon_actors::session::messages::{Forget, Track};
 use andon_actors::session::{EndReason, SessionInfo};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::ad::AdError;
 use crate::auth::rate_limit::{account_key, log_tag};
 use crate::auth::{AuthUser, aad, token};
 use crate::db::{sessions, users};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::openapi::ErrorBody;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -22,15 +24,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 const MAX_USERNAME: usize = 256;
 const MAX_PASSWORD: usize = 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
+    /// The AD username (usually the e-mail).
+    #[schema(min_length = 1, max_length = 256)]
     username: String,
+    #[schema(value_type = String, format = Password, min_length = 1, max_length = 1024)]
     password: SecretString,
 }
 
 /// The user as the API shows them.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserView {
     pub id: String,
     pub display_name: String,
@@ -51,14 +57,20 @@ impl UserView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct LoginResponse {
     token: String,
     display_name: String,
     user: UserView,
 }
 
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", responses((status = "default", description = "{username, password} → {token, display_name, user}; 401 invalid_credentials, 429 rate_limited, 503 ad_unavailable")))]
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, description = "Signed in: the bearer token and the user", body = LoginResponse),
+    (status = 400, description = "`validation_failed`", body = ErrorBody),
+    (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+    (status = 429, description = "`rate_limited` (with `Retry-After`)", body = ErrorBody),
+    (status = 503, description = "`ad_unavailable`, `unavailable` (with `Retry-After`)", body = ErrorBody),
+))]
 async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -168,7 +180,9 @@ async fn login(
     }))
 }
 
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses((status = "default", description = "Ends the session and closes its sockets (204)")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", responses(
+    (status = 204, description = "The session is ended and its sockets closed"),
+), security(("bearer" = [])))]
 async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let client = state.db_conn().await?;
     sessions::end(&client, user.session_id, EndReason::Logout).await?;
@@ -180,7 +194,10 @@ async fn logout(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpRes
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses((status = "default", description = "The current user with is_admin")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", responses(
+    (status = 200, description = "The current user", body = UserView),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let client = state.db_conn().await?;
     let found = users::get(&client, &user.id)

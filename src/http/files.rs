@@ -14,7 +14,9 @@ use actix_web::http::header::{
 use actix_web::{HttpRequest, HttpResponse, web};
 use andon_actors::permissions::{self, Action};
 use futures_util::StreamExt;
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::access::RoomAccess;
@@ -26,6 +28,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::files::{
     Kind, Received, Spool, THUMBNAILS, Thumbnail, receive, sanitize_name, with_matching_extension,
 };
+use crate::http::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::storage::{self, Download, StorageError};
 
@@ -58,7 +61,34 @@ fn storage_unavailable(e: StorageError) -> ApiError {
     .with_retry_after(5)
 }
 
-#[utoipa::path(post, path = "/api/rooms/{id}/files", tag = "files", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Multipart upload: field file, optional caption → 201 {file, message}; 413, 415, 503")), security(("bearer" = [])))]
+/// The multipart form of an upload (a schema only: the body is streamed).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct UploadForm {
+    /// The file; its type is sniffed from the bytes.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Shown as the text of the file's message (at most 2000 characters).
+    caption: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Uploaded {
+    file: FileView,
+    /// The `file_ref` or `image_ref` message that carries the file.
+    message: MessageView,
+}
+
+#[utoipa::path(post, path = "/api/rooms/{id}/files", tag = "files", params(("id" = Uuid, Path, description = "Room id")), request_body(content = UploadForm, content_type = "multipart/form-data"), responses(
+    (status = 201, description = "Stored, with its message", body = Uploaded),
+    (status = 400, description = "`validation_failed`: not the form described", body = ErrorBody),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+    (status = 409, description = "`room_archived`", body = ErrorBody),
+    (status = 413, description = "`payload_too_large`: over the limit of its type", body = ErrorBody),
+    (status = 415, description = "`unsupported_media_type`: a type that is not allowed, or an image that does not decode", body = ErrorBody),
+    (status = 503, description = "`unavailable`: the file storage is unreachable", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn upload(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -187,9 +217,7 @@ async fn upload(
     }
     .await;
     match result {
-        Ok((file, message)) => {
-            Ok(HttpResponse::Created().json(json!({ "file": file, "message": message })))
-        }
+        Ok((file, message)) => Ok(HttpResponse::Created().json(Uploaded { file, message })),
         Err(e) => {
             for k in &stored {
                 if let Err(err) = state.storage.delete(k).await {
@@ -321,7 +349,17 @@ async fn readable_file(
         .ok_or_else(|| ApiError::not_found("File"))
 }
 
-#[utoipa::path(get, path = "/api/rooms/{id}/files", tag = "files", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "{files}")), security(("bearer" = [])))]
+#[derive(Serialize, ToSchema)]
+struct FileList {
+    /// Newest first; deleted files are left out.
+    files: Vec<FileView>,
+}
+
+#[utoipa::path(get, path = "/api/rooms/{id}/files", tag = "files", params(("id" = Uuid, Path, description = "Room id")), responses(
+    (status = 200, description = "The room's files", body = FileList),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -330,10 +368,14 @@ async fn list(
     let client = state.db_conn().await?;
     let access = RoomAccess::readable(&client, *id, &user).await?;
     let list = files::list(&client, access.room.id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "files": list })))
+    Ok(HttpResponse::Ok().json(FileList { files: list }))
 }
 
-#[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses((status = "default", description = "File metadata")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses(
+    (status = 200, description = "The file's metadata", body = FileView),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn metadata(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -343,7 +385,19 @@ async fn metadata(
     Ok(HttpResponse::Ok().json(readable_file(&state, &user, room, file).await?))
 }
 
-#[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}/content", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses((status = "default", description = "The bytes (local: streamed with Range; S3: 302 to a presigned URL)")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}/content", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses(
+    (status = 200, description = "The bytes, with the sniffed type (local storage)", content(
+        ("image/jpeg"), ("image/png"), ("image/gif"), ("image/webp"),
+        ("application/pdf"), ("text/plain"), ("text/csv"),
+    )),
+    (status = 206, description = "The requested `Range` (local storage)"),
+    (status = 302, description = "S3 storage: to a URL presigned for one hour"),
+    (status = 304, description = "Not modified (conditional request)"),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+    (status = 416, description = "The `Range` cannot be satisfied"),
+    (status = 503, description = "`unavailable`: the file storage is unreachable", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn content(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -357,7 +411,16 @@ async fn content(
     serve(&state, &req, &f.storage_key, &f.mime_type, &f.name, inline).await
 }
 
-#[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}/thumbnail", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses((status = "default", description = "JPEG thumbnail, longest side 320 px")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}/thumbnail", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses(
+    (status = 200, description = "JPEG thumbnail, longest side 320 px (local storage)", content_type = "image/jpeg"),
+    (status = 206, description = "The requested `Range` (local storage)"),
+    (status = 302, description = "S3 storage: to a URL presigned for one hour"),
+    (status = 304, description = "Not modified (conditional request)"),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`: no such file, or not an image", body = ErrorBody),
+    (status = 416, description = "The `Range` cannot be satisfied"),
+    (status = 503, description = "`unavailable`: the file storage is unreachable", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn thumbnail(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -441,7 +504,12 @@ async fn serve(
     Ok(response)
 }
 
-#[utoipa::path(delete, path = "/api/rooms/{id}/files/{file_id}", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses((status = "default", description = "Soft-delete the file and its message (204)")), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/api/rooms/{id}/files/{file_id}", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses(
+    (status = 204, description = "The file and its message are deleted (soft)"),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+    (status = 409, description = "`room_archived`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn delete(
     state: web::Data<AppState>,
     user: AuthUser,

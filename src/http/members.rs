@@ -2,8 +2,9 @@
 
 use actix_web::{HttpResponse, web};
 use andon_actors::permissions::{Action, Role};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::access::RoomAccess;
@@ -11,6 +12,7 @@ use crate::auth::AuthUser;
 use crate::db::{events, members};
 use crate::domain::user_id;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::openapi::{ErrorBody, RoleSchema};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -40,7 +42,24 @@ fn parse_user(raw: &str) -> ApiResult<String> {
     user_id(raw).map_err(|e| ApiError::validation(format!("user_id: {e}")))
 }
 
-#[utoipa::path(get, path = "/api/rooms/{id}/members", tag = "members", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "{members}")), security(("bearer" = [])))]
+#[derive(Serialize, ToSchema)]
+struct MemberList {
+    members: Vec<members::Member>,
+}
+
+/// A member's role after a change.
+#[derive(Serialize, ToSchema)]
+struct MemberRole {
+    user_id: String,
+    #[schema(value_type = RoleSchema)]
+    role: Role,
+}
+
+#[utoipa::path(get, path = "/api/rooms/{id}/members", tag = "members", params(("id" = Uuid, Path, description = "Room id")), responses(
+    (status = 200, description = "The members", body = MemberList),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -49,17 +68,27 @@ async fn list(
     let client = state.db_conn().await?;
     let access = RoomAccess::readable(&client, *id, &user).await?;
     let found = members::list(&client, access.room.id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "members": found })))
+    Ok(HttpResponse::Ok().json(MemberList { members: found }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddMember {
+    /// The member's e-mail; they need not have logged in yet.
+    #[schema(format = Email)]
     user_id: String,
+    /// `editor` or `viewer` (ownership moves by transfer).
+    #[schema(value_type = RoleSchema)]
     role: String,
 }
 
-#[utoipa::path(post, path = "/api/rooms/{id}/members", tag = "members", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Add {user_id, role} (R5) → 201")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/rooms/{id}/members", tag = "members", params(("id" = Uuid, Path, description = "Room id")), request_body = AddMember, responses(
+    (status = 201, description = "Added (R5)", body = MemberRole),
+    (status = 400, description = "`validation_failed`", body = ErrorBody),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+    (status = 409, description = "`already_member`, `room_archived`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn add(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -94,16 +123,27 @@ async fn add(
     );
     tx.commit().await?;
     state.realtime.publish(published);
-    Ok(HttpResponse::Created().json(json!({ "user_id": target, "role": role })))
+    Ok(HttpResponse::Created().json(MemberRole {
+        user_id: target,
+        role,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangeRole {
+    /// `editor` or `viewer`.
+    #[schema(value_type = RoleSchema)]
     role: String,
 }
 
-#[utoipa::path(patch, path = "/api/rooms/{id}/members/{user_id}", tag = "members", params(("id" = Uuid, Path, description = "Room id"), ("user_id" = String, Path, description = "Member e-mail")), responses((status = "default", description = "Change a role {role}")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/api/rooms/{id}/members/{user_id}", tag = "members", params(("id" = Uuid, Path, description = "Room id"), ("user_id" = String, Path, description = "Member e-mail")), request_body = ChangeRole, responses(
+    (status = 200, description = "The member's role now", body = MemberRole),
+    (status = 400, description = "`validation_failed`", body = ErrorBody),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`: no such room or member", body = ErrorBody),
+    (status = 409, description = "`owner_must_transfer`, `room_archived`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn change_role(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -149,10 +189,19 @@ async fn change_role(
     }
     tx.commit().await?;
     state.realtime.publish(published);
-    Ok(HttpResponse::Ok().json(json!({ "user_id": target, "role": to })))
+    Ok(HttpResponse::Ok().json(MemberRole {
+        user_id: target,
+        role: to,
+    }))
 }
 
-#[utoipa::path(delete, path = "/api/rooms/{id}/members/{user_id}", tag = "members", params(("id" = Uuid, Path, description = "Room id"), ("user_id" = String, Path, description = "Member e-mail")), responses((status = "default", description = "Remove a member (204)")), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/api/rooms/{id}/members/{user_id}", tag = "members", params(("id" = Uuid, Path, description = "Room id"), ("user_id" = String, Path, description = "Member e-mail")), responses(
+    (status = 204, description = "Removed (or left)"),
+    (status = 400, description = "`validation_failed`", body = ErrorBody),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`: no such room or member", body = ErrorBody),
+    (status = 409, description = "`owner_must_transfer`, `room_archived`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn remove(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -196,13 +245,27 @@ async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Transfer {
+    /// The new owner, a member of the room.
+    #[schema(format = Email)]
     user_id: String,
 }
 
-#[utoipa::path(post, path = "/api/rooms/{id}/transfer", tag = "members", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Transfer ownership {user_id}")), security(("bearer" = [])))]
+#[derive(Serialize, ToSchema)]
+struct Transferred {
+    owner: String,
+    previous_owner: String,
+}
+
+#[utoipa::path(post, path = "/api/rooms/{id}/transfer", tag = "members", params(("id" = Uuid, Path, description = "Room id")), request_body = Transfer, responses(
+    (status = 200, description = "Ownership moved; the previous owner is an editor", body = Transferred),
+    (status = 400, description = "`validation_failed`", body = ErrorBody),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+    (status = 409, description = "`conflict`: already the owner; `room_archived`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn transfer(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -249,5 +312,8 @@ async fn transfer(
     );
     tx.commit().await?;
     state.realtime.publish(published);
-    Ok(HttpResponse::Ok().json(json!({ "owner": target, "previous_owner": owner })))
+    Ok(HttpResponse::Ok().json(Transferred {
+        owner: target,
+        previous_owner: owner,
+    }))
 }

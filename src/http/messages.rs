@@ -3,14 +3,17 @@
 
 use actix_web::{HttpResponse, web};
 use andon_actors::realtime::{SendError, SendRequest};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::RoomAccess;
 use crate::auth::AuthUser;
-use crate::db::messages::{self, PageAt};
+use crate::db::messages::{self, MessageView, PageAt};
+use crate::domain::text;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::openapi::ErrorBody;
 use crate::realtime::protocol::{self, SendFrame};
 use crate::state::AppState;
 
@@ -22,15 +25,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Deserialize)]
+/// At most one of `before_seq` and `after_seq`; neither gives the latest page.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
     before_seq: Option<i64>,
     after_seq: Option<i64>,
+    /// 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/rooms/{id}/messages", tag = "messages", params(("id" = Uuid, Path, description = "Room id"), ("before_seq" = Option<i64>, Query), ("after_seq" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = "default", description = "{messages, has_more} in ascending seq (M12)")), security(("bearer" = [])))]
+/// The message types a client may send (files arrive as uploads).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // A schema only: `check_send` parses the text.
+enum SendableType {
+    Text,
+    IncidentData,
+}
+
+#[derive(Serialize, ToSchema)]
+struct MessagePage {
+    /// In ascending seq.
+    messages: Vec<MessageView>,
+    has_more: bool,
+}
+
+#[utoipa::path(get, path = "/api/rooms/{id}/messages", tag = "messages", params(("id" = Uuid, Path, description = "Room id"), HistoryQuery), responses(
+    (status = 200, description = "One page of history (M12)", body = MessagePage),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn history(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -58,19 +85,35 @@ async fn history(
     let client = state.db_conn().await?;
     let access = RoomAccess::readable(&client, *id, &user).await?;
     let (list, has_more) = messages::page(&client, access.room.id, at, limit).await?;
-    Ok(HttpResponse::Ok().json(json!({ "messages": list, "has_more": has_more })))
+    Ok(HttpResponse::Ok().json(MessagePage {
+        messages: list,
+        has_more,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PostMessage {
+    /// The sender's id for this message: a retry with the same id is not stored twice.
+    #[schema(min_length = 1, max_length = 64)]
     client_id: String,
+    /// Required (not blank) for `text`.
     content: String,
+    /// Default `text`.
+    #[schema(value_type = Option<SendableType>)]
     message_type: Option<String>,
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Value>,
 }
 
-#[utoipa::path(post, path = "/api/rooms/{id}/messages", tag = "messages", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Send {client_id, content, message_type?, metadata?} → 201 message (200 for a repeated client_id)")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/rooms/{id}/messages", tag = "messages", params(("id" = Uuid, Path, description = "Room id")), request_body = PostMessage, responses(
+    (status = 200, description = "A repeated `client_id`: the message stored the first time", body = MessageView),
+    (status = 201, description = "Stored", body = MessageView),
+    (status = 400, description = "`bad_request`: NUL in the text or metadata; `validation_failed`", body = ErrorBody),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+    (status = 413, description = "`payload_too_large`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn post(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -78,6 +121,15 @@ async fn post(
     body: web::Json<PostMessage>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
+    // PostgreSQL refuses NUL in text and in JSON: one such message would fail the
+    // whole commit batch it lands in, other senders' messages included.
+    let storable = text::storable("client_id", &b.client_id)
+        .and_then(|()| text::storable("content", &b.content))
+        .and_then(|()| text::storable("message_type", b.message_type.as_deref().unwrap_or("")))
+        .and_then(|()| b.metadata.as_ref().map_or(Ok(()), |m| text::storable_json("metadata", m)));
+    if let Err(message) = storable {
+        return Err(ApiError::new(ErrorCode::BadRequest, message));
+    }
     let frame = SendFrame {
         room_id: *id,
         client_id: b.client_id,

@@ -3,8 +3,9 @@
 
 use actix_web::{HttpResponse, web};
 use andon_actors::permissions::{Action, Role};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::RoomAccess;
@@ -17,6 +18,7 @@ use crate::domain::rooms::{
     TITLE_MAX, parse_lots,
 };
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::openapi::{ErrorBody, EventSchema};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,21 +41,32 @@ fn short_field(name: &str, v: &Option<String>) -> ApiResult<Option<String>> {
         .map_err(invalid)
 }
 
-#[derive(Deserialize)]
+/// Enumerations are taken as text so that a wrong value gets `validation_failed`
+/// naming the field; the schema shows the values.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateRoom {
+    #[schema(min_length = 1, max_length = 200)]
     title: String,
+    /// Required unless the template gives it.
+    #[schema(value_type = Option<IncidentType>)]
     incident_type: Option<String>,
+    /// Required unless the template gives it.
+    #[schema(value_type = Option<Severity>)]
     severity: Option<String>,
     location: Option<String>,
     description: Option<String>,
     line: Option<String>,
     equipment: Option<String>,
+    /// LOT/batch numbers.
     lots: Option<Vec<String>>,
     template_id: Option<Uuid>,
 }
 
-#[utoipa::path(post, path = "/api/rooms", tag = "rooms", responses((status = "default", description = "Create a room (R1) → 201 room")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/rooms", tag = "rooms", request_body = CreateRoom, responses(
+    (status = 201, description = "The room, owned by the caller (R1)", body = RoomView),
+    (status = 400, description = "`validation_failed`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -149,19 +162,43 @@ fn query_enum<T>(
         .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, format!("{name}: {e}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Archived rooms are listed only when asked for.
+    #[param(value_type = Option<RoomStatus>)]
     status: Option<String>,
+    #[param(value_type = Option<IncidentType>)]
     incident_type: Option<String>,
+    #[param(value_type = Option<Severity>)]
     severity: Option<String>,
+    /// Only rooms the caller is a member of.
     mine: Option<bool>,
+    /// Substring of the title, description, location, line, equipment or LOTs
+    /// (at most 200 characters).
+    #[param(max_length = 200)]
     q: Option<String>,
+    /// 1 or more (default 1).
+    #[param(minimum = 1, maximum = 100000)]
     page: Option<i64>,
+    /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     page_size: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/rooms", tag = "rooms", params(("status" = Option<String>, Query), ("incident_type" = Option<String>, Query), ("severity" = Option<String>, Query), ("mine" = Option<bool>, Query), ("q" = Option<String>, Query), ("page" = Option<i64>, Query), ("page_size" = Option<i64>, Query)), responses((status = "default", description = "{rooms, total, page, page_size} (R2)")), security(("bearer" = [])))]
+#[derive(Serialize, ToSchema)]
+struct RoomList {
+    rooms: Vec<RoomView>,
+    total: i64,
+    page: i64,
+    page_size: i64,
+}
+
+#[utoipa::path(get, path = "/api/rooms", tag = "rooms", params(ListQuery), responses(
+    (status = 200, description = "One page of the rooms the caller may see (R2)", body = RoomList),
+    (status = 400, description = "`bad_request`: NUL in `q`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -174,17 +211,20 @@ async fn list(
         severity: query_enum("severity", &q.severity, Severity::parse)?,
         mine: q.mine.unwrap_or(false),
         q: match q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            // PostgreSQL refuses NUL in text: without this check it would be a 500.
+            Some(text) if crate::domain::text::storable("q", text).is_err() => {
+                return Err(ApiError::new(
+                    ErrorCode::BadRequest,
+                    "q must not contain NUL characters",
+                ));
+            }
             Some(text) if text.chars().count() > 200 => {
                 return Err(ApiError::new(
                     ErrorCode::InvalidQuery,
                     "q: at most 200 characters",
                 ));
             }
-            Some(text) => {
-                crate::domain::text::storable("q", text)
-                    .map_err(|m| ApiError::new(ErrorCode::InvalidQuery, m))?;
-                Some(users::escape_like(&text.to_lowercase()))
-            }
+            Some(text) => Some(users::escape_like(&text.to_lowercase())),
             None => None,
         },
         page: q.page.unwrap_or(1),
@@ -204,12 +244,12 @@ async fn list(
     }
     let client = state.db_conn().await?;
     let (found, total) = rooms::list(&client, &user.id, user.is_admin, &filter).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "rooms": found,
-        "total": total,
-        "page": filter.page,
-        "page_size": filter.page_size,
-    })))
+    Ok(HttpResponse::Ok().json(RoomList {
+        rooms: found,
+        total,
+        page: filter.page,
+        page_size: filter.page_size,
+    }))
 }
 
 /// The room as `user` sees it now.
@@ -230,7 +270,10 @@ async fn view(
     })
 }
 
-#[utoipa::path(get, path = "/api/rooms/{id}", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "The room (R3)")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/rooms/{id}", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses(
+    (status = 200, description = "The room (R3)", body = RoomView),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -241,18 +284,23 @@ async fn get(
     Ok(HttpResponse::Ok().json(view(&client, access, &user).await?))
 }
 
-#[derive(Deserialize)]
+/// Any subset of the fields; `status` moves the room through its lifecycle.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateRoom {
     title: Option<String>,
+    #[schema(value_type = Option<IncidentType>)]
     incident_type: Option<String>,
+    #[schema(value_type = Option<Severity>)]
     severity: Option<String>,
     location: Option<String>,
     line: Option<String>,
     equipment: Option<String>,
     description: Option<String>,
     lots: Option<Vec<String>>,
+    #[schema(value_type = Option<RoomStatus>)]
     status: Option<String>,
+    /// Required when resolving.
     resolution_notes: Option<String>,
 }
 
@@ -312,7 +360,13 @@ impl UpdateRoom {
     }
 }
 
-#[utoipa::path(patch, path = "/api/rooms/{id}", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Update fields or status (R3)")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/api/rooms/{id}", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), request_body = UpdateRoom, responses(
+    (status = 200, description = "The updated room (R3)", body = RoomView),
+    (status = 400, description = "`validation_failed`", body = ErrorBody),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+    (status = 409, description = "`room_archived`, `invalid_transition`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -438,7 +492,11 @@ async fn update(
     Ok(HttpResponse::Ok().json(result))
 }
 
-#[utoipa::path(post, path = "/api/rooms/{id}/join", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Join as viewer (R4)")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/rooms/{id}/join", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses(
+    (status = 200, description = "Joined as viewer (R4)", body = RoomView),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+    (status = 409, description = "`already_member`, `room_archived`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn join(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -471,7 +529,11 @@ async fn join(
     Ok(HttpResponse::Ok().json(result))
 }
 
-#[utoipa::path(post, path = "/api/rooms/{id}/leave", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Leave the room (204)")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/rooms/{id}/leave", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses(
+    (status = 204, description = "Left the room"),
+    (status = 404, description = "`not_found`: no such room, or not a member", body = ErrorBody),
+    (status = 409, description = "`owner_must_transfer`, `room_archived`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn leave(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -508,7 +570,11 @@ async fn leave(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(delete, path = "/api/rooms/{id}/permanent", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses((status = "default", description = "Delete the room and everything in it (admins, R7)")), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/api/rooms/{id}/permanent", tag = "rooms", params(("id" = Uuid, Path, description = "Room id")), responses(
+    (status = 204, description = "The room and everything in it are deleted (R7)"),
+    (status = 403, description = "`forbidden`: system administrators only", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn delete_permanently(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -552,14 +618,31 @@ async fn delete_permanently(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
+    /// Events after this seq (default 0).
+    #[param(minimum = 0)]
     after_seq: Option<i64>,
+    /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/rooms/{id}/events", tag = "rooms", params(("id" = Uuid, Path, description = "Room id"), ("after_seq" = Option<i64>, Query), ("limit" = Option<i64>, Query)), responses((status = "default", description = "The raw room event log {events, head_seq, has_more}")), security(("bearer" = [])))]
+#[derive(Serialize, ToSchema)]
+struct EventPage {
+    #[schema(value_type = Vec<EventSchema>)]
+    events: Vec<events::Event>,
+    head_seq: i64,
+    has_more: bool,
+}
+
+#[utoipa::path(get, path = "/api/rooms/{id}/events", tag = "rooms", params(("id" = Uuid, Path, description = "Room id"), EventsQuery), responses(
+    (status = 200, description = "The raw room event log, in seq order", body = EventPage),
+    (status = 403, description = "`forbidden`", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn list_events(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -585,9 +668,9 @@ async fn list_events(
     let mut found = events::list(&client, access.room.id, after, limit + 1).await?;
     let has_more = found.len() as i64 > limit;
     found.truncate(limit as usize);
-    Ok(HttpResponse::Ok().json(json!({
-        "events": found,
-        "head_seq": access.room.head_seq,
-        "has_more": has_more,
-    })))
+    Ok(HttpResponse::Ok().json(EventPage {
+        events: found,
+        head_seq: access.room.head_seq,
+        has_more,
+    }))
 }

@@ -3,15 +3,16 @@
 
 use actix_web::{HttpResponse, web};
 use andon_actors::permissions::Role;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::templates::{self, DefaultMember, TemplateFields};
+use crate::db::templates::{self, DefaultMember, Template, TemplateFields};
 use crate::domain::rooms::{DESCRIPTION_MAX, IncidentType, Severity};
 use crate::domain::{bounded_text, user_id};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::openapi::{ErrorBody, RoleSchema};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -25,19 +26,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 const MAX_DEFAULT_MEMBERS: usize = 200;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MemberInput {
     user_id: String,
+    /// `editor` or `viewer`: the creator owns the room.
+    #[schema(value_type = RoleSchema)]
     role: String,
 }
 
 /// Create takes every required field; update takes any subset.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TemplateInput {
     name: Option<String>,
+    #[schema(value_type = Option<IncidentType>)]
     incident_type: Option<String>,
+    #[schema(value_type = Option<Severity>)]
     default_severity: Option<String>,
     default_description: Option<String>,
     default_members: Option<Vec<MemberInput>>,
@@ -132,13 +137,27 @@ fn name_taken(name: &str) -> ApiError {
     )
 }
 
-#[utoipa::path(get, path = "/api/templates", tag = "templates", responses((status = "default", description = "{templates}")), security(("bearer" = [])))]
-async fn list(state: web::Data<AppState>, _user: AuthUser) -> ApiResult<HttpResponse> {
-    let client = state.db_conn().await?;
-    Ok(HttpResponse::Ok().json(json!({ "templates": templates::list(&client).await? })))
+#[derive(Serialize, ToSchema)]
+struct TemplateList {
+    templates: Vec<Template>,
 }
 
-#[utoipa::path(post, path = "/api/templates", tag = "templates", responses((status = "default", description = "Create a template (admins) → 201")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/templates", tag = "templates", responses(
+    (status = 200, description = "Every template, by name", body = TemplateList),
+), security(("bearer" = [])))]
+async fn list(state: web::Data<AppState>, _user: AuthUser) -> ApiResult<HttpResponse> {
+    let client = state.db_conn().await?;
+    Ok(HttpResponse::Ok().json(TemplateList {
+        templates: templates::list(&client).await?,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/templates", tag = "templates", request_body(content = TemplateInput, description = "`name`, `incident_type` and `default_severity` are required"), responses(
+    (status = 201, description = "The template", body = Template),
+    (status = 400, description = "`validation_failed`", body = ErrorBody),
+    (status = 403, description = "`forbidden`: system administrators only", body = ErrorBody),
+    (status = 409, description = "`conflict`: the name is taken", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -153,7 +172,13 @@ async fn create(
     Ok(HttpResponse::Created().json(created))
 }
 
-#[utoipa::path(patch, path = "/api/templates/{id}", tag = "templates", params(("id" = Uuid, Path, description = "Template id")), responses((status = "default", description = "Update a template (admins)")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/api/templates/{id}", tag = "templates", params(("id" = Uuid, Path, description = "Template id")), request_body(content = TemplateInput, description = "Any subset of the fields"), responses(
+    (status = 200, description = "The template", body = Template),
+    (status = 400, description = "`validation_failed`", body = ErrorBody),
+    (status = 403, description = "`forbidden`: system administrators only", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+    (status = 409, description = "`conflict`: the name is taken", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -183,7 +208,11 @@ async fn update(
     }
 }
 
-#[utoipa::path(delete, path = "/api/templates/{id}", tag = "templates", params(("id" = Uuid, Path, description = "Template id")), responses((status = "default", description = "Delete a template (admins, 204)")), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/api/templates/{id}", tag = "templates", params(("id" = Uuid, Path, description = "Template id")), responses(
+    (status = 204, description = "Deleted"),
+    (status = 403, description = "`forbidden`: system administrators only", body = ErrorBody),
+    (status = 404, description = "`not_found`", body = ErrorBody),
+), security(("bearer" = [])))]
 async fn delete(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -4,11 +4,12 @@
 
 use actix::{Actor, AsyncContext};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{AuthUser, token};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::openapi::ErrorBody;
 use crate::realtime::SocketActor;
 use crate::realtime::protocol::FRAME_MAX;
 use crate::state::AppState;
@@ -20,7 +21,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 const TICKET_SECS: i64 = 30;
 
-#[utoipa::path(post, path = "/api/ws-ticket", tag = "realtime", responses((status = "default", description = "{ticket, expires_in}: single use, 30 s")), security(("bearer" = [])))]
+#[derive(Serialize, ToSchema)]
+struct Ticket {
+    /// Single use, for `GET /api/ws?ticket=`.
+    ticket: String,
+    /// Seconds.
+    expires_in: i64,
+}
+
+#[utoipa::path(post, path = "/api/ws-ticket", tag = "realtime", responses(
+    (status = 200, description = "A WebSocket ticket", body = Ticket),
+), security(("bearer" = [])))]
 async fn ticket(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     let limits = &state.realtime.session_limits;
     if let Err(wait) = limits.check_ticket(user.session_id) {
@@ -54,11 +65,16 @@ async fn ticket(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpRes
             &[&&hash[..], &user.session_id, &(TICKET_SECS as f64)],
         )
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "ticket": ticket, "expires_in": TICKET_SECS })))
+    Ok(HttpResponse::Ok().json(Ticket {
+        ticket,
+        expires_in: TICKET_SECS,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Upgrade {
+    /// From `POST /api/ws-ticket`.
     ticket: Option<String>,
 }
 
@@ -76,7 +92,12 @@ fn invalid_ticket() -> ApiError {
     )
 }
 
-#[utoipa::path(get, path = "/api/ws", tag = "realtime", params(("ticket" = String, Query)), responses((status = "default", description = "WebSocket upgrade (101); 401 invalid_ticket. Frames: docs/PROTOCOL.md")))]
+#[utoipa::path(get, path = "/api/ws", tag = "realtime", params(Upgrade), responses(
+    (status = 101, description = "Switched to the WebSocket protocol; frames: docs/PROTOCOL.md"),
+    (status = 400, description = "`bad_request`: not a WebSocket upgrade", body = ErrorBody),
+    (status = 401, description = "`invalid_ticket`", body = ErrorBody),
+    (status = 503, description = "`unavailable`", body = ErrorBody),
+))]
 async fn upgrade(
     state: web::Data<AppState>,
     req: HttpRequest,

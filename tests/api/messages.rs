@@ -229,3 +229,31 @@ async fn members_read_history_and_only_editors_and_owners_post() {
         assert_eq!(status, 400, "{bad}: {body}");
     }
 }
+
+#[tokio::test]
+async fn nul_in_a_posted_message_is_a_bad_request_and_spoils_no_batch() {
+    let app = TestApp::spawn().await;
+    let c = cast(&app).await;
+    // Found by scripts/api-fuzz: PostgreSQL refuses NUL in text and JSON, and the
+    // failed batch answered 503.
+    for body in [
+        json!({"client_id": "n-1", "content": "a\0b"}),
+        json!({"client_id": "n-2", "content": "ok", "metadata": {"k": ["x\0"]}}),
+        json!({"client_id": "n-3", "content": "ok", "metadata": {"k\0": 1}}),
+    ] {
+        let (status, answer) = post(&app, &c.room, &c.editor, body.clone()).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some("bad_request")),
+            "{body}: {answer}"
+        );
+    }
+    let (status, answer) = post(
+        &app,
+        &c.room,
+        &c.editor,
+        json!({"client_id": "n-4", "content": "fine"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+}

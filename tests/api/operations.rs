@@ -148,11 +148,78 @@ async fn https_works_with_a_configured_certificate() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200, "verified against the test certificate");
+    assert_eq!(
+        resp.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap()),
+        Some("max-age=31536000"),
+        "HSTS when Andon serves TLS"
+    );
     assert!(
         app.http.get(app.url("/healthz")).send().await.is_err(),
         "no plain HTTP on a TLS port"
     );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_no_hsts_without_tls() {
+    let app = TestApp::spawn().await;
+    let user = app.user("lin").await;
+    let port = app.port;
+    let answers = [
+        app.http.get(app.url("/")),
+        app.http
+            .get(app.url("/api/auth/me"))
+            .bearer_auth(&user.token),
+        app.http
+            .get(app.url("/api/rooms/not-a-uuid"))
+            .bearer_auth(&user.token),
+        app.http.post(app.url("/healthz")),
+        app.http.get(app.url("/api/openapi.json")),
+    ];
+    for request in answers {
+        let resp = request.send().await.unwrap();
+        let what = format!("{} {}", resp.status(), resp.url().path());
+        let h = resp.headers();
+        let get = |name: &str| h.get(name).map(|v| v.to_str().unwrap().to_string());
+        let csp = get("content-security-policy").unwrap_or_else(|| panic!("{what}: no CSP"));
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "img-src 'self' blob:",
+        ] {
+            assert!(csp.contains(directive), "{what}: {directive} in {csp}");
+        }
+        assert!(
+            csp.contains(&format!(
+                "connect-src 'self' ws://127.0.0.1:{port} wss://127.0.0.1:{port}"
+            )),
+            "{what}: the socket's host in {csp}"
+        );
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
+        assert_eq!(
+            get("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{what}"
+        );
+        assert_eq!(
+            get("referrer-policy").as_deref(),
+            Some("no-referrer"),
+            "{what}"
+        );
+        assert_eq!(get("x-frame-options").as_deref(), Some("DENY"), "{what}");
+        assert_eq!(
+            get("strict-transport-security"),
+            None,
+            "{what}: HSTS over plain HTTP"
+        );
+    }
 }
 
 #[tokio::test]
@@ -327,6 +394,71 @@ async fn sigterm_during_a_send_burst_keeps_every_acked_message_and_closes_socket
         ids.len(),
         "every acknowledged message is stored"
     );
+}
+
+#[tokio::test]
+async fn every_operation_documents_its_statuses_and_bodies() {
+    let app = TestApp::spawn().await;
+    let (_, doc) = app.call(app.http.get(app.url("/api/openapi.json"))).await;
+    let codes = doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"]
+        .as_array()
+        .expect("the Error schema lists the codes");
+    for code in [
+        "not_found",
+        "validation_failed",
+        "invalid_token",
+        "internal",
+    ] {
+        assert!(codes.contains(&code.into()), "{code}");
+    }
+    let error_ref = json!({ "$ref": "#/components/schemas/Error" });
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let what = format!("{method} {path}");
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                !responses.contains_key("default"),
+                "{what}: statuses are explicit"
+            );
+            let success = responses
+                .iter()
+                .find(|(status, _)| status.starts_with('2') || *status == "101")
+                .unwrap_or_else(|| panic!("{what}: no success status"));
+            if !["204", "101"].contains(&success.0.as_str()) {
+                assert!(
+                    success.1.get("content").is_some(),
+                    "{what}: {} has no body",
+                    success.0
+                );
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let schema = response["content"]
+                        .as_object()
+                        .and_then(|c| c.values().next())
+                        .map(|c| c["schema"].clone());
+                    // 416 is actix-files' own bodiless answer to a bad `Range`.
+                    if path != "/readyz" && status != "416" {
+                        assert_eq!(schema.as_ref(), Some(&error_ref), "{what} {status}");
+                    }
+                }
+            }
+            if op.get("security").is_some() {
+                assert!(responses.contains_key("401"), "{what}: 401 of the token");
+            }
+            if op["requestBody"]["content"]
+                .get("application/json")
+                .is_some()
+            {
+                for status in ["400", "413", "415"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{what}: {status} of the JSON body"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[tokio::test]

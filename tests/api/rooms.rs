@@ -470,3 +470,18 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn nul_in_a_search_is_a_bad_request_not_a_server_error() {
+    let app = TestApp::spawn().await;
+    let me = app.user("lin").await;
+    // Found by scripts/api-fuzz: PostgreSQL refuses NUL in text.
+    for path in ["/api/users?q=0%00%C2%B0", "/api/rooms?q=line%00"] {
+        let (status, body) = app.get_as(path, &me.token).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("bad_request")),
+            "{path}: {body}"
+        );
+    }
+}
