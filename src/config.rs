@@ -540,7 +540,8 @@ impl Config {
             ws_queue_bytes: vars.positive("ANDON_WS_QUEUE_BYTES", 8 * MIB as usize)?,
             ws_sockets_per_session: vars.positive("ANDON_WS_SOCKETS_PER_SESSION", 20)?,
             ws_subscriptions_per_socket: vars.positive("ANDON_WS_SUBSCRIPTIONS_PER_SOCKET", 200)?,
-            ws_tickets_per_minute: u32::try_from(vars.positive("ANDON_WS_TICKETS_PER_MINUTE", 60)?).unwrap_or(u32::MAX),
+            ws_tickets_per_minute: u32::try_from(vars.positive("ANDON_WS_TICKETS_PER_MINUTE", 60)?)
+                .unwrap_or(u32::MAX),
             ws_ping_interval: vars.secs_or("ANDON_WS_PING_SECS", 20)?,
             ws_idle_timeout: vars.secs_or("ANDON_WS_IDLE_SECS", 60)?,
             unknown_vars,

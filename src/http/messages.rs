@@ -126,7 +126,11 @@ async fn post(
     let storable = text::storable("client_id", &b.client_id)
         .and_then(|()| text::storable("content", &b.content))
         .and_then(|()| text::storable("message_type", b.message_type.as_deref().unwrap_or("")))
-        .and_then(|()| b.metadata.as_ref().map_or(Ok(()), |m| text::storable_json("metadata", m)));
+        .and_then(|()| {
+            b.metadata
+                .as_ref()
+                .map_or(Ok(()), |m| text::storable_json("metadata", m))
+        });
     if let Err(message) = storable {
         return Err(ApiError::new(ErrorCode::BadRequest, message));
     }

@@ -85,7 +85,10 @@ impl Realtime {
             rooms,
             commit,
             sockets: DashMap::new(),
-            session_limits: limits::SessionLimits::new(config.sockets_per_session, config.tickets_per_minute),
+            session_limits: limits::SessionLimits::new(
+                config.sockets_per_session,
+                config.tickets_per_minute,
+            ),
             stats,
             config,
             next_socket: AtomicU64::new(1),

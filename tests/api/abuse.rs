@@ -82,7 +82,7 @@ async fn sends_with_nul_are_refused_and_cost_other_users_nothing() {
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (400, Some("validation_failed")),
+        (400, Some("bad_request")),
         "{body}"
     );
     let (status, body) = app.get_as("/api/users?q=0%00%C2%B0", &a.editor.token).await;
