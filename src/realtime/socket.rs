@@ -593,23 +593,15 @@ impl SocketActor {
         if let Err(e) = self.room_for_one_more(room_id) {
             return self.send_error(&e, &reference, Some(room_id), ctx);
         }
-        let (app, user) = (self.app.clone(), self.user.clone());
         ctx.spawn(
-            async move {
-                let client = app.db_conn().await?;
-                let access = RoomAccess::readable(&client, room_id, &user).await?;
-                Ok::<_, crate::error::ApiError>((
-                    access.role,
-                    access.room.status.as_str() == "archived",
-                ))
-            }
-            .into_actor(self)
-            .map(move |result, act, ctx| match result {
-                Err(e) => act.send_error(&WsError::from(e), &reference, Some(room_id), ctx),
-                Ok((role, archived)) => {
-                    act.register(room_id, role, archived, after, reference, ctx)
-                }
-            }),
+            read_access(self.app.clone(), self.user.clone(), room_id)
+                .into_actor(self)
+                .map(move |result, act, ctx| match result {
+                    Err(e) => act.send_error(&WsError::from(e), &reference, Some(room_id), ctx),
+                    Ok((role, archived)) => {
+                        act.register(room_id, role, archived, after, reference, ctx)
+                    }
+                }),
         );
     }
 
@@ -701,38 +693,30 @@ impl SocketActor {
         reference: Option<Value>,
         ctx: &mut Context<Self>,
     ) {
-        let (app, user) = (self.app.clone(), self.user.clone());
         ctx.spawn(
-            async move {
-                let client = app.db_conn().await?;
-                let access = RoomAccess::readable(&client, room_id, &user).await?;
-                Ok::<_, crate::error::ApiError>((
-                    access.role,
-                    access.room.status.as_str() == "archived",
-                ))
-            }
-            .into_actor(self)
-            .map(move |result, act, ctx| {
-                if act.subs.get(&room_id).map(|s| s.generation) != Some(generation) {
-                    return; // unsubscribed or subscribed again meanwhile
-                }
-                match result {
-                    Ok((role, archived)) => {
-                        if let Some(sub) = act.subs.get_mut(&room_id) {
-                            sub.role = role;
-                            sub.archived = archived;
-                        }
-                        act.subscribed(room_id, subscribed, after, reference, ctx)
+            read_access(self.app.clone(), self.user.clone(), room_id)
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    if act.subs.get(&room_id).map(|s| s.generation) != Some(generation) {
+                        return; // unsubscribed or subscribed again meanwhile
                     }
-                    Err(e) => {
-                        if let Some(sub) = act.subs.remove(&room_id) {
-                            sub.room.do_send(Unsubscribe { socket_id: act.id });
+                    match result {
+                        Ok((role, archived)) => {
+                            if let Some(sub) = act.subs.get_mut(&room_id) {
+                                sub.role = role;
+                                sub.archived = archived;
+                            }
+                            act.subscribed(room_id, subscribed, after, reference, ctx)
                         }
-                        act.count_subs();
-                        act.send_error(&WsError::from(e), &reference, Some(room_id), ctx);
+                        Err(e) => {
+                            if let Some(sub) = act.subs.remove(&room_id) {
+                                sub.room.do_send(Unsubscribe { socket_id: act.id });
+                            }
+                            act.count_subs();
+                            act.send_error(&WsError::from(e), &reference, Some(room_id), ctx);
+                        }
                     }
-                }
-            }),
+                }),
         );
     }
 
@@ -1071,6 +1055,17 @@ impl SocketActor {
             );
         }
     }
+}
+
+/// The user's role in the room and whether it is archived, if they may read it.
+async fn read_access(
+    app: web::Data<AppState>,
+    user: AuthUser,
+    room_id: Uuid,
+) -> crate::error::ApiResult<(Option<Role>, bool)> {
+    let client = app.db_conn().await?;
+    let access = RoomAccess::readable(&client, room_id, &user).await?;
+    Ok((access.role, access.room.status.as_str() == "archived"))
 }
 
 impl Actor for SocketActor {

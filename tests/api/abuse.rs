@@ -154,6 +154,12 @@ async fn a_large_ref_is_refused_and_never_echoed() {
     );
 }
 
+/// `POST /api/ws-ticket`, whatever it answers.
+async fn ticket(app: &TestApp, token: &str) -> (u16, serde_json::Value) {
+    app.send_as(reqwest::Method::POST, "/api/ws-ticket", token, None)
+        .await
+}
+
 #[tokio::test]
 async fn a_session_holds_a_bounded_number_of_sockets() {
     let app = TestApp::builder()
@@ -165,14 +171,7 @@ async fn a_session_holds_a_bounded_number_of_sockets() {
     for _ in 0..3 {
         open.push(WsClient::connect(&app, &c.editor.token).await);
     }
-    let (status, body) = app
-        .send_as(
-            reqwest::Method::POST,
-            "/api/ws-ticket",
-            &c.editor.token,
-            None,
-        )
-        .await;
+    let (status, body) = ticket(&app, &c.editor.token).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (429, Some("too_many_sockets")),
@@ -182,14 +181,7 @@ async fn a_session_holds_a_bounded_number_of_sockets() {
     WsClient::connect(&app, &c.owner.token).await;
     open.pop().unwrap().close().await;
     eventually(10, "the closed socket's place freed", || async {
-        let (status, _) = app
-            .send_as(
-                reqwest::Method::POST,
-                "/api/ws-ticket",
-                &c.editor.token,
-                None,
-            )
-            .await;
+        let (status, _) = ticket(&app, &c.editor.token).await;
         (status == 200).then_some(())
     })
     .await;
@@ -205,14 +197,7 @@ async fn tickets_are_limited_per_session() {
     for _ in 0..5 {
         ws_ticket(&app, &c.editor.token).await;
     }
-    let (status, body) = app
-        .send_as(
-            reqwest::Method::POST,
-            "/api/ws-ticket",
-            &c.editor.token,
-            None,
-        )
-        .await;
+    let (status, body) = ticket(&app, &c.editor.token).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (429, Some("rate_limited")),
