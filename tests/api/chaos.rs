@@ -208,7 +208,10 @@ async fn observer(
                 break;
             }
         }
-        while subscribed {
+        if !subscribed {
+            continue;
+        }
+        loop {
             assert!(
                 Instant::now() < deadline,
                 "observer: still reading at the deadline"
