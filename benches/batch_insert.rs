@@ -34,6 +34,7 @@ fn database_config(name: &str) -> DatabaseConfig {
         url: format!("{base}/{name}").into(),
         pool_size: 4,
         connect_timeout: Duration::from_secs(5),
+        statement_timeout: std::time::Duration::from_secs(15),
     }
 }
 

@@ -93,6 +93,8 @@ pub struct DatabaseConfig {
     /// How long a request waits for a pooled connection (and for a new one to open)
     /// before it fails with 503 instead of hanging.
     pub connect_timeout: Duration,
+    /// Longest statement of a request before PostgreSQL cancels it.
+    pub statement_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -153,7 +155,10 @@ pub struct Config {
     pub refresh_retry: Duration,
     pub inactivity: Duration,
     pub edit_window: Duration,
-    pub login_limit_per_minute: std::num::NonZeroU32,
+    /// Rejected logins per account that may reach AD within `login_failure_window`:
+    /// below AD's lockout threshold.
+    pub login_max_failures: std::num::NonZeroU32,
+    pub login_failure_window: Duration,
     pub login_addr_limit_per_minute: std::num::NonZeroU32,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -165,6 +170,10 @@ pub struct Config {
     pub web_dir: Option<std::path::PathBuf>,
     pub file_limits: FileLimits,
     pub ws_queue_frames: usize,
+    pub ws_queue_bytes: usize,
+    pub ws_sockets_per_session: usize,
+    pub ws_subscriptions_per_socket: usize,
+    pub ws_tickets_per_minute: u32,
     pub ws_ping_interval: Duration,
     pub ws_idle_timeout: Duration,
     /// `ANDON_*` variables that were set but mean nothing to Andon (typos); logged at start.
@@ -178,6 +187,7 @@ const KNOWN: &[&str] = &[
     "ANDON_DATABASE_URL",
     "ANDON_DATABASE_POOL_SIZE",
     "ANDON_DATABASE_TIMEOUT_SECS",
+    "ANDON_DATABASE_STATEMENT_TIMEOUT_SECS",
     "ANDON_AD_URL",
     "ANDON_AD_TIMEOUT_SECS",
     "ANDON_SECRET_KEY",
@@ -187,7 +197,8 @@ const KNOWN: &[&str] = &[
     "ANDON_REFRESH_RETRY_SECS",
     "ANDON_INACTIVITY_SECS",
     "ANDON_EDIT_WINDOW_SECS",
-    "ANDON_LOGIN_LIMIT_PER_MINUTE",
+    "ANDON_LOGIN_MAX_FAILURES",
+    "ANDON_LOGIN_FAILURE_WINDOW_SECS",
     "ANDON_LOGIN_ADDR_LIMIT_PER_MINUTE",
     "ANDON_LOG",
     "ANDON_LOG_FORMAT",
@@ -206,6 +217,10 @@ const KNOWN: &[&str] = &[
     "ANDON_MAX_TEXT_BYTES",
     "ANDON_ALLOWED_TYPES",
     "ANDON_WS_QUEUE_FRAMES",
+    "ANDON_WS_QUEUE_BYTES",
+    "ANDON_WS_SOCKETS_PER_SESSION",
+    "ANDON_WS_SUBSCRIPTIONS_PER_SOCKET",
+    "ANDON_WS_TICKETS_PER_MINUTE",
     "ANDON_WS_PING_SECS",
     "ANDON_WS_IDLE_SECS",
 ];
@@ -268,6 +283,7 @@ impl DatabaseConfig {
             url: SecretString::from(url.to_string()),
             pool_size: vars.positive("ANDON_DATABASE_POOL_SIZE", 16)?,
             connect_timeout: vars.secs_or("ANDON_DATABASE_TIMEOUT_SECS", 5)?,
+            statement_timeout: vars.secs_or("ANDON_DATABASE_STATEMENT_TIMEOUT_SECS", 15)?,
         })
     }
 
@@ -457,10 +473,11 @@ impl Config {
             refresh_retry,
             inactivity,
             edit_window,
-            login_limit_per_minute: vars.parse_or(
-                "ANDON_LOGIN_LIMIT_PER_MINUTE",
-                std::num::NonZeroU32::new(10).expect("10 is not zero"),
+            login_max_failures: vars.parse_or(
+                "ANDON_LOGIN_MAX_FAILURES",
+                std::num::NonZeroU32::new(3).expect("3 is not zero"),
             )?,
+            login_failure_window: vars.secs_or("ANDON_LOGIN_FAILURE_WINDOW_SECS", 900)?,
             login_addr_limit_per_minute: vars.parse_or(
                 "ANDON_LOGIN_ADDR_LIMIT_PER_MINUTE",
                 std::num::NonZeroU32::new(300).expect("300 is not zero"),
@@ -520,6 +537,10 @@ impl Config {
                 allowed_types: allowed_types(&vars)?,
             },
             ws_queue_frames: vars.positive("ANDON_WS_QUEUE_FRAMES", 1024)?,
+            ws_queue_bytes: vars.positive("ANDON_WS_QUEUE_BYTES", 8 * MIB as usize)?,
+            ws_sockets_per_session: vars.positive("ANDON_WS_SOCKETS_PER_SESSION", 20)?,
+            ws_subscriptions_per_socket: vars.positive("ANDON_WS_SUBSCRIPTIONS_PER_SOCKET", 200)?,
+            ws_tickets_per_minute: u32::try_from(vars.positive("ANDON_WS_TICKETS_PER_MINUTE", 60)?).unwrap_or(u32::MAX),
             ws_ping_interval: vars.secs_or("ANDON_WS_PING_SECS", 20)?,
             ws_idle_timeout: vars.secs_or("ANDON_WS_IDLE_SECS", 60)?,
             unknown_vars,
@@ -551,6 +572,8 @@ mod tests {
         assert_eq!(c.refresh_threshold, Duration::from_secs(300));
         assert_eq!(c.inactivity, Duration::from_secs(259_200));
         assert_eq!(c.edit_window, Duration::from_secs(900));
+        assert_eq!(c.login_max_failures.get(), 3);
+        assert_eq!(c.login_failure_window, Duration::from_secs(900));
         assert_eq!(c.log_format, LogFormat::Human);
         assert_eq!(c.secret_key.expose()[31], 31);
     }
@@ -580,6 +603,8 @@ mod tests {
             ("ANDON_STORAGE", "ftp:/x"),
             ("ANDON_ALLOWED_TYPES", "application/x-msdownload"),
             ("ANDON_MAX_IMAGE_BYTES", "ten"),
+            ("ANDON_LOGIN_MAX_FAILURES", "0"),
+            ("ANDON_LOGIN_FAILURE_WINDOW_SECS", "0"),
         ];
         for (var, value) in cases {
             let err = with(&[(var, value)]).expect_err(var);

@@ -54,6 +54,7 @@ error_codes! {
     PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large"),
     UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
     RateLimited => (TOO_MANY_REQUESTS, "rate_limited"),
+    TooManySockets => (TOO_MANY_REQUESTS, "too_many_sockets"),
     Internal => (INTERNAL_SERVER_ERROR, "internal"),
     AdUnavailable => (SERVICE_UNAVAILABLE, "ad_unavailable"),
     Unavailable => (SERVICE_UNAVAILABLE, "unavailable"),
@@ -152,6 +153,26 @@ impl From<tokio_postgres::Error> for ApiError {
             return Self::new(
                 ErrorCode::Unavailable,
                 "Database unavailable, retry shortly",
+            )
+            .with_retry_after(5);
+        }
+        // A text the database cannot store (NUL) that no check at the edge caught:
+        // the client's input, not a server fault. Nothing was written.
+        if let Some(code) = err.code()
+            && matches!(code.code(), "22021" | "22P05")
+        {
+            tracing::info!(error = %err, "input refused by the database");
+            return Self::new(
+                ErrorCode::BadRequest,
+                "The input contains a character that cannot be stored (NUL)",
+            );
+        }
+        // Cancelled by `statement_timeout` (ANDON_DATABASE_STATEMENT_TIMEOUT_SECS).
+        if err.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
+            tracing::warn!(error = %err, "statement cancelled by the statement timeout");
+            return Self::new(
+                ErrorCode::Unavailable,
+                "The database took too long to answer, retry shortly",
             )
             .with_retry_after(5);
         }

@@ -100,7 +100,9 @@ impl Application {
         );
         let publish_to = rooms.clone();
         let commit = GroupCommit::start(
-            Arc::new(PgBatchWriter { db: pool.clone() }),
+            Arc::new(PgBatchWriter {
+                db: db::commit_pool(&config.database, andon_actors::realtime::LANES)?,
+            }),
             move |events| publish_to.publish(events),
             MAX_BATCH,
             COMMIT_QUEUE,
@@ -110,6 +112,10 @@ impl Application {
             commit,
             SocketConfig {
                 queue_frames: config.ws_queue_frames,
+                queue_bytes: config.ws_queue_bytes,
+                sockets_per_session: config.ws_sockets_per_session,
+                subscriptions_per_socket: config.ws_subscriptions_per_socket,
+                tickets_per_minute: config.ws_tickets_per_minute,
                 ping_interval: config.ws_ping_interval,
                 idle_timeout: config.ws_idle_timeout,
                 edit_window: config.edit_window,
@@ -122,7 +128,8 @@ impl Application {
             ad,
             keyring,
             login_limiter: LoginLimiter::new(
-                config.login_limit_per_minute,
+                config.login_max_failures,
+                config.login_failure_window,
                 config.login_addr_limit_per_minute,
             ),
             supervisor,

@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::auth::rate_limit::{account_key, log_tag};
+
 /// The user as AD describes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdUser {
@@ -69,6 +71,31 @@ struct UserInfo {
 
 /// Assumed token lifetime when AD gives none (A1).
 const DEFAULT_LIFETIME_SECS: i64 = 3600;
+/// Longest token lifetime believed. A longer one would postpone for as long the
+/// refresh that notices a changed password or a disabled account.
+const MAX_LIFETIME_SECS: i64 = 30 * 24 * 3600;
+
+/// When the token expires. `expires_in` counts from our own clock, so it wins
+/// over `expiresAt`, which is AD's clock. A lifetime under one second would
+/// make the session refresh in a loop, and a huge one overflows date arithmetic:
+/// both are AD errors, answered like an AD that does not answer.
+fn expiry(
+    now: DateTime<Utc>,
+    expires_in: Option<i64>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<DateTime<Utc>, AdError> {
+    let lifetime = match (expires_in, expires_at) {
+        (Some(secs), _) => secs,
+        (None, Some(at)) => at.signed_duration_since(now).num_seconds(),
+        (None, None) => DEFAULT_LIFETIME_SECS,
+    };
+    if !(1..=MAX_LIFETIME_SECS).contains(&lifetime) {
+        return Err(AdError::Unavailable(format!(
+            "AD gave a token lifetime of {lifetime} s, outside 1 s to {MAX_LIFETIME_SECS} s"
+        )));
+    }
+    Ok(now + chrono::Duration::seconds(lifetime))
+}
 
 impl AdClient {
     pub fn new(base_url: &str, timeout: Duration) -> anyhow::Result<Self> {
@@ -82,7 +109,9 @@ impl AdClient {
         })
     }
 
-    #[tracing::instrument(skip_all, fields(username = %username))]
+    /// The span names the account by a tag only: a rejected username may be a
+    /// password typed into the wrong field.
+    #[tracing::instrument(skip_all, fields(account = %log_tag(&account_key(username))))]
     pub async fn login(&self, username: &str, password: &SecretString) -> Result<AdLogin, AdError> {
         let started = std::time::Instant::now();
         let result = self.call(username, password).await;
@@ -134,10 +163,7 @@ impl AdClient {
             (true, Some(data)) => data,
             _ => return Err(AdError::Rejected { status: 200 }),
         };
-        let now = Utc::now();
-        let expires_at = data.expires_at.unwrap_or_else(|| {
-            now + chrono::Duration::seconds(data.expires_in.unwrap_or(DEFAULT_LIFETIME_SECS))
-        });
+        let expires_at = expiry(Utc::now(), data.expires_in, data.expires_at)?;
         let email = data
             .user_info
             .email
@@ -173,5 +199,36 @@ fn describe(e: &reqwest::Error) -> String {
         "malformed body".into()
     } else {
         e.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_lifetimes_out_of_range_are_ad_errors_not_panics() {
+        let now = Utc::now();
+        let secs = chrono::Duration::seconds;
+        assert_eq!(expiry(now, Some(4999), None).unwrap(), now + secs(4999));
+        assert_eq!(
+            expiry(now, Some(60), Some(now - secs(600))).unwrap(),
+            now + secs(60),
+            "the relative lifetime wins over AD's clock"
+        );
+        assert_eq!(
+            expiry(now, None, Some(now + secs(90))).unwrap(),
+            now + secs(90)
+        );
+        assert_eq!(expiry(now, None, None).unwrap(), now + secs(3600));
+        for bad in [i64::MAX, i64::MIN, -1, 0, MAX_LIFETIME_SECS + 1] {
+            assert!(
+                matches!(expiry(now, Some(bad), None), Err(AdError::Unavailable(_))),
+                "{bad}"
+            );
+        }
+        let far = DateTime::<Utc>::MAX_UTC;
+        assert!(expiry(now, None, Some(far)).is_err());
+        assert!(expiry(now, None, Some(now - secs(1))).is_err());
     }
 }

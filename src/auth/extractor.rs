@@ -4,9 +4,11 @@
 //! `session_expired` or `session_revoked`. Activity goes to the session supervisor
 //! as a message; the database is not written per request.
 
+use std::time::Duration;
+
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use andon_actors::session::SessionId;
-use andon_actors::session::messages::Touch;
+use andon_actors::session::messages::{Forget, Touch};
+use andon_actors::session::{MAX_STRIKES, SessionId};
 use futures_util::future::LocalBoxFuture;
 
 use crate::db::sessions;
@@ -56,6 +58,11 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// Last activity reaches the database in batches (every 15 s), and the supervisor
+/// expires idle sessions itself; the lookup's own check, a backstop for a session
+/// whose ending failed, allows for that lag.
+const ACTIVITY_LAG: Duration = Duration::from_secs(60);
+
 /// Resolves a token to its user, or the 401 that says why not.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     // Tokens are 43 characters; anything much longer is not worth hashing.
@@ -64,7 +71,18 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
     }
     let hash = crate::auth::token::hash(token);
     let client = state.db_conn().await?;
-    if let Some(found) = sessions::find_by_token(&client, &hash).await? {
+    let idle_limit = state.config.inactivity + ACTIVITY_LAG;
+    if let Some(found) = sessions::find_by_token(&client, &hash, idle_limit, MAX_STRIKES).await? {
+        // Fail closed: a row that outlived its end is refused, and ended again
+        // (sockets closed, row deleted) by the supervisor.
+        if let Some(reason) = found.overdue {
+            tracing::warn!(session = %found.session_id, reason = reason.as_str(), "a session past its end was still stored; ending it");
+            state.supervisor.do_send(Forget {
+                id: found.session_id,
+                reason,
+            });
+            return Err(ended(Some(reason.as_str())));
+        }
         state.supervisor.do_send(Touch {
             id: found.session_id,
             at: chrono::Utc::now(),
@@ -76,18 +94,23 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
             display_name: found.display_name,
         });
     }
-    Err(
-        match sessions::ended_reason(&client, &hash).await?.as_deref() {
-            Some("expired") => ApiError::new(
-                ErrorCode::SessionExpired,
-                "Session expired after inactivity; sign in again",
-            ),
-            Some("forced") => ApiError::new(
-                ErrorCode::SessionRevoked,
-                "Session revoked: AD no longer accepts your credentials; sign in again",
-            ),
-            Some(_) => ApiError::new(ErrorCode::SessionRevoked, "Session ended; sign in again"),
-            None => ApiError::new(ErrorCode::InvalidToken, "Unknown token"),
-        },
-    )
+    Err(ended(
+        sessions::ended_reason(&client, &hash).await?.as_deref(),
+    ))
+}
+
+/// The 401 for a token whose session ended for `reason` (`None`: never existed).
+fn ended(reason: Option<&str>) -> ApiError {
+    match reason {
+        Some("expired") => ApiError::new(
+            ErrorCode::SessionExpired,
+            "Session expired after inactivity; sign in again",
+        ),
+        Some("forced") => ApiError::new(
+            ErrorCode::SessionRevoked,
+            "Session revoked: AD no longer accepts your credentials; sign in again",
+        ),
+        Some(_) => ApiError::new(ErrorCode::SessionRevoked, "Session ended; sign in again"),
+        None => ApiError::new(ErrorCode::InvalidToken, "Unknown token"),
+    }
 }

@@ -101,7 +101,9 @@ pub struct ReplayEvent {
     pub meta: std::sync::Arc<andon_actors::realtime::messages::EventMeta>,
 }
 
-/// Like [`list`], as frames. The stored JSON text (`json`, kept as written) goes
+/// Like [`list`], as frames, and at most about `max_bytes` of event data (the
+/// first event always, however large): a replay page's memory is bounded in
+/// bytes, not only in events. The stored JSON text (`json`, kept as written) goes
 /// into the frame as it is, never parsed into a tree and written out again: on a
 /// 10,000-event resume that was a third of the server's work.
 pub async fn list_frames(
@@ -109,10 +111,22 @@ pub async fn list_frames(
     room_id: Uuid,
     after_seq: i64,
     limit: i64,
+    max_bytes: i64,
 ) -> Result<Vec<ReplayEvent>> {
     use andon_actors::realtime::{event_frame_text, messages::EventMeta};
     use tokio_postgres::types::Json;
-    Ok(page(client, room_id, after_seq, limit)
+    let stmt = client
+        .prepare_cached(
+            "SELECT seq, kind, at, actor, data FROM (
+                 SELECT seq, kind, at, actor, data, octet_length(data::text) AS size,
+                        sum(octet_length(data::text)) OVER (ORDER BY seq) AS total
+                 FROM room_events WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
+             ) page
+             WHERE total - size < $4",
+        )
+        .await?;
+    Ok(client
+        .query(&stmt, &[&room_id, &after_seq, &limit, &max_bytes])
         .await?
         .iter()
         .map(|r| {
@@ -127,7 +141,7 @@ pub async fn list_frames(
         .collect())
 }
 
-/// The rows of [`list`] and [`list_frames`]: seq, kind, at, actor, data.
+/// The rows of [`list`]: seq, kind, at, actor, data.
 async fn page(
     client: &impl GenericClient,
     room_id: Uuid,

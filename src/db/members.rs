@@ -47,8 +47,12 @@ pub async fn add(
     let stmt = tx
         .prepare_cached(
             "WITH added AS (
-                 INSERT INTO room_members (room_id, user_id, role, added_by)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1
+                 -- Someone added again keeps their earlier messages in the room
+                 -- out of their unread count (V7).
+                 INSERT INTO room_members (room_id, user_id, role, added_by, sent_count)
+                 VALUES ($1, $2, $3, $4, (SELECT count(*) FROM messages
+                                          WHERE room_id = $1 AND sender = $2))
+                 ON CONFLICT DO NOTHING RETURNING 1
              )
              UPDATE rooms SET member_count = member_count + (SELECT count(*) FROM added)
              WHERE id = $1 RETURNING (SELECT count(*) FROM added)",

@@ -197,7 +197,14 @@ pub async fn soft_delete(tx: &impl GenericClient, room: Uuid, id: Uuid, by: &str
 pub async fn insert(tx: &impl GenericClient, m: &MessageView) -> Result<()> {
     let stmt = tx
         .prepare_cached(
-            "INSERT INTO messages (id, room_id, seq, sender, sender_name, message_type, content,
+            // With the counters unread counts are computed from (V7).
+            "WITH counted AS (
+                 UPDATE rooms SET message_count = message_count + 1 WHERE id = $2
+             ), sent AS (
+                 UPDATE room_members SET sent_count = sent_count + 1
+                 WHERE room_id = $2 AND user_id = $4
+             )
+             INSERT INTO messages (id, room_id, seq, sender, sender_name, message_type, content,
                                    metadata, client_id, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
@@ -248,9 +255,26 @@ pub async fn mark_read(
 ) -> Result<Option<i64>> {
     let stmt = client
         .prepare_cached(
-            "UPDATE room_members m SET last_read_seq = GREATEST(m.last_read_seq, LEAST($3, r.head_seq))
-             FROM rooms r WHERE r.id = m.room_id AND m.room_id = $1 AND m.user_id = $2
-             RETURNING m.last_read_seq",
+            // The marker moves from `old` to `new`; the messages in between, and the
+            // member's own among them, move into the read counters (V7).
+            "WITH cur AS (
+                 SELECT m.last_read_seq AS old,
+                        GREATEST(m.last_read_seq, LEAST($3, r.head_seq)) AS new
+                 FROM room_members m JOIN rooms r ON r.id = m.room_id
+                 WHERE m.room_id = $1 AND m.user_id = $2
+                 FOR UPDATE OF m
+             ), delta AS (
+                 SELECT count(*) AS n, count(*) FILTER (WHERE x.sender = $2) AS own
+                 FROM cur, messages x
+                 WHERE x.room_id = $1 AND x.seq > cur.old AND x.seq <= cur.new
+             ), moved AS (
+                 UPDATE room_members m SET last_read_seq = cur.new,
+                        read_count = m.read_count + delta.n,
+                        read_sent_count = m.read_sent_count + delta.own
+                 FROM cur, delta
+                 WHERE m.room_id = $1 AND m.user_id = $2 AND cur.new > cur.old
+             )
+             SELECT new FROM cur",
         )
         .await?;
     Ok(client

@@ -22,10 +22,30 @@ use crate::config::DatabaseConfig;
 
 pub use deadpool_postgres::GenericClient;
 
-/// Builds the pool. No connection is opened here: the first request opens one, so a
-/// server can start while the database is still coming up (`/readyz` says 503 then).
+/// Builds the pool of request handlers (and of replays and room actors). No
+/// connection is opened here: the first request opens one, so a server can start
+/// while the database is still coming up (`/readyz` says 503 then).
+///
+/// Every statement on it is cut off after `ANDON_DATABASE_STATEMENT_TIMEOUT_SECS`:
+/// no request, however expensive its user made it, holds a connection longer.
 pub fn pool(config: &DatabaseConfig) -> anyhow::Result<Pool> {
+    let mut pg: tokio_postgres::Config = config.url.expose_secret().parse()?;
+    pg.options(format!(
+        "-c statement_timeout={}",
+        config.statement_timeout.as_millis()
+    ));
+    build(config, pg, config.pool_size)
+}
+
+/// The connections of group commit, one per lane, apart from the request pool:
+/// however busy requests keep that pool, committing sends never waits for it.
+/// No statement timeout: a batch waits for its rooms' locks as long as it takes.
+pub fn commit_pool(config: &DatabaseConfig, lanes: usize) -> anyhow::Result<Pool> {
     let pg: tokio_postgres::Config = config.url.expose_secret().parse()?;
+    build(config, pg, lanes)
+}
+
+fn build(config: &DatabaseConfig, pg: tokio_postgres::Config, size: usize) -> anyhow::Result<Pool> {
     let manager = Manager::from_config(
         pg,
         NoTls,
@@ -40,7 +60,7 @@ pub fn pool(config: &DatabaseConfig) -> anyhow::Result<Pool> {
         recycle: Some(config.connect_timeout),
     };
     Ok(Pool::builder(manager)
-        .max_size(config.pool_size)
+        .max_size(size)
         .timeouts(timeouts)
         .runtime(Runtime::Tokio1)
         .build()?)

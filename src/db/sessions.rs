@@ -17,11 +17,14 @@ pub struct NewSession<'a> {
     pub client_addr: Option<String>,
 }
 
-/// A live session found by its token, with its user.
+/// A session found by its token, with its user.
 pub struct Authenticated {
     pub session_id: SessionId,
     pub user_id: String,
     pub display_name: String,
+    /// Set when the stored row is past its end (idle too long, or struck out)
+    /// but still there, e.g. because ending it failed: it must not be used.
+    pub overdue: Option<EndReason>,
 }
 
 /// The stored credentials of a session, still sealed.
@@ -62,24 +65,39 @@ pub async fn insert(client: &impl GenericClient, s: &NewSession<'_>) -> Result<D
     Ok(row.get(0))
 }
 
+/// The session of a token. `idle_limit`: a session whose stored last activity is
+/// older than this is `overdue` as expired; `max_strikes` rejected refreshes
+/// make it overdue as forced.
 pub async fn find_by_token(
     client: &impl GenericClient,
     hash: &[u8; 32],
+    idle_limit: std::time::Duration,
+    max_strikes: u32,
 ) -> Result<Option<Authenticated>> {
     let stmt = client
         .prepare_cached(
-            "SELECT s.id, s.user_id, u.display_name
+            "SELECT s.id, s.user_id, u.display_name,
+                    CASE WHEN s.refresh_failures >= $3 THEN 'forced'
+                         WHEN s.last_activity_at < now() - make_interval(secs => $2) THEN 'expired'
+                    END
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1",
         )
         .await?;
+    let idle_secs = idle_limit.as_secs_f64();
+    let strikes = i32::try_from(max_strikes).unwrap_or(i32::MAX);
     Ok(client
-        .query_opt(&stmt, &[&&hash[..]])
+        .query_opt(&stmt, &[&&hash[..], &idle_secs, &strikes])
         .await?
         .map(|row| Authenticated {
             session_id: row.get(0),
             user_id: row.get(1),
             display_name: row.get(2),
+            overdue: match row.get::<_, Option<&str>>(3) {
+                Some("forced") => Some(EndReason::Forced),
+                Some(_) => Some(EndReason::Expired),
+                None => None,
+            },
         }))
 }
 

@@ -2,6 +2,7 @@
 //! and the database layer never see raw, unchecked strings.
 
 pub mod rooms;
+pub mod text;
 
 /// Trims `value` and checks its length in characters (not bytes: titles are often
 /// Chinese). `field` names it in the error.
@@ -19,6 +20,7 @@ pub fn bounded_text(field: &str, value: &str, min: usize, max: usize) -> Result<
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\t')
     {
+        // NUL is a control character: what passes here is storable too.
         return Err(format!("{field} must not contain control characters"));
     }
     Ok(value.to_string())

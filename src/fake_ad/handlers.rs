@@ -68,7 +68,10 @@ async fn login(dir: web::Data<Directory>, body: web::Json<LoginRequest>) -> Http
     }
     let ttl = dir.token_ttl_secs.load(Ordering::Relaxed);
     let issued = Utc::now();
-    let expires = issued + chrono::Duration::seconds(ttl as i64);
+    // A lifetime set to play a broken AD may have no representable end.
+    let expires = chrono::Duration::try_seconds(ttl)
+        .and_then(|d| issued.checked_add_signed(d))
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true));
     let email = user.spec.username.to_lowercase();
     HttpResponse::Ok().json(json!({
         "success": true,
@@ -87,7 +90,7 @@ async fn login(dir: web::Data<Directory>, body: web::Json<LoginRequest>) -> Http
                 "businessPhones": [],
             },
             "issuedAt": issued.to_rfc3339_opts(SecondsFormat::Secs, true),
-            "expiresAt": expires.to_rfc3339_opts(SecondsFormat::Secs, true),
+            "expiresAt": expires,
         },
         "timestamp": now(),
     }))
@@ -154,15 +157,16 @@ async fn outage(dir: web::Data<Directory>, body: web::Json<Outage>) -> HttpRespo
     )
 }
 
+/// Any lifetime but zero: negative and huge ones let tests play a broken AD.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenTtl {
-    seconds: u64,
+    seconds: i64,
 }
 
 async fn token_ttl(dir: web::Data<Directory>, body: web::Json<TokenTtl>) -> HttpResponse {
     if body.seconds == 0 {
-        return reply(StatusCode::BAD_REQUEST, "seconds must be at least 1");
+        return reply(StatusCode::BAD_REQUEST, "seconds must not be 0");
     }
     dir.token_ttl_secs.store(body.seconds, Ordering::Relaxed);
     reply(StatusCode::OK, "Token lifetime updated")

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
@@ -45,7 +45,7 @@ pub struct Directory {
     /// Keyed by lower-cased username.
     users: Mutex<HashMap<String, User>>,
     outage: AtomicBool,
-    token_ttl_secs: AtomicU64,
+    token_ttl_secs: AtomicI64,
     /// Every `POST /api/auth/login` received, so tests can see how many reached AD.
     login_requests: AtomicU64,
 }
@@ -55,7 +55,7 @@ impl Directory {
         let dir = Self {
             users: Mutex::new(HashMap::new()),
             outage: AtomicBool::new(false),
-            token_ttl_secs: AtomicU64::new(3600),
+            token_ttl_secs: AtomicI64::new(3600),
             login_requests: AtomicU64::new(0),
         };
         for u in users {

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 pub use sniff::{Kind, sniff};
-pub use thumbnail::make_thumbnail;
+pub use thumbnail::{THUMBNAILS, Thumbnail, make_thumbnail};
 
 use crate::config::FileLimits;
 use crate::error::{ApiError, ErrorCode};
@@ -149,14 +149,22 @@ pub async fn receive(
     })
 }
 
+/// Longest stored name, in characters.
+const NAME_MAX: usize = 200;
+
 /// A file name safe to store and to put in `Content-Disposition`: no directories,
 /// no control characters, at most 200 characters.
+///
+/// Invisible characters are removed too: format characters (Unicode category Cf:
+/// bidirectional overrides and isolates, zero-width joiners and spaces, the BOM)
+/// and line/paragraph separators. They have no place in a file name and let a name
+/// look unlike what it is: `restart\u{202E}txt.bat` shows as `restarttab.txt`.
 pub fn sanitize_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':'))
-        .take(200)
+        .filter(|&c| !is_invisible(c) && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':'))
+        .take(NAME_MAX)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim().to_string();
     if cleaned.is_empty() {
@@ -164,6 +172,58 @@ pub fn sanitize_name(raw: &str) -> String {
     } else {
         cleaned
     }
+}
+
+fn is_invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.is_control()
+        || matches!(
+            c.general_category(),
+            GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+        )
+}
+
+/// Extensions that open a file of this sniffed type as that type; the first is
+/// the one added when the name has none of them.
+fn extensions(mime: &str) -> &'static [&'static str] {
+    match mime {
+        "image/jpeg" => &["jpg", "jpeg"],
+        "image/png" => &["png"],
+        "image/gif" => &["gif"],
+        "image/webp" => &["webp"],
+        "application/pdf" => &["pdf"],
+        "text/csv" => &["csv"],
+        // `.log` opens in a text editor too and is what machines write.
+        _ => &["txt", "log"],
+    }
+}
+
+/// `name` (already sanitized) with an extension that matches the sniffed type, so
+/// that what a downloader's system opens it with follows the bytes, not the
+/// uploader's choice: a text file named `restart.bat` is stored as
+/// `restart.bat.txt`, a PNG named `photo.jpg` as `photo.png`.
+pub fn with_matching_extension(name: &str, mime: &str) -> String {
+    let wanted = extensions(mime);
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext.to_lowercase())),
+        _ => (name, None),
+    };
+    if ext.as_deref().is_some_and(|e| wanted.contains(&e)) {
+        return name.to_string();
+    }
+    // A known type's extension on the wrong type is replaced; anything else is
+    // kept as part of the name, so nothing the uploader wrote is lost.
+    let known = crate::config::ALL_FILE_TYPES
+        .iter()
+        .flat_map(|m| extensions(m))
+        .any(|k| ext.as_deref() == Some(*k));
+    let stem = if known { stem } else { name };
+    let suffix = wanted[0];
+    let room = NAME_MAX - suffix.len() - 1;
+    let stem: String = stem.chars().take(room).collect();
+    format!("{stem}.{suffix}")
 }
 
 #[cfg(test)]
@@ -177,5 +237,50 @@ mod tests {
         assert_eq!(sanitize_name("a\u{0}b\r\n\"c\".txt"), "abc.txt");
         assert_eq!(sanitize_name("..."), "file");
         assert_eq!(sanitize_name(&"x".repeat(300)).chars().count(), 200);
+    }
+
+    #[test]
+    fn names_lose_bidirectional_and_other_invisible_characters() {
+        assert_eq!(sanitize_name("restart\u{202E}txt.bat"), "restarttxt.bat");
+        for c in [
+            '\u{200B}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202D}', '\u{2066}', '\u{2069}',
+            '\u{061C}', '\u{FEFF}', '\u{00AD}', '\u{2028}', '\u{2029}',
+        ] {
+            assert_eq!(
+                sanitize_name(&format!("a{c}b.pdf")),
+                "ab.pdf",
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        // Visible non-ASCII stays: CJK, accents, emoji with its variation selector.
+        assert_eq!(sanitize_name("報告 café ⚠️.pdf"), "報告 café ⚠️.pdf");
+        assert_eq!(sanitize_name("\u{202E}\u{200B}"), "file");
+    }
+
+    #[test]
+    fn stored_extension_follows_the_sniffed_type() {
+        let cases = [
+            ("restarttxt.bat", "text/plain", "restarttxt.bat.txt"),
+            ("notes", "text/plain", "notes.txt"),
+            ("plc.LOG", "text/plain", "plc.LOG"),
+            ("line3.csv", "text/csv", "line3.csv"),
+            ("photo.jpg", "image/png", "photo.png"),
+            ("photo.JPEG", "image/jpeg", "photo.JPEG"),
+            ("scan.pdf.exe", "application/pdf", "scan.pdf.exe.pdf"),
+            ("report.pdf", "image/webp", "report.webp"),
+            (".bashrc", "text/plain", ".bashrc.txt"),
+            ("報告", "application/pdf", "報告.pdf"),
+        ];
+        for (name, mime, stored) in cases {
+            assert_eq!(
+                with_matching_extension(name, mime),
+                stored,
+                "{name} as {mime}"
+            );
+        }
+        let long = with_matching_extension(&"x".repeat(200), "image/gif");
+        assert_eq!(long.chars().count(), 200);
+        assert!(long.ends_with("x.gif"));
     }
 }

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ad::AdError;
+use crate::auth::rate_limit::{account_key, log_tag};
 use crate::auth::{AuthUser, aad, token};
 use crate::db::{sessions, users};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -78,26 +79,37 @@ async fn login(
     }
 
     let addr = req.peer_addr().map(|a| a.ip());
-    if let Err(wait) = state.login_limiter.check(&username, addr) {
-        tracing::warn!(%username, "login rate limited");
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            "Too many login attempts; wait before trying again",
-        )
-        .with_retry_after(wait.as_secs().max(1)));
-    }
+    let attempt = match state.login_limiter.begin(&username, addr) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            // What was typed as a username may be a password: logged as a tag.
+            let account = log_tag(&account_key(&username));
+            tracing::warn!(%account, "login rate limited");
+            return Err(ApiError::new(
+                ErrorCode::RateLimited,
+                "Too many failed sign-in attempts; wait before trying again",
+            )
+            .with_retry_after(wait.as_secs().max(1)));
+        }
+    };
+    let account = log_tag(attempt.account());
 
     let ad_login = match state.ad.login(&username, &password).await {
-        Ok(l) => l,
+        Ok(l) => {
+            attempt.succeeded();
+            l
+        }
         Err(AdError::Rejected { .. }) => {
-            tracing::info!(%username, "login rejected by AD");
+            attempt.failed();
+            tracing::info!(%account, "login rejected by AD");
             return Err(ApiError::new(
                 ErrorCode::InvalidCredentials,
                 "Invalid credentials",
             ));
         }
+        // Not the account's fault: the attempt costs nothing (dropped).
         Err(AdError::Unavailable(reason)) => {
-            tracing::warn!(%username, %reason, "AD unavailable at login");
+            tracing::warn!(%account, %reason, "AD unavailable at login");
             return Err(ApiError::new(
                 ErrorCode::AdUnavailable,
                 "The sign-in service is unavailable; try again shortly",

@@ -23,7 +23,9 @@ use crate::db::files::{FileView, NewFile};
 use crate::db::messages::MessageView;
 use crate::db::{events, files, messages};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::files::{Kind, Received, Spool, make_thumbnail, receive, sanitize_name};
+use crate::files::{
+    Kind, Received, Spool, THUMBNAILS, Thumbnail, receive, sanitize_name, with_matching_extension,
+};
 use crate::state::AppState;
 use crate::storage::{self, Download, StorageError};
 
@@ -123,22 +125,28 @@ async fn upload(
     }
     let (received, name) =
         received.ok_or_else(|| ApiError::validation("The multipart field `file` is required"))?;
+    let name = with_matching_extension(&name, received.mime);
 
     let file_id = Uuid::new_v4();
     let thumb = match received.kind {
         Kind::Image => {
             let spool = Spool::new(&spool_dir, ".thumb.jpg");
             let (src, dst) = (received.spool.path.clone(), spool.path.clone());
-            web::block(move || make_thumbnail(&src, &dst))
-                .await
-                .map_err(ApiError::internal)?
-                .map_err(|e| {
-                    ApiError::new(
-                        ErrorCode::UnsupportedMediaType,
-                        format!("The image could not be decoded: {e}"),
-                    )
-                })?;
-            Some(spool)
+            let outcome = THUMBNAILS.make(src, dst).await.map_err(|e| {
+                ApiError::new(
+                    ErrorCode::UnsupportedMediaType,
+                    format!("The image could not be decoded: {e}"),
+                )
+            })?;
+            match outcome {
+                Thumbnail::Made => Some(spool),
+                // Kept as evidence all the same; shown as a file, downloaded as
+                // an attachment (see `content`).
+                Thumbnail::TooLarge(why) => {
+                    tracing::info!(room = %room_id, file = %file_id, %why, "image too large for a thumbnail");
+                    None
+                }
+            }
         }
         _ => None,
     };
@@ -344,7 +352,8 @@ async fn content(
 ) -> ApiResult<HttpResponse> {
     let (room, file) = path.into_inner();
     let f = readable_file(&state, &user, room, file).await?;
-    let inline = f.kind == "image";
+    // An image too large to thumbnail is not handed to browsers to render.
+    let inline = f.kind == "image" && f.thumbnail_key.is_some();
     serve(&state, &req, &f.storage_key, &f.mime_type, &f.name, inline).await
 }
 

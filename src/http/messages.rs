@@ -110,6 +110,7 @@ async fn post(
             SendError::Unavailable | SendError::ShuttingDown => {
                 ApiError::new(ErrorCode::Unavailable, e.to_string()).with_retry_after(1)
             }
+            SendError::Rejected => ApiError::validation(e.to_string()),
         })?;
     let client = state.db_conn().await?;
     let message = messages::get(&client, *id, ack.message_id)

@@ -180,7 +180,11 @@ async fn list(
                     "q: at most 200 characters",
                 ));
             }
-            Some(text) => Some(users::escape_like(&text.to_lowercase())),
+            Some(text) => {
+                crate::domain::text::storable("q", text)
+                    .map_err(|m| ApiError::new(ErrorCode::InvalidQuery, m))?;
+                Some(users::escape_like(&text.to_lowercase()))
+            }
             None => None,
         },
         page: q.page.unwrap_or(1),

@@ -36,6 +36,7 @@ async fn search(
             "q must be at most {MAX_QUERY} characters"
         )));
     }
+    crate::domain::text::storable("q", q).map_err(ApiError::validation)?;
     let limit = query.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::validation("limit must be 1 to 100"));

@@ -22,6 +22,19 @@ const TICKET_SECS: i64 = 30;
 
 #[utoipa::path(post, path = "/api/ws-ticket", tag = "realtime", responses((status = "default", description = "{ticket, expires_in}: single use, 30 s")), security(("bearer" = [])))]
 async fn ticket(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let limits = &state.realtime.session_limits;
+    if let Err(wait) = limits.check_ticket(user.session_id) {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "Too many WebSocket tickets for this session; retry later",
+        )
+        .with_retry_after(wait.as_secs().max(1)));
+    }
+    // Checked again, atomically, at the upgrade: here it tells the client why
+    // before it tries.
+    if limits.open_sockets(user.session_id) >= limits.max_sockets() {
+        return Err(too_many_sockets(limits.max_sockets()));
+    }
     let (ticket, hash) = token::generate().map_err(ApiError::internal)?;
     let client = state.db_conn().await?;
     // A ticket lives for seconds: its commit does not wait for the WAL flush
@@ -47,6 +60,13 @@ async fn ticket(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpRes
 #[derive(Deserialize)]
 struct Upgrade {
     ticket: Option<String>,
+}
+
+fn too_many_sockets(max: usize) -> ApiError {
+    ApiError::new(
+        ErrorCode::TooManySockets,
+        format!("This session has {max} WebSockets open already: close one first"),
+    )
 }
 
 fn invalid_ticket() -> ApiError {
@@ -93,13 +113,18 @@ async fn upgrade(
         id: user_id,
         display_name: row.get(2),
     };
+    let slot = state
+        .realtime
+        .session_limits
+        .claim_socket(user.session_id)
+        .ok_or_else(|| too_many_sockets(state.realtime.session_limits.max_sockets()))?;
     let (response, session, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
     let stream = stream.max_frame_size(FRAME_MAX);
     let app = state.clone();
     SocketActor::create(move |ctx| {
         ctx.add_stream(stream);
-        SocketActor::new(app, user, session)
+        SocketActor::new(app, user, session, slot)
     });
     Ok(response)
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::{events, files, messages};
+use crate::db::{audit, events, files, messages};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::access::RoomAccess;
 use crate::state::AppState;
@@ -36,6 +36,7 @@ pub async fn edit(
     if content.trim().is_empty() {
         return Err(ApiError::validation("content must not be blank"));
     }
+    crate::domain::text::storable("content", content).map_err(ApiError::validation)?;
     if content.chars().count() > CONTENT_MAX {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
@@ -56,6 +57,22 @@ pub async fn edit(
     access
         .authorize(&tx, user, Action::EditOwn, Some(&message.to_string()))
         .await?;
+    if msg.sender != user.id {
+        // Only an administrator gets here: changing another person's words is an
+        // override whatever their room role, so it goes on the record with what
+        // the message said before.
+        audit::record(
+            &tx,
+            &audit::Entry {
+                actor: &user.id,
+                action: "edit_others_message",
+                room_id: Some(room),
+                target: Some(&message.to_string()),
+                details: json!({ "sender": msg.sender, "previous_content": msg.content }),
+            },
+        )
+        .await?;
+    }
     let age = chrono::Utc::now() - msg.created_at;
     if age.to_std().unwrap_or_default() > state.realtime.config.edit_window {
         return Err(ApiError::new(

@@ -3,6 +3,7 @@
 //! Room actors, the room directory and group commit live in `andon-actors`.
 
 pub mod actions;
+pub mod limits;
 pub mod protocol;
 pub mod socket;
 pub mod store;
@@ -22,6 +23,10 @@ pub use socket::SocketActor;
 pub struct Stats {
     /// The longest outbound queue any socket reached, in frames.
     pub queue_high_water: AtomicUsize,
+    /// The most bytes any socket's outbound queue held.
+    pub queue_bytes_high_water: AtomicUsize,
+    /// The most bytes of replay events any socket held read ahead.
+    pub replay_ready_bytes_high_water: AtomicUsize,
     pub slow_consumer_closes: AtomicU64,
     pub dropped_ephemeral: AtomicU64,
     pub open_sockets: AtomicI64,
@@ -32,8 +37,10 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn note_queue_len(&self, len: usize) {
+    pub fn note_queue_len(&self, len: usize, bytes: usize) {
         self.queue_high_water.fetch_max(len, Ordering::Relaxed);
+        self.queue_bytes_high_water
+            .fetch_max(bytes, Ordering::Relaxed);
     }
 }
 
@@ -41,10 +48,18 @@ impl Stats {
 pub struct SocketConfig {
     /// Outbound queue bound per socket, in frames.
     pub queue_frames: usize,
+    /// Outbound queue bound per socket, in bytes.
+    pub queue_bytes: usize,
     pub ping_interval: Duration,
     /// A socket silent this long is closed.
     pub idle_timeout: Duration,
     pub edit_window: Duration,
+    /// Open sockets per login session, at most.
+    pub sockets_per_session: usize,
+    /// Rooms one socket may be subscribed to at once.
+    pub subscriptions_per_socket: usize,
+    /// WebSocket tickets one login session may get a minute.
+    pub tickets_per_minute: u32,
 }
 
 /// Everything real-time, shared by HTTP handlers and socket actors.
@@ -52,6 +67,8 @@ pub struct Realtime {
     pub rooms: RoomDirectory,
     pub commit: GroupCommit,
     pub sockets: DashMap<u64, Addr<SocketActor>>,
+    /// What one login session may open: sockets at once, tickets per minute.
+    pub session_limits: limits::SessionLimits,
     pub stats: Arc<Stats>,
     pub config: SocketConfig,
     next_socket: AtomicU64,
@@ -68,6 +85,7 @@ impl Realtime {
             rooms,
             commit,
             sockets: DashMap::new(),
+            session_limits: limits::SessionLimits::new(config.sockets_per_session, config.tickets_per_minute),
             stats,
             config,
             next_socket: AtomicU64::new(1),

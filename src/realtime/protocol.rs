@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::domain::text;
 use crate::error::{ApiError, ErrorCode};
 
 /// Content limit of a message, in characters.
@@ -13,6 +14,9 @@ pub const CONTENT_MAX: usize = 10_000;
 pub const METADATA_MAX: usize = 16 * 1024;
 /// Largest client frame.
 pub const FRAME_MAX: usize = 64 * 1024;
+/// Largest `ref`, serialized: every reply echoes it, so a large one would make the
+/// server write back whatever the client sent.
+pub const REF_MAX: usize = 256;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -109,38 +113,78 @@ impl From<ApiError> for WsError {
 }
 
 /// Parses a text frame: the frame and its `ref`, or the error to answer (with the
-/// `ref` when it could be read).
+/// `ref` when it could be read and is within [`REF_MAX`]).
 pub fn parse(text: &str) -> Result<(ClientFrame, Option<Value>), (WsError, Option<Value>)> {
     let mut value: Value = serde_json::from_str(text)
         .map_err(|e| (WsError::bad_request(format!("Malformed JSON: {e}")), None))?;
     let reference = value.as_object_mut().and_then(|o| o.remove("ref"));
+    if reference
+        .as_ref()
+        .is_some_and(|r| r.to_string().len() > REF_MAX)
+    {
+        return Err((
+            WsError::bad_request(format!("ref is over {REF_MAX} bytes")),
+            None,
+        ));
+    }
     if !value.is_object() {
         return Err((WsError::bad_request("A frame is a JSON object"), reference));
     }
     match serde_json::from_value::<ClientFrame>(value) {
         Ok(frame) => Ok((frame, reference)),
         Err(e) => Err((
-            WsError::bad_request(format!("Invalid frame: {e}")),
+            WsError::bad_request(format!("Invalid frame: {}", without_input(&e.to_string()))),
             reference,
         )),
     }
 }
 
-/// Validates a send before it reaches the database.
+/// A decoding error's text without the client's own input: serde quotes what it
+/// could not use (`unknown variant `…``, `invalid type: string "…"`), and an error
+/// must not write back what an attacker sent. Quoted words that could be one of the
+/// protocol's own names (short, lower-case) stay, so `missing field `room_id`` still
+/// says what is missing.
+fn without_input(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(200));
+    let mut rest = message;
+    while let Some(start) = rest.find(['`', '"']) {
+        let quote = rest[start..].chars().next().unwrap_or('"');
+        out.push_str(&rest[..=start]);
+        let after = &rest[start + 1..];
+        let Some(end) = after.find(quote) else {
+            rest = "";
+            break;
+        };
+        let quoted = &after[..end];
+        let ours = quoted.len() <= 32
+            && quoted
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        out.push_str(if ours { quoted } else { "…" });
+        out.push(quote);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out.chars().take(200).collect()
+}
+
+/// Validates a send before it reaches the database: what passes can be stored, so
+/// it cannot fail the batch it is committed in.
 pub fn check_send(f: &SendFrame) -> Result<(), WsError> {
     let cid = f.client_id.chars().count();
     if cid == 0 || cid > 64 {
         return Err(WsError::bad_request("client_id must be 1 to 64 characters"));
     }
+    text::identifier("client_id", &f.client_id).map_err(WsError::bad_request)?;
     match f.message_type.as_str() {
         "text" if f.content.trim().is_empty() => {
             return Err(WsError::bad_request("A text message needs content"));
         }
         "text" | "incident_data" => {}
-        other => {
-            return Err(WsError::bad_request(format!(
-                "message_type `{other}` cannot be sent: use text or incident_data"
-            )));
+        _ => {
+            return Err(WsError::bad_request(
+                "message_type cannot be sent: use text or incident_data",
+            ));
         }
     }
     if f.content.chars().count() > CONTENT_MAX {
@@ -149,6 +193,7 @@ pub fn check_send(f: &SendFrame) -> Result<(), WsError> {
             format!("content is over {CONTENT_MAX} characters"),
         ));
     }
+    text::storable("content", &f.content).map_err(WsError::bad_request)?;
     if !f.metadata.is_object() {
         return Err(WsError::bad_request("metadata must be a JSON object"));
     }
@@ -158,6 +203,7 @@ pub fn check_send(f: &SendFrame) -> Result<(), WsError> {
             format!("metadata is over {METADATA_MAX} bytes"),
         ));
     }
+    text::storable_json("metadata", &f.metadata).map_err(WsError::bad_request)?;
     Ok(())
 }
 
@@ -209,6 +255,72 @@ mod tests {
         assert_eq!((e.code, r), ("bad_request", Some(json!("x"))));
         assert!(parse(r#"{"type":"subscribe","room_id":"not-a-uuid"}"#).is_err());
         assert!(parse("[1,2]").is_err());
+    }
+
+    #[test]
+    fn a_large_ref_is_refused_and_not_echoed() {
+        let big = "r".repeat(REF_MAX);
+        let (e, r) = parse(&format!(r#"{{"type":"ping","ref":"{big}"}}"#)).unwrap_err();
+        assert_eq!((e.code, r), ("bad_request", None));
+        let fits = "r".repeat(REF_MAX - 2);
+        assert!(parse(&format!(r#"{{"type":"ping","ref":"{fits}"}}"#)).is_ok());
+    }
+
+    #[test]
+    fn errors_do_not_echo_the_clients_input() {
+        let evil = "<script>alert(1)</script>".repeat(100);
+        let (e, _) = parse(&format!(r#"{{"type":"{evil}"}}"#)).unwrap_err();
+        assert!(!e.message.contains("script"), "{}", e.message);
+        assert!(e.message.len() <= 200);
+        let (e, _) = parse(&format!(r#"{{"type":"typing","room_id":"{evil}"}}"#)).unwrap_err();
+        assert!(!e.message.contains("script"), "{}", e.message);
+        let (e, _) = parse(r#"{"type":"typing"}"#).unwrap_err();
+        assert!(e.message.contains("`room_id`"), "{}", e.message);
+    }
+
+    #[test]
+    fn sends_with_nul_or_control_characters_are_refused() {
+        let ok = || SendFrame {
+            room_id: Uuid::new_v4(),
+            client_id: "c1".into(),
+            message_type: "text".into(),
+            content: "hi".into(),
+            metadata: json!({}),
+        };
+        let cases = [
+            SendFrame {
+                content: "a\u{0}b".into(),
+                ..ok()
+            },
+            SendFrame {
+                client_id: "c\u{0}".into(),
+                ..ok()
+            },
+            SendFrame {
+                client_id: "c\n1".into(),
+                ..ok()
+            },
+            SendFrame {
+                metadata: json!({"k": ["\u{0}"]}),
+                ..ok()
+            },
+            SendFrame {
+                metadata: json!({"\u{0}": 1}),
+                ..ok()
+            },
+        ];
+        for case in cases {
+            assert_eq!(
+                check_send(&case).unwrap_err().code,
+                "bad_request",
+                "{case:?}"
+            );
+        }
+        let multiline = SendFrame {
+            content: "line 1\nline 2\t三".into(),
+            ..ok()
+        };
+        assert!(check_send(&multiline).is_ok());
     }
 
     #[test]

@@ -78,6 +78,18 @@ enum Outgoing {
     Close(u16, String),
 }
 
+impl Outgoing {
+    /// What the item counts against the queue's byte bound.
+    fn bytes(&self) -> usize {
+        match self {
+            Outgoing::Text(text, _) => text.len(),
+            Outgoing::Pong(bytes) => bytes.len(),
+            // Control frames are tiny and the close frame must always fit.
+            Outgoing::Ping | Outgoing::Close(..) => 0,
+        }
+    }
+}
+
 enum SubState {
     /// Waiting for the room actor's answer; live frames buffered.
     Pending {
@@ -88,8 +100,10 @@ enum SubState {
         fetched: i64,
         upto: i64,
         fetching: bool,
-        /// A page read ahead, waiting for room in the queue.
-        ready: Option<Vec<events::ReplayEvent>>,
+        /// Events read ahead, waiting for room in the queue. One page at most for
+        /// the whole socket (however many rooms replay), so a socket that does not
+        /// read holds one page and its bounded queue, no more.
+        ready: VecDeque<events::ReplayEvent>,
         buffered: Vec<(ByteString, std::sync::Arc<EventMeta>)>,
     },
     Live {
@@ -127,6 +141,8 @@ pub struct SocketActor {
     app: web::Data<AppState>,
     session: Option<Session>,
     outbox: VecDeque<Outgoing>,
+    /// Bytes of the frames in `outbox`.
+    outbox_bytes: usize,
     writing: bool,
     closing: bool,
     subs: HashMap<Uuid, Sub>,
@@ -142,10 +158,17 @@ pub struct SocketActor {
     limiter: DefaultDirectRateLimiter,
     /// Subscriptions counted in the shared gauge so far.
     counted_subs: i64,
+    /// This socket's place among its session's; freed when the actor is dropped.
+    _slot: super::limits::SocketSlot,
 }
 
 impl SocketActor {
-    pub fn new(app: web::Data<AppState>, user: AuthUser, session: Session) -> Self {
+    pub fn new(
+        app: web::Data<AppState>,
+        user: AuthUser,
+        session: Session,
+        slot: super::limits::SocketSlot,
+    ) -> Self {
         let id = app.realtime.next_socket_id();
         let per_second = NonZeroU32::new(FRAMES_PER_SECOND).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(FRAMES_PER_SECOND * 2).unwrap_or(NonZeroU32::MIN);
@@ -155,6 +178,7 @@ impl SocketActor {
             app,
             session: Some(session),
             outbox: VecDeque::new(),
+            outbox_bytes: 0,
             writing: false,
             closing: false,
             subs: HashMap::new(),
@@ -170,6 +194,7 @@ impl SocketActor {
                 frame_clock(),
             ),
             counted_subs: 0,
+            _slot: slot,
         }
     }
 
@@ -191,6 +216,23 @@ impl SocketActor {
         self.app.realtime.config.queue_frames
     }
 
+    fn byte_limit(&self) -> usize {
+        self.app.realtime.config.queue_bytes
+    }
+
+    /// Whether `bytes` more would overflow the queue's bound in frames or bytes.
+    fn full_for(&self, bytes: usize) -> bool {
+        self.outbox.len() >= self.limit() || self.outbox_bytes + bytes > self.byte_limit()
+    }
+
+    fn drop_ephemeral(&mut self) -> u64 {
+        let before = self.outbox.len();
+        self.outbox
+            .retain(|o| matches!(o, Outgoing::Text(_, Class::Durable)));
+        self.outbox_bytes = self.outbox.iter().map(Outgoing::bytes).sum();
+        (before - self.outbox.len()) as u64
+    }
+
     // ---- outbound -------------------------------------------------------------
 
     /// Queues a frame; applies the overflow policy.
@@ -202,7 +244,8 @@ impl SocketActor {
             Outgoing::Text(_, class) => *class,
             _ => Class::Ephemeral, // pings and pongs can be skipped too
         };
-        if self.outbox.len() >= self.limit() {
+        let bytes = item.bytes();
+        if self.full_for(bytes) {
             if class == Class::Ephemeral {
                 self.app
                     .realtime
@@ -211,16 +254,13 @@ impl SocketActor {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return;
             }
-            let before = self.outbox.len();
-            self.outbox
-                .retain(|o| matches!(o, Outgoing::Text(_, Class::Durable)));
-            let dropped = (before - self.outbox.len()) as u64;
+            let dropped = self.drop_ephemeral();
             self.app
                 .realtime
                 .stats
                 .dropped_ephemeral
                 .fetch_add(dropped, std::sync::atomic::Ordering::Relaxed);
-            if self.outbox.len() >= self.limit() {
+            if self.full_for(bytes) {
                 self.app
                     .realtime
                     .stats
@@ -232,8 +272,12 @@ impl SocketActor {
                 return;
             }
         }
+        self.outbox_bytes += bytes;
         self.outbox.push_back(item);
-        self.app.realtime.stats.note_queue_len(self.outbox.len());
+        self.app
+            .realtime
+            .stats
+            .note_queue_len(self.outbox.len(), self.outbox_bytes);
         self.pump(ctx);
     }
 
@@ -266,6 +310,7 @@ impl SocketActor {
         self.writing = true;
         let n = self.outbox.len().min(WRITE_BATCH);
         let batch: Vec<Outgoing> = self.outbox.drain(..n).collect();
+        self.outbox_bytes -= batch.iter().map(Outgoing::bytes).sum::<usize>();
         ctx.spawn(
             async move {
                 for item in batch {
@@ -312,9 +357,9 @@ impl SocketActor {
         }
         if code == CLOSE_SLOW_CONSUMER {
             self.outbox.clear();
+            self.outbox_bytes = 0;
         } else {
-            self.outbox
-                .retain(|o| matches!(o, Outgoing::Text(_, Class::Durable)));
+            self.drop_ephemeral();
         }
         self.outbox
             .push_back(Outgoing::Close(code, reason.to_string()));
@@ -526,6 +571,7 @@ impl SocketActor {
                                     SendError::Unavailable | SendError::ShuttingDown => {
                                         WsError::new("unavailable", e.to_string())
                                     }
+                                    SendError::Rejected => WsError::bad_request(e.to_string()),
                                 };
                                 act.send_error(&e, &reference, Some(key.0), ctx);
                             }
@@ -544,6 +590,9 @@ impl SocketActor {
         reference: Option<Value>,
         ctx: &mut Context<Self>,
     ) {
+        if let Err(e) = self.room_for_one_more(room_id) {
+            return self.send_error(&e, &reference, Some(room_id), ctx);
+        }
         let (app, user) = (self.app.clone(), self.user.clone());
         ctx.spawn(
             async move {
@@ -576,6 +625,10 @@ impl SocketActor {
         if self.closing {
             return;
         }
+        // Checked again: other subscribes may have passed the first check meanwhile.
+        if let Err(e) = self.room_for_one_more(room_id) {
+            return self.send_error(&e, &reference, Some(room_id), ctx);
+        }
         self.generation += 1;
         let generation = self.generation;
         let room = self.app.realtime.rooms.get_or_start(room_id);
@@ -606,7 +659,7 @@ impl SocketActor {
                     }
                     match result {
                         Ok(subscribed) => {
-                            act.subscribed(room_id, subscribed, after, reference, ctx)
+                            act.recheck(room_id, generation, subscribed, after, reference, ctx)
                         }
                         Err(_) => {
                             // The room actor stopped: the room is gone (or the database was).
@@ -617,6 +670,69 @@ impl SocketActor {
                         }
                     }
                 }),
+        );
+    }
+
+    /// A socket may be subscribed to `ANDON_WS_SUBSCRIPTIONS_PER_SOCKET` rooms at
+    /// most; subscribing again to a room already subscribed replaces it.
+    fn room_for_one_more(&self, room_id: Uuid) -> Result<(), WsError> {
+        let max = self.app.realtime.config.subscriptions_per_socket;
+        if self.subs.len() >= max && !self.subs.contains_key(&room_id) {
+            return Err(WsError::new(
+                "too_many_subscriptions",
+                format!(
+                    "A socket may subscribe to {max} rooms at most: unsubscribe from one first"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Access is checked again once the room actor has registered the socket: a
+    /// removal committed between the first check and the registration published
+    /// its event before this socket was there to see it. From here on, every
+    /// removal reaches the socket as an event.
+    fn recheck(
+        &mut self,
+        room_id: Uuid,
+        generation: u64,
+        subscribed: Subscribed,
+        after: Option<i64>,
+        reference: Option<Value>,
+        ctx: &mut Context<Self>,
+    ) {
+        let (app, user) = (self.app.clone(), self.user.clone());
+        ctx.spawn(
+            async move {
+                let client = app.db_conn().await?;
+                let access = RoomAccess::readable(&client, room_id, &user).await?;
+                Ok::<_, crate::error::ApiError>((
+                    access.role,
+                    access.room.status.as_str() == "archived",
+                ))
+            }
+            .into_actor(self)
+            .map(move |result, act, ctx| {
+                if act.subs.get(&room_id).map(|s| s.generation) != Some(generation) {
+                    return; // unsubscribed or subscribed again meanwhile
+                }
+                match result {
+                    Ok((role, archived)) => {
+                        if let Some(sub) = act.subs.get_mut(&room_id) {
+                            sub.role = role;
+                            sub.archived = archived;
+                        }
+                        act.subscribed(room_id, subscribed, after, reference, ctx)
+                    }
+                    Err(e) => {
+                        if let Some(sub) = act.subs.remove(&room_id) {
+                            sub.room.do_send(Unsubscribe { socket_id: act.id });
+                        }
+                        act.count_subs();
+                        act.send_error(&WsError::from(e), &reference, Some(room_id), ctx);
+                    }
+                }
+            }),
         );
     }
 
@@ -643,7 +759,7 @@ impl SocketActor {
                     fetched: after.max(0),
                     upto: s.head_seq,
                     fetching: false,
-                    ready: None,
+                    ready: VecDeque::new(),
                     buffered,
                 };
                 self.continue_replays(ctx);
@@ -666,42 +782,46 @@ impl SocketActor {
     /// Moves replays on; called when a subscription starts replaying, when a page
     /// arrives and whenever the writer drains.
     ///
-    /// Reading is one page ahead of writing: while the writer drains a page, the
-    /// next one is already being read, so the database's latency and the socket's
-    /// overlap instead of adding up. A page read ahead waits aside (one per room
-    /// at most) until the queue has room for it and still a quarter of its bound
-    /// for live frames and replies, so a replay never trips the 4008 bound.
+    /// Reading is one page ahead of writing: events read ahead wait aside until the
+    /// queue has room for them, always leaving a quarter of its bounds for live
+    /// frames and replies (so a replay never trips the 4008 bound), and the next
+    /// page is read as soon as the last one is all queued, while the writer still
+    /// drains it, so the database's latency and the socket's overlap instead of
+    /// adding up. One page is read ahead per socket, however many of its rooms
+    /// replay: a socket that subscribes everywhere and never reads holds one page
+    /// and its bounded queue, no more.
     fn continue_replays(&mut self, ctx: &mut Context<Self>) {
         if self.closing {
             return;
         }
-        let page = self.replay_page_len();
-        let ready: Vec<Uuid> = self
+        let waiting: Vec<Uuid> = self
             .subs
             .iter()
-            .filter(|(_, sub)| matches!(&sub.state, SubState::Replaying { ready: Some(_), .. }))
+            .filter(|(_, sub)| matches!(&sub.state, SubState::Replaying { ready, .. } if !ready.is_empty()))
             .map(|(id, _)| *id)
             .collect();
-        for room_id in ready {
-            let free = self.limit().saturating_sub(self.outbox.len());
-            if free < page + self.limit() / 4 || self.closing {
-                break;
-            }
-            self.deliver_replay_page(room_id, ctx);
+        for room_id in waiting {
+            self.queue_ready(room_id, ctx);
         }
-        // Read the next page of one room (one read at a time keeps memory bounded).
+        let busy = self.subs.values().any(|sub| {
+            matches!(&sub.state, SubState::Replaying { fetching, ready, .. } if *fetching || !ready.is_empty())
+        });
+        if busy || self.closing {
+            return;
+        }
+        let page = self.replay_page_len();
+        let page_bytes = (self.byte_limit() / 4) as i64;
         for (room_id, sub) in self.subs.iter_mut() {
             let SubState::Replaying {
                 fetched,
                 upto,
                 fetching,
-                ready,
                 ..
             } = &mut sub.state
             else {
                 continue;
             };
-            if *fetching || ready.is_some() || *fetched >= *upto {
+            if *fetched >= *upto {
                 continue;
             }
             *fetching = true;
@@ -712,7 +832,7 @@ impl SocketActor {
                 async move {
                     let client = app.db_conn().await?;
                     Ok::<_, crate::error::ApiError>(
-                        events::list_frames(&client, room_id, after, limit).await?,
+                        events::list_frames(&client, room_id, after, limit, page_bytes).await?,
                     )
                 }
                 .into_actor(self)
@@ -761,38 +881,62 @@ impl SocketActor {
         *fetching = false;
         // An empty page ends the replay too: the log holds nothing more up to `upto`.
         *fetched = page.last().map_or(upto, |e| e.seq);
-        *ready = Some(page);
+        ready.extend(page);
+        let held = ready.iter().map(|e| e.frame.len()).sum();
+        self.app
+            .realtime
+            .stats
+            .replay_ready_bytes_high_water
+            .fetch_max(held, std::sync::atomic::Ordering::Relaxed);
         self.continue_replays(ctx);
     }
 
-    /// Queues a page read ahead; after the last one the subscription goes live.
-    fn deliver_replay_page(&mut self, room_id: Uuid, ctx: &mut Context<Self>) {
-        let Some(Sub {
-            state: SubState::Replaying { ready, upto, .. },
-            ..
-        }) = self.subs.get_mut(&room_id)
-        else {
-            return;
-        };
-        let (Some(page), upto) = (ready.take(), *upto) else {
-            return;
-        };
-        let mut last = None;
-        for event in page.into_iter().filter(|e| e.seq <= upto) {
-            last = Some(event.seq);
-            self.deliver_event(room_id, event.frame, &event.meta, ctx);
-        }
-        let Some(sub) = self.subs.get_mut(&room_id) else {
-            return;
-        };
-        let SubState::Replaying { buffered, .. } = &mut sub.state else {
-            return;
-        };
-        if last.is_none_or(|seq| seq >= upto) {
-            let buffered = std::mem::take(buffered);
-            sub.state = SubState::Live { last: upto };
-            for (text, meta) in buffered {
-                self.live_event(room_id, text, meta, ctx);
+    /// Queues the events of `room_id` read ahead while the queue has room (three
+    /// quarters of its bounds); once the log is read and queued up to the head the
+    /// subscription goes live.
+    fn queue_ready(&mut self, room_id: Uuid, ctx: &mut Context<Self>) {
+        let frames_room = self.limit() - self.limit() / 4;
+        let bytes_room = self.byte_limit() - self.byte_limit() / 4;
+        loop {
+            if self.closing {
+                return;
+            }
+            let Some(Sub {
+                state:
+                    SubState::Replaying {
+                        ready,
+                        upto,
+                        fetched,
+                        fetching,
+                        buffered,
+                    },
+                ..
+            }) = self.subs.get_mut(&room_id)
+            else {
+                return;
+            };
+            let upto = *upto;
+            let Some(next) = ready.front() else {
+                if *fetched >= upto && !*fetching {
+                    let buffered = std::mem::take(buffered);
+                    if let Some(sub) = self.subs.get_mut(&room_id) {
+                        sub.state = SubState::Live { last: upto };
+                    }
+                    for (text, meta) in buffered {
+                        self.live_event(room_id, text, meta, ctx);
+                    }
+                }
+                return;
+            };
+            if self.outbox.len() >= frames_room || self.outbox_bytes + next.frame.len() > bytes_room
+            {
+                return; // the writer's next drain calls again
+            }
+            let Some(event) = ready.pop_front() else {
+                return;
+            };
+            if event.seq <= upto {
+                self.deliver_event(room_id, event.frame, &event.meta, ctx);
             }
         }
     }

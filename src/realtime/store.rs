@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use andon_actors::permissions::{self, Action, Role};
 use andon_actors::realtime::{
-    BatchOutcome, BatchWriter, EventLog, SendAck, SendError, SendRequest, StoredEvent,
+    BatchError, BatchOutcome, BatchWriter, EventLog, SendAck, SendError, SendRequest, StoredEvent,
 };
 use andon_actors::session::BackendError;
 use deadpool_postgres::Pool;
@@ -69,10 +69,31 @@ struct LockedRoom {
 
 #[async_trait::async_trait]
 impl BatchWriter for PgBatchWriter {
+    #[tracing::instrument(skip_all, fields(batch = batch.len()))]
+    async fn write(&self, batch: &[SendRequest]) -> Result<BatchOutcome, BatchError> {
+        self.write_batch(batch).await.map_err(|e| {
+            if refused_data(e.as_ref()) {
+                BatchError::Rejected(e)
+            } else {
+                BatchError::Failed(e)
+            }
+        })
+    }
+}
+
+/// The database refused a value of the batch (SQLSTATE class 22, data exception:
+/// a character it cannot store, a value out of range; or 23, a constraint), as
+/// opposed to failing or being out of reach.
+fn refused_data(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<tokio_postgres::Error>()
+        .and_then(|e| e.code())
+        .is_some_and(|code| matches!(&code.code()[..2], "22" | "23"))
+}
+
+impl PgBatchWriter {
     /// One transaction in four round trips: `BEGIN`; lock + roles + retries
     /// (pipelined); head update + both inserts (pipelined); `COMMIT`.
-    #[tracing::instrument(skip_all, fields(batch = batch.len()))]
-    async fn write(&self, batch: &[SendRequest]) -> Result<BatchOutcome, BackendError> {
+    async fn write_batch(&self, batch: &[SendRequest]) -> Result<BatchOutcome, BackendError> {
         let mut client = self.db.get().await?;
         let tx = client.transaction().await?;
 
@@ -221,6 +242,28 @@ impl BatchWriter for PgBatchWriter {
                 .iter()
                 .filter_map(|id| Some((*id, locked.get(id)?.head_seq)))
                 .unzip();
+            // The counters unread counts are computed from (V7): new messages per
+            // room, and per sender in each room.
+            let mut per_room: HashMap<Uuid, i64> = HashMap::new();
+            let mut per_sender: HashMap<(Uuid, &str), i64> = HashMap::new();
+            for v in &views {
+                *per_room.entry(v.room_id).or_default() += 1;
+                *per_sender
+                    .entry((v.room_id, v.sender.as_str()))
+                    .or_default() += 1;
+            }
+            let added: Vec<i64> = head_ids
+                .iter()
+                .map(|id| per_room.get(id).copied().unwrap_or(0))
+                .collect();
+            let mut sent_rooms = Vec::with_capacity(per_sender.len());
+            let mut sent_users = Vec::with_capacity(per_sender.len());
+            let mut sent_counts = Vec::with_capacity(per_sender.len());
+            for ((room, sender), n) in per_sender {
+                sent_rooms.push(room);
+                sent_users.push(sender);
+                sent_counts.push(n);
+            }
             let col = |f: fn(&MessageView) -> &str| views.iter().map(f).collect::<Vec<&str>>();
             let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
             let room_ids: Vec<Uuid> = views.iter().map(|v| v.room_id).collect();
@@ -236,9 +279,17 @@ impl BatchWriter for PgBatchWriter {
             let data: Vec<Value> = views.iter().map(|v| json!(v)).collect();
             let heads_stmt = tx
                 .prepare_cached(
-                    "UPDATE rooms r SET head_seq = b.head, last_activity_at = now()
-                     FROM unnest($1::uuid[], $2::bigint[]) AS b(id, head)
+                    "UPDATE rooms r SET head_seq = b.head, last_activity_at = now(),
+                                        message_count = r.message_count + b.added
+                     FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS b(id, head, added)
                      WHERE r.id = b.id AND r.head_seq < b.head",
+                )
+                .await?;
+            let sent_stmt = tx
+                .prepare_cached(
+                    "UPDATE room_members m SET sent_count = m.sent_count + b.n
+                     FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS b(room_id, user_id, n)
+                     WHERE m.room_id = b.room_id AND m.user_id = b.user_id",
                 )
                 .await?;
             let messages_stmt = tx
@@ -261,13 +312,15 @@ impl BatchWriter for PgBatchWriter {
                           AS t(room_id, seq, actor, data)",
                 )
                 .await?;
-            let heads_params: [&(dyn ToSql + Sync); 2] = [&head_ids, &heads];
+            let heads_params: [&(dyn ToSql + Sync); 3] = [&head_ids, &heads, &added];
+            let sent_params: [&(dyn ToSql + Sync); 3] = [&sent_rooms, &sent_users, &sent_counts];
             let messages_params: [&(dyn ToSql + Sync); 10] = [
                 &ids, &room_ids, &seqs, &senders, &names, &types, &contents, &metadata, &cids, &now,
             ];
             let events_params: [&(dyn ToSql + Sync); 5] = [&room_ids, &seqs, &senders, &data, &now];
             futures_util::try_join!(
                 tx.execute(&heads_stmt, &heads_params),
+                tx.execute(&sent_stmt, &sent_params),
                 tx.execute(&messages_stmt, &messages_params),
                 tx.execute(&events_stmt, &events_params),
             )?;

@@ -100,36 +100,90 @@ async fn malformed_login_bodies_get_400() {
 }
 
 #[tokio::test]
-async fn a_burst_of_bad_logins_is_limited_before_ad_sees_more_than_the_limit() {
-    let app = TestApp::builder()
-        .env("ANDON_LOGIN_LIMIT_PER_MINUTE", 5)
-        .spawn()
-        .await;
+async fn failed_logins_per_account_are_limited_before_ad_could_lock_it() {
+    // Defaults: 3 failures per account in 15 minutes.
+    let app = TestApp::spawn().await;
     app.ad.add_user("eve@andon.test", "right", "Eve").await;
-    let mut statuses = Vec::new();
-    let mut retry_after = None;
-    for _ in 0..12 {
+    app.ad.add_user("ivan@andon.test", "pw", "Ivan").await;
+    // Three spellings of one account: one budget.
+    for spelling in ["eve@andon.test", "EVE@Andon.Test", "PLANT\\eve"] {
+        assert_eq!(app.login(spelling, "guess").await.0, 401, "{spelling}");
+    }
+    for spelling in ["eve", "Eve@andon.test", "plant\\EVE"] {
         let resp = app
             .http
             .post(app.url("/api/auth/login"))
-            .json(&json!({"username": "eve@andon.test", "password": "guess"}))
+            .json(&json!({"username": spelling, "password": "guess"}))
             .send()
             .await
             .unwrap();
-        statuses.push(resp.status().as_u16());
-        if resp.status() == 429 {
-            retry_after = resp.headers().get("retry-after").cloned();
-            let body: serde_json::Value = resp.json().await.unwrap();
-            assert_eq!(body["code"], "rate_limited");
-        }
+        assert_eq!(resp.status(), 429, "{spelling}");
+        let secs: u64 = resp.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=900).contains(&secs), "{secs}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], "rate_limited");
     }
-    assert_eq!(statuses[..5], [401; 5]);
-    assert_eq!(statuses[5..], [429; 7]);
-    let secs: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
-    assert!((1..=60).contains(&secs));
-    assert_eq!(app.ad.login_requests().await, 5);
+    assert_eq!(app.ad.login_requests().await, 3, "AD saw three failures");
     // Even the right password waits: the account is protected, not just the guess.
     assert_eq!(app.login("eve@andon.test", "right").await.0, 429);
+    assert_eq!(app.ad.login_requests().await, 3);
+    assert_eq!(app.login("ivan@andon.test", "pw").await.0, 200);
+}
+
+#[tokio::test]
+async fn successful_logins_do_not_use_up_the_failure_budget() {
+    let app = TestApp::builder()
+        .env("ANDON_LOGIN_MAX_FAILURES", 2)
+        .spawn()
+        .await;
+    app.ad.add_user("gwen@andon.test", "right", "Gwen").await;
+    for _ in 0..5 {
+        assert_eq!(app.login("gwen@andon.test", "right").await.0, 200);
+    }
+    assert_eq!(app.login("gwen@andon.test", "typo").await.0, 401);
+    // A success clears the failures, as it does at AD.
+    assert_eq!(app.login("gwen@andon.test", "right").await.0, 200);
+    assert_eq!(app.login("gwen@andon.test", "typo").await.0, 401);
+    assert_eq!(app.login("gwen@andon.test", "typo").await.0, 401);
+    assert_eq!(app.login("gwen@andon.test", "typo").await.0, 429);
+    assert_eq!(app.ad.login_requests().await, 5 + 1 + 1 + 2);
+}
+
+#[tokio::test]
+async fn an_ad_outage_uses_up_no_failures() {
+    let app = TestApp::builder()
+        .env("ANDON_LOGIN_MAX_FAILURES", 1)
+        .spawn()
+        .await;
+    app.ad.add_user("hal@andon.test", "right", "Hal").await;
+    app.ad.set_outage(true).await;
+    for _ in 0..3 {
+        assert_eq!(app.login("hal@andon.test", "right").await.0, 503);
+    }
+    app.ad.set_outage(false).await;
+    assert_eq!(app.login("hal@andon.test", "right").await.0, 200);
+}
+
+#[tokio::test]
+async fn an_out_of_range_token_lifetime_from_ad_is_an_ad_error() {
+    let app = TestApp::spawn().await;
+    app.ad.add_user("gil@andon.test", "pw", "Gil").await;
+    for ttl in [i64::MAX, i64::MIN, -60, 400 * 86_400] {
+        app.ad.set_token_ttl(ttl).await;
+        let (status, body) = app.login("gil@andon.test", "pw").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (503, Some("ad_unavailable")),
+            "expires_in {ttl}: {body}"
+        );
+    }
+    app.ad.set_token_ttl(3600).await;
+    let (status, body) = app.login("gil@andon.test", "pw").await;
+    assert_eq!(status, 200, "the server is still up: {body}");
 }
 
 #[tokio::test]

@@ -47,6 +47,37 @@ fn png(width: u32, height: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A PNG of a few bytes that declares `width`×`height` RGB pixels (a
+/// decompression bomb's header: the decoder would allocate before reading data).
+fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+    let crc32 = |bytes: &[u8]| {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    };
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let idat = [0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01];
+    for (kind, data) in [(&b"IHDR"[..], &ihdr[..]), (b"IDAT", &idat), (b"IEND", &[])] {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let body = [kind, data].concat();
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    out
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     openssl::sha::sha256(bytes)
         .iter()
@@ -262,7 +293,10 @@ async fn types_come_from_the_bytes(driver: Driver) {
         body["file"]["mime_type"], "image/png",
         "a PNG named .pdf is a PNG"
     );
-    assert_eq!(body["file"]["name"], "report.pdf");
+    assert_eq!(
+        body["file"]["name"], "report.png",
+        "the stored extension follows the bytes"
+    );
     let (status, headers, _) = download(
         &app,
         &c.editor,
@@ -546,6 +580,71 @@ for_both_drivers!(
     deleting_a_file_deletes_its_message_and_is_broadcast,
     permanent_room_delete_removes_every_object,
 );
+
+#[tokio::test]
+async fn an_image_declaring_more_than_50_megapixels_is_kept_without_a_thumbnail() {
+    let app = app_for(Driver::Local).await;
+    let c = cast(&app).await;
+    // 12000×12000: 432 MB of pixels declared by a 70-byte file.
+    let bomb = png_declaring(12_000, 12_000);
+    let (status, body) = upload(&app, &c.editor, &c.room, "bomb.png", bomb.clone(), None).await;
+    assert_eq!(status, 201, "{body}");
+    let file = &body["file"];
+    assert_eq!(
+        (file["kind"].as_str(), file["mime_type"].as_str()),
+        (Some("image"), Some("image/png"))
+    );
+    assert_eq!(file["has_thumbnail"], false);
+    assert!(file["thumbnail_url"].is_null());
+    assert_eq!(body["message"]["message_type"], "image_ref");
+
+    let thumb = format!(
+        "{}/thumbnail",
+        file["content_url"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches("/content")
+    );
+    assert_eq!(download(&app, &c.editor, &thumb).await.0, 404);
+    let (status, headers, bytes) =
+        download(&app, &c.editor, file["content_url"].as_str().unwrap()).await;
+    assert_eq!((status, bytes), (200, bomb), "stored as uploaded");
+    let cd = headers["content-disposition"].to_str().unwrap();
+    assert!(cd.starts_with("attachment"), "not rendered inline: {cd}");
+}
+
+#[tokio::test]
+async fn a_disguised_name_loses_its_invisible_characters_and_gets_the_sniffed_extension() {
+    let app = app_for(Driver::Local).await;
+    let c = cast(&app).await;
+    // Shows as `restarttab.txt` where bidirectional text is honoured; it is a .bat.
+    let disguised = "restart\u{202E}txt.bat";
+    let (status, body) = upload(
+        &app,
+        &c.editor,
+        &c.room,
+        disguised,
+        b"shutdown /r /t 0\r\n".to_vec(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["file"]["mime_type"], "text/plain");
+    assert_eq!(body["file"]["name"], "restarttxt.bat.txt");
+    assert_eq!(body["message"]["file"]["name"], "restarttxt.bat.txt");
+
+    let (status, headers, _) = download(
+        &app,
+        &c.editor,
+        body["file"]["content_url"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let cd = headers["content-disposition"].to_str().unwrap();
+    assert!(cd.starts_with("attachment"), "{cd}");
+    assert!(cd.contains("restarttxt.bat.txt"), "{cd}");
+    assert!(!cd.contains("%E2%80%AE"), "no RLO in the header: {cd}");
+}
 
 #[tokio::test]
 async fn local_downloads_support_ranges() {

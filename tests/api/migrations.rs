@@ -8,6 +8,7 @@ fn config(db: &TestDb) -> DatabaseConfig {
         url: SecretString::from(db.url.clone()),
         pool_size: 2,
         connect_timeout: std::time::Duration::from_secs(5),
+        statement_timeout: std::time::Duration::from_secs(15),
     }
 }
 

@@ -178,6 +178,19 @@ async fn no_password_token_ticket_or_key_reaches_the_log() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 401);
+    // A password typed into the username field: rejected, then rate limited.
+    let typed_as_name = "Pa55-typed-as-a-username";
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let resp = http
+            .post(server.url("/api/auth/login"))
+            .json(&json!({"username": typed_as_name, "password": "x"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429]);
     let ticket = server.ticket(&token).await;
     let (mut ws, _) = tokio_tungstenite::connect_async(format!(
         "ws://127.0.0.1:{}/api/ws?ticket={ticket}",
@@ -199,9 +212,15 @@ async fn no_password_token_ticket_or_key_reaches_the_log() {
     let (_, log) = server.exit_code(30).await;
     let text = log.join("\n");
     assert!(text.contains("logged in"), "the log was captured");
+    assert!(text.contains("login rejected by AD") && text.contains("login rate limited"));
     for (what, secret) in [
         ("password", password),
         ("wrong password", "wrong-Pa55-guess"),
+        ("password typed as a username", typed_as_name),
+        (
+            "password typed as a username, lower-cased",
+            &typed_as_name.to_lowercase(),
+        ),
         ("session token", token.as_str()),
         ("ws ticket", ticket.as_str()),
         ("secret key", secret_key),

@@ -127,6 +127,43 @@ async fn inactive_sessions_expire_with_their_own_code() {
 }
 
 #[tokio::test]
+async fn a_stored_session_past_its_end_is_refused_and_ended() {
+    let app = TestApp::spawn().await;
+    // Not used before the change: no activity of theirs waits to be written back.
+    let idle = app.user("stale-idle").await;
+    let struck = app.user("stale-struck").await;
+    let db = app.db.client().await;
+    // As if the supervisor had not managed to end them (default inactivity: 3 days).
+    db.execute(
+        "UPDATE sessions SET last_activity_at = now() - interval '4 days' WHERE user_id = $1",
+        &[&idle.id],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "UPDATE sessions SET refresh_failures = 3 WHERE user_id = $1",
+        &[&struck.id],
+    )
+    .await
+    .unwrap();
+
+    for (user, code) in [(&idle, "session_expired"), (&struck, "session_revoked")] {
+        let (status, body) = app.get_as("/api/auth/me", &user.token).await;
+        assert_eq!((status, body["code"].as_str()), (401, Some(code)), "{body}");
+        eventually(20, "the overdue session to be ended", || async {
+            let row = db
+                .query_opt("SELECT 1 FROM sessions WHERE user_id = $1", &[&user.id])
+                .await
+                .unwrap();
+            row.is_none().then_some(())
+        })
+        .await;
+        let (status, body) = app.get_as("/api/auth/me", &user.token).await;
+        assert_eq!((status, body["code"].as_str()), (401, Some(code)), "{body}");
+    }
+}
+
+#[tokio::test]
 async fn the_database_holds_no_plaintext_password_or_usable_token() {
     let app = TestApp::spawn().await;
     app.ad

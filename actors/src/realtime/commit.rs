@@ -11,6 +11,11 @@
 //! committing at once all locked the same busy rooms and ran one after another.
 //! When a commit returns, every sender of its batch gets the answer, then the
 //! batch's events are published.
+//!
+//! A batch the database refuses for its data (a value it cannot store slipped past
+//! the checks at the edge) is split in halves and each half committed again, down
+//! to the one send at fault: one bad row fails its own send, never the sends of
+//! other users and rooms that happened to share its batch.
 
 use std::sync::Arc;
 
@@ -20,6 +25,7 @@ use uuid::Uuid;
 
 use super::StoredEvent;
 use crate::session::BackendError;
+use std::future::Future;
 
 /// One message to store.
 #[derive(Debug, Clone)]
@@ -53,6 +59,21 @@ pub enum SendError {
     Unavailable,
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The database refused to store this message's data.
+    #[error("the message could not be stored")]
+    Rejected,
+}
+
+/// Why a batch was not committed.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// The database refused the batch's data: some row of it cannot be stored.
+    /// Committing its sends apart finds the one at fault.
+    #[error("the database refused the batch's data: {0}")]
+    Rejected(BackendError),
+    /// The database could not be reached or failed: nothing was stored.
+    #[error("the batch was not committed: {0}")]
+    Failed(BackendError),
 }
 
 /// What a batch produced: one result per request, in order, and the new events.
@@ -65,7 +86,7 @@ pub struct BatchOutcome {
 /// Writes a batch in one transaction (PostgreSQL in the server, memory in tests).
 #[async_trait::async_trait]
 pub trait BatchWriter: Send + Sync + 'static {
-    async fn write(&self, batch: &[SendRequest]) -> Result<BatchOutcome, BackendError>;
+    async fn write(&self, batch: &[SendRequest]) -> Result<BatchOutcome, BatchError>;
 }
 
 type Reply = oneshot::Sender<Result<SendAck, SendError>>;
@@ -172,30 +193,49 @@ async fn run(
     }
 }
 
-async fn commit_batch(
-    writer: &dyn BatchWriter,
-    publish: &(dyn Fn(Vec<StoredEvent>) + Send + Sync),
-    requests: Vec<SendRequest>,
-    replies: Vec<Reply>,
-) {
-    metrics::histogram!("andon_commit_batch_size").record(requests.len() as f64);
-    let started = std::time::Instant::now();
-    let written = writer.write(&requests).await;
-    metrics::histogram!("andon_commit_seconds").record(started.elapsed().as_secs_f64());
-    match written {
-        Ok(outcome) => {
-            for (reply, result) in replies.into_iter().zip(outcome.results) {
-                let _ = reply.send(result);
+/// Commits `requests` and answers each; a batch refused for its data is split in
+/// halves, each committed on its own (in order, so each room's events still come
+/// out in `seq` order), until the refused send stands alone.
+fn commit_batch<'a>(
+    writer: &'a dyn BatchWriter,
+    publish: &'a (dyn Fn(Vec<StoredEvent>) + Send + Sync),
+    mut requests: Vec<SendRequest>,
+    mut replies: Vec<Reply>,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    Box::pin(async move {
+        metrics::histogram!("andon_commit_batch_size").record(requests.len() as f64);
+        let started = std::time::Instant::now();
+        let written = writer.write(&requests).await;
+        metrics::histogram!("andon_commit_seconds").record(started.elapsed().as_secs_f64());
+        match written {
+            Ok(outcome) => {
+                for (reply, result) in replies.into_iter().zip(outcome.results) {
+                    let _ = reply.send(result);
+                }
+                if !outcome.events.is_empty() {
+                    publish(outcome.events);
+                }
             }
-            if !outcome.events.is_empty() {
-                publish(outcome.events);
+            Err(BatchError::Rejected(e)) if requests.len() > 1 => {
+                tracing::warn!(error = %e, batch = requests.len(), "batch refused: committing its halves apart");
+                metrics::counter!("andon_commit_splits_total").increment(1);
+                let half = requests.len() / 2;
+                let (later, later_replies) = (requests.split_off(half), replies.split_off(half));
+                commit_batch(writer, publish, requests, replies).await;
+                commit_batch(writer, publish, later, later_replies).await;
+            }
+            Err(BatchError::Rejected(e)) => {
+                tracing::warn!(error = %e, "message refused by the database");
+                for reply in replies {
+                    let _ = reply.send(Err(SendError::Rejected));
+                }
+            }
+            Err(BatchError::Failed(e)) => {
+                tracing::warn!(error = %e, batch = requests.len(), "batch not committed");
+                for reply in replies {
+                    let _ = reply.send(Err(SendError::Unavailable));
+                }
             }
         }
-        Err(e) => {
-            tracing::warn!(error = %e, batch = requests.len(), "batch not committed");
-            for reply in replies {
-                let _ = reply.send(Err(SendError::Unavailable));
-            }
-        }
-    }
+    })
 }

@@ -19,7 +19,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use commit::{BatchOutcome, BatchWriter, GroupCommit, LANES, SendAck, SendError, SendRequest};
+pub use commit::{
+    BatchError, BatchOutcome, BatchWriter, GroupCommit, LANES, SendAck, SendError, SendRequest,
+};
 pub use directory::RoomDirectory;
 pub use room::{RoomActor, RoomConfig};
 

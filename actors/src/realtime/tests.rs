@@ -358,14 +358,21 @@ struct GatedWriter {
     /// Batches that reached the writer, released or not.
     entered: std::sync::atomic::AtomicUsize,
     batches: Mutex<Vec<usize>>,
+    /// Sends the database would refuse to store: a batch with one is refused whole.
+    refuse: fn(&SendRequest) -> bool,
 }
 
 impl GatedWriter {
     fn closed() -> Arc<Self> {
+        Self::refusing(|_| false)
+    }
+
+    fn refusing(refuse: fn(&SendRequest) -> bool) -> Arc<Self> {
         Arc::new(Self {
             gate: tokio::sync::Semaphore::new(0),
             entered: Default::default(),
             batches: Mutex::default(),
+            refuse,
         })
     }
 
@@ -376,10 +383,13 @@ impl GatedWriter {
 
 #[async_trait::async_trait]
 impl BatchWriter for GatedWriter {
-    async fn write(&self, batch: &[SendRequest]) -> Result<BatchOutcome, BackendError> {
+    async fn write(&self, batch: &[SendRequest]) -> Result<BatchOutcome, BatchError> {
         self.entered
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let _permit = self.gate.acquire().await.unwrap();
+        if batch.iter().any(self.refuse) {
+            return Err(BatchError::Rejected("invalid byte sequence".into()));
+        }
         self.batches.lock().unwrap().push(batch.len());
         let base = self.batches.lock().unwrap().iter().sum::<usize>() as i64 - batch.len() as i64;
         Ok(BatchOutcome {
@@ -449,6 +459,47 @@ async fn sends_queued_behind_a_busy_commit_go_out_together_in_the_next_batch() {
     seqs.sort();
     assert_eq!(seqs, (1..=11).collect::<Vec<_>>());
     assert_eq!(published.lock().unwrap().iter().sum::<usize>(), 11);
+}
+
+#[actix_rt::test]
+async fn a_send_the_database_refuses_fails_alone_not_its_batch() {
+    let writer = GatedWriter::refusing(|r| r.content.contains("poison"));
+    let commit = GroupCommit::start(writer.clone(), |_| {}, 1000, 10_000);
+    let room = Uuid::new_v4();
+    let mut pending = Vec::new();
+    for n in 0..9 {
+        let c = commit.clone();
+        let mut req = request(room, n);
+        if n == 5 {
+            req.content = "poison".into();
+        }
+        pending.push(tokio::spawn(async move { c.submit(req).await }));
+        settle().await;
+    }
+    // One send holds the lane; the eight behind it, the refused one among them,
+    // go out as one batch.
+    writer.gate.add_permits(100);
+    let mut results = Vec::new();
+    for p in pending {
+        results.push(p.await.unwrap());
+    }
+    for (n, result) in results.iter().enumerate() {
+        if n == 5 {
+            assert_eq!(result, &Err(super::SendError::Rejected), "the refused send");
+        } else {
+            assert!(
+                result.is_ok(),
+                "send {n} paid for another's row: {result:?}"
+            );
+        }
+    }
+    // 1, then 8 refused, halves of 4 (one refused) and 4, then 2+2 and 1+1.
+    let committed: usize = writer.batches.lock().unwrap().iter().sum();
+    assert_eq!(committed, 8, "every other send committed once");
+    assert!(
+        writer.entered() <= 1 + 1 + 2 + 2 + 2,
+        "bisected, not one by one"
+    );
 }
 
 /// A room whose id falls in `lane`.

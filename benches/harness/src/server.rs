@@ -114,8 +114,12 @@ impl Server {
                 "ANDON_SECRET_KEY",
                 base64::engine::general_purpose::STANDARD.encode(key),
             )
-            .env("ANDON_LOGIN_LIMIT_PER_MINUTE", "1000000")
+            .env("ANDON_LOGIN_MAX_FAILURES", "1000000")
             .env("ANDON_LOGIN_ADDR_LIMIT_PER_MINUTE", "1000000")
+            // The load generator opens many sockets per session (`idle` 190 each)
+            // and reconnects at full speed (`connect`): no per-session caps.
+            .env("ANDON_WS_SOCKETS_PER_SESSION", "1000000")
+            .env("ANDON_WS_TICKETS_PER_MINUTE", "1000000")
             .env("ANDON_LOG", "warn")
             .stdout(Stdio::from(std::io::stderr()))
             .kill_on_drop(true);

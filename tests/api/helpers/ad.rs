@@ -77,7 +77,8 @@ impl TestAd {
         .await;
     }
 
-    pub async fn set_token_ttl(&self, seconds: u64) {
+    /// Lifetime of the tokens AD issues; negative or huge to play a broken AD.
+    pub async fn set_token_ttl(&self, seconds: i64) {
         self.admin(
             self.http
                 .put(format!("{}/admin/token-ttl", self.url))
