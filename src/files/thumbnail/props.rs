@@ -9,7 +9,7 @@ use image::{ImageFormat, RgbImage};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
-use super::{THUMBNAIL_SIDE, make_thumbnail};
+use super::{THUMBNAIL_SIDE, Thumbnail, make_thumbnail};
 
 struct Scratch(PathBuf);
 
@@ -20,13 +20,22 @@ impl Scratch {
         Self(dir)
     }
 
-    /// Thumbnails `bytes`: the thumbnail's size, or the error.
-    fn thumbnail(&self, bytes: &[u8]) -> Result<(u32, u32), String> {
+    /// Thumbnails `bytes`: the thumbnail's size (`None`: too large for one), or
+    /// the error.
+    fn thumbnail(&self, bytes: &[u8]) -> Result<Option<(u32, u32)>, String> {
         let (src, dst) = (self.0.join("in"), self.0.join("out.jpg"));
         std::fs::write(&src, bytes).unwrap();
-        make_thumbnail(&src, &dst)?;
-        let thumb = image::open(&dst).expect("a thumbnail is a decodable image");
-        Ok((thumb.width(), thumb.height()))
+        let _ = std::fs::remove_file(&dst);
+        match make_thumbnail(&src, &dst)? {
+            Thumbnail::Made => {
+                let thumb = image::open(&dst).expect("a thumbnail is a decodable image");
+                Ok(Some((thumb.width(), thumb.height())))
+            }
+            Thumbnail::TooLarge(_) => {
+                assert!(!dst.exists(), "no thumbnail is written for a large image");
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -60,7 +69,9 @@ fn encoded(w: u32, h: u32, format: ImageFormat) -> Vec<u8> {
 /// The property the fuzz target checks: no panic, and a thumbnail within bounds.
 fn fits(scratch: &Scratch, bytes: &[u8]) -> Result<(), String> {
     match scratch.thumbnail(bytes) {
-        Ok((w, h)) if !(1..=THUMBNAIL_SIDE).contains(&w) || !(1..=THUMBNAIL_SIDE).contains(&h) => {
+        Ok(Some((w, h)))
+            if !(1..=THUMBNAIL_SIDE).contains(&w) || !(1..=THUMBNAIL_SIDE).contains(&h) =>
+        {
             Err(format!("a thumbnail of {w}x{h}"))
         }
         _ => Ok(()),
@@ -98,7 +109,10 @@ proptest! {
         // GIF encoding quantizes colours, slowly: smaller GIFs keep the run short.
         let (w, h) = if format == ImageFormat::Gif { (w / 3 + 1, h / 3 + 1) } else { (w, h) };
         let scratch = Scratch::new();
-        let (tw, th) = scratch.thumbnail(&encoded(w, h, format)).unwrap();
+        let (tw, th) = scratch
+            .thumbnail(&encoded(w, h, format))
+            .unwrap()
+            .expect("a small image gets a thumbnail");
         prop_assert!(tw <= THUMBNAIL_SIDE && th <= THUMBNAIL_SIDE, "{tw}x{th} from {w}x{h}");
         prop_assert!(tw >= 1 && th >= 1);
         let longest = w.max(h).min(THUMBNAIL_SIDE);

@@ -7,6 +7,12 @@ use serde_json::{Value, json};
 
 use super::*;
 
+/// Any text: `any::<String>()` never holds control characters, so half the time
+/// short strings full of them (NUL included).
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![any::<String>(), "[a-z \\x00-\\x1f\\x7f-\\x9f溫]{0,12}"]
+}
+
 /// Any JSON value, strings with any character (NUL included).
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -16,12 +22,12 @@ fn json_value() -> impl Strategy<Value = Value> {
         // Decimals as sensors send them: serde_json (without its
         // `float_roundtrip` feature) may read a 17-digit float one ulp off.
         (any::<i32>(), 0i32..4).prop_map(|(m, e)| Value::from(f64::from(m) / 10f64.powi(e))),
-        any::<String>().prop_map(Value::from),
+        text().prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::btree_map(any::<String>(), inner, 0..6)
+            prop::collection::btree_map(text(), inner, 0..6)
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
@@ -30,7 +36,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 /// Text around the limits: short or long, blank or not, multi-byte characters.
 fn content() -> impl Strategy<Value = String> {
     prop_oneof![
-        any::<String>(),
+        text(),
         "[ \t\n]{0,4}",
         (CONTENT_MAX - 2..CONTENT_MAX + 3).prop_map(|n| "é".repeat(n)),
     ]
@@ -38,7 +44,7 @@ fn content() -> impl Strategy<Value = String> {
 
 fn client_id() -> impl Strategy<Value = String> {
     prop_oneof![
-        any::<String>(),
+        text(),
         (60usize..68).prop_map(|n| "號".repeat(n)),
         Just(String::new()),
     ]
@@ -60,10 +66,36 @@ fn metadata() -> impl Strategy<Value = Value> {
     ]
 }
 
-/// What the documentation promises of an accepted send (docs/PROTOCOL.md).
+/// Whether PostgreSQL can store every key and string of `v` (no NUL), walked
+/// recursively: an oracle independent of `text::storable_json`.
+fn nul_free(v: &Value) -> bool {
+    match v {
+        Value::String(s) => !s.contains('\0'),
+        Value::Array(items) => items.iter().all(nul_free),
+        Value::Object(map) => map.iter().all(|(k, v)| !k.contains('\0') && nul_free(v)),
+        _ => true,
+    }
+}
+
+/// Whether `v` as JSON text holds the `\u0000` escape jsonb refuses (an escaped
+/// backslash before `u0000` is not one).
+fn has_nul_escape(v: &Value) -> bool {
+    let text = v.to_string();
+    let bytes = text.as_bytes();
+    (0..bytes.len()).any(|i| {
+        bytes[i..].starts_with(b"\\u0000")
+            && bytes[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+    })
+}
+
+/// What the documentation promises of an accepted send (docs/PROTOCOL.md), and
+/// that PostgreSQL can store it.
 fn within_limits(f: &SendFrame) -> bool {
     let cid = f.client_id.chars().count();
     (1..=64).contains(&cid)
+        && !f.client_id.chars().any(char::is_control)
+        && !f.content.contains('\0')
+        && nul_free(&f.metadata)
         && match f.message_type.as_str() {
             "text" => !f.content.trim().is_empty(),
             "incident_data" => true,
@@ -86,8 +118,17 @@ fn holds(text: &str) -> Result<(), String> {
             }
         }
         Ok((ClientFrame::Send(f), _)) => {
-            if check_send(&f).is_ok() && !within_limits(&f) {
-                return Err(format!("accepted a send beyond the limits: {f:?}"));
+            if check_send(&f).is_ok() {
+                if !within_limits(&f) {
+                    return Err(format!("accepted a send beyond the limits: {f:?}"));
+                }
+                // What reaches PostgreSQL: the texts, and the metadata as JSON.
+                if f.client_id.contains('\0')
+                    || f.content.contains('\0')
+                    || has_nul_escape(&f.metadata)
+                {
+                    return Err(format!("accepted a NUL: {f:?}"));
+                }
             }
         }
         Ok(_) => {}
@@ -165,5 +206,33 @@ proptest! {
         if let Err(e) = verdict {
             prop_assert!(matches!(e.code, "bad_request" | "too_large"), "{}", e.code);
         }
+    }
+    /// A send that is fine but for one NUL (or, in `client_id`, one control
+    /// character) anywhere: refused before it can reach PostgreSQL.
+    #[test]
+    fn one_nul_anywhere_refuses_the_send(
+        field in 0usize..4,
+        at in any::<prop::sample::Index>(),
+        base in "[a-z0-9溫 ]{1,20}",
+        control in prop_oneof![Just('\0'), Just('\u{7}'), Just('\n'), Just('\u{9f}')],
+    ) {
+        let mut chars: Vec<char> = base.chars().collect();
+        let nul = if field == 0 { control } else { '\0' };
+        chars.insert(at.index(chars.len() + 1), nul);
+        let bad: String = chars.into_iter().collect();
+        let (client_id, content, metadata) = match field {
+            0 => (bad, "ok".to_string(), json!({})),
+            1 => ("c1".to_string(), format!("x{bad}"), json!({})),
+            2 => ("c1".to_string(), "ok".to_string(), json!({ bad: 1 })),
+            _ => ("c1".to_string(), "ok".to_string(), json!({"k": [1, {"n": bad}]})),
+        };
+        let text = json!({"type": "send", "room_id": uuid::Uuid::nil(), "client_id": client_id,
+                          "content": content, "metadata": metadata})
+        .to_string();
+        let Ok((ClientFrame::Send(f), _)) = parse(&text) else {
+            return Err(TestCaseError::fail(format!("did not parse: {text}")));
+        };
+        let verdict = check_send(&f);
+        prop_assert_eq!(verdict.map_err(|e| e.code), Err("bad_request"), "{}", text);
     }
 }
