@@ -73,3 +73,6 @@ mod tests {
         assert!(storable_json("metadata", &json!("\u{0}")).is_err());
     }
 }
+
+#[cfg(test)]
+mod props;

@@ -23,7 +23,7 @@ impl Kind {
 /// one Andon knows (executables, archives, …).
 pub fn sniff(head: &[u8], name: &str) -> Option<(&'static str, Kind)> {
     if let Some(t) = infer::get(head) {
-        return match t.mime_type() {
+        let known = match t.mime_type() {
             "image/jpeg" => Some(("image/jpeg", Kind::Image)),
             "image/png" => Some(("image/png", Kind::Image)),
             "image/gif" => Some(("image/gif", Kind::Image)),
@@ -31,12 +31,27 @@ pub fn sniff(head: &[u8], name: &str) -> Option<(&'static str, Kind)> {
             "application/pdf" => Some(("application/pdf", Kind::Document)),
             _ => None,
         };
+        match known {
+            // Not the image infer guessed from part of a signature: maybe text.
+            Some((mime, _)) if !full_signature(mime, head) => {}
+            other => return other,
+        }
     }
     if looks_like_text(head) {
         let csv = name.to_lowercase().ends_with(".csv");
         return Some((if csv { "text/csv" } else { "text/plain" }, Kind::Log));
     }
     None
+}
+
+/// infer calls a file GIF on `GIF` alone and WebP on `WEBP` at offset 8 alone, so
+/// a log starting "GIF line 3 stopped" would be an image that fails to decode.
+fn full_signature(mime: &str, head: &[u8]) -> bool {
+    match mime {
+        "image/gif" => head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a"),
+        "image/webp" => head.starts_with(b"RIFF"),
+        _ => true,
+    }
 }
 
 fn looks_like_text(head: &[u8]) -> bool {
@@ -87,3 +102,6 @@ mod tests {
         assert_eq!(sniff(b"\xff\xfe\xfd", "x.txt"), None);
     }
 }
+
+#[cfg(test)]
+mod props;

@@ -352,3 +352,6 @@ mod tests {
         assert_eq!(check_send(&system).unwrap_err().code, "bad_request");
     }
 }
+
+#[cfg(test)]
+mod props;

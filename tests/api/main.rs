@@ -5,6 +5,7 @@ mod helpers;
 
 mod abuse;
 mod auth;
+mod chaos;
 mod cli;
 mod fake_ad;
 mod files;

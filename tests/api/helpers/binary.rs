@@ -13,8 +13,8 @@ pub struct Server {
     reader: tokio::task::JoinHandle<()>,
 }
 
-/// Starts `andon serve` with `env` (plus port 0 and JSON logs) and waits until it
-/// listens.
+/// Starts `andon serve` with `env` (plus JSON logs, and port 0 unless `env` sets
+/// `ANDON_LISTEN`) and waits until it listens.
 pub async fn serve(env: &[(&str, &str)]) -> Server {
     let files = std::env::temp_dir().join(format!("andon-bin-{}", uuid::Uuid::new_v4().simple()));
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_andon"))
@@ -22,8 +22,8 @@ pub async fn serve(env: &[(&str, &str)]) -> Server {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("ANDON_STORAGE", format!("local:{}", files.display()))
-        .envs(env.iter().copied())
         .env("ANDON_LISTEN", "127.0.0.1:0")
+        .envs(env.iter().copied())
         .env("ANDON_LOG_FORMAT", "json")
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -108,6 +108,12 @@ impl Server {
             .expect("kill")
             .success();
         assert!(ok, "sending SIGTERM");
+    }
+
+    /// SIGKILL: no shutdown steps at all, like a power cut; returns once it is gone.
+    pub async fn sigkill(mut self) {
+        self.child.kill().await.expect("killing andon");
+        let _ = self.reader.await;
     }
 
     /// Waits for the exit (at most `secs`) and for the rest of the log.

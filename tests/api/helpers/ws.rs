@@ -98,6 +98,40 @@ pub async fn ws_open(
     }
 }
 
+/// A ticket for `token`, then the upgrade, against the server on `port`; any
+/// failure (server down, database down, upgrade refused) is an `Err` to retry on,
+/// as a tablet would.
+pub async fn ws_try_connect(port: u16, token: &str) -> Result<WsClient, String> {
+    let resp = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/ws-ticket"))
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .map_err(|e| format!("ticket request: {e}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let ticket = body["ticket"]
+        .as_str()
+        .ok_or_else(|| format!("no ticket: {status} {body}"))?;
+    let tcp = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("connecting: {e}"))?;
+    let mut url = reqwest::Url::parse(&format!("ws://127.0.0.1:{port}/api/ws")).unwrap();
+    url.query_pairs_mut().append_pair("ticket", ticket);
+    let (stream, _) =
+        tokio::time::timeout(Duration::from_secs(5), client_async(url.to_string(), tcp))
+            .await
+            .map_err(|_| "upgrade timed out".to_string())?
+            .map_err(|e| format!("upgrade: {e}"))?;
+    Ok(WsClient {
+        stream,
+        log: Vec::new(),
+        label: "ws".into(),
+        next_ref: 0,
+    })
+}
+
 impl WsClient {
     /// A fresh ticket for `token`, then the upgrade; panics if it is refused.
     pub async fn connect(app: &TestApp, token: &str) -> WsClient {
