@@ -23,12 +23,12 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web::web;
-use actix_ws::{CloseCode, CloseReason, Message as WsMessage, ProtocolError, Session};
+use actix_ws::{CloseReason, Message as WsMessage, ProtocolError, Session};
 use andon_actors::permissions::{self, Action, Role};
 use andon_actors::realtime::messages::{
     EventMeta, Frame, ReadUpTo, Subscribe, Subscribed, ToSocket, Typing, Unsubscribe,
 };
-use andon_actors::realtime::{CLOSE_SLOW_CONSUMER, RoomActor, SendError, SendRequest};
+use andon_actors::realtime::{CloseCode, RoomActor, SendRequest, WsCode};
 use andon_actors::session::messages::{AttachSocket, CloseSocket, DetachSocket, Touch};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -75,7 +75,7 @@ enum Outgoing {
     Text(ByteString, Class),
     Ping,
     Pong(bytes::Bytes),
-    Close(u16, String),
+    Close(CloseCode, String),
 }
 
 impl Outgoing {
@@ -268,7 +268,7 @@ impl SocketActor {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 metrics::counter!("andon_slow_consumer_closes_total").increment(1);
                 tracing::info!(socket = self.id, user = %self.user.id, "slow consumer: closing with 4008");
-                self.close(CLOSE_SLOW_CONSUMER, "slow consumer, resume", ctx);
+                self.close(CloseCode::SlowConsumer, "slow consumer, resume", ctx);
                 return;
             }
         }
@@ -321,7 +321,7 @@ impl SocketActor {
                         Outgoing::Close(code, reason) => {
                             let _ = session
                                 .close(Some(CloseReason {
-                                    code: CloseCode::Other(code),
+                                    code: actix_ws::CloseCode::Other(code.as_u16()),
                                     description: Some(reason),
                                 }))
                                 .await;
@@ -351,11 +351,11 @@ impl SocketActor {
 
     /// Closes with `code` after the frames already queued (a slow consumer's queue
     /// is dropped instead: it resumes from its last seq anyway).
-    fn close(&mut self, code: u16, reason: &str, ctx: &mut Context<Self>) {
+    fn close(&mut self, code: CloseCode, reason: &str, ctx: &mut Context<Self>) {
         if self.closing {
             return;
         }
-        if code == CLOSE_SLOW_CONSUMER {
+        if code == CloseCode::SlowConsumer {
             self.outbox.clear();
             self.outbox_bytes = 0;
         } else {
@@ -390,13 +390,13 @@ impl SocketActor {
         }
         self.send_error(&e, &reference, None, ctx);
         if self.violations.len() >= MAX_VIOLATIONS {
-            self.close(4400, "protocol violation", ctx);
+            self.close(CloseCode::ProtocolViolation, "protocol violation", ctx);
         }
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
         if self.limiter.check().is_err() {
-            let e = WsError::new("rate_limited", "Too many frames; slow down");
+            let e = WsError::new(WsCode::RateLimited, "Too many frames; slow down");
             self.send_error(&e, &None, None, ctx);
             return;
         }
@@ -503,7 +503,10 @@ impl SocketActor {
         let allowed =
             !sub.archived && (permissions::allows(sub.role, Action::Send) || self.user.is_admin);
         if !allowed {
-            let e = WsError::new("forbidden", "Your role in this room does not allow typing");
+            let e = WsError::new(
+                WsCode::Forbidden,
+                "Your role in this room does not allow typing",
+            );
             return self.send_error(&e, &reference, Some(room_id), ctx);
         }
         sub.room.do_send(Typing {
@@ -563,16 +566,7 @@ impl SocketActor {
                                 );
                             }
                             Err(e) => {
-                                let e = match e {
-                                    SendError::Forbidden(m) => WsError::new("forbidden", m.clone()),
-                                    SendError::NotFound => {
-                                        WsError::new("not_found", "Room not found")
-                                    }
-                                    SendError::Unavailable | SendError::ShuttingDown => {
-                                        WsError::new("unavailable", e.to_string())
-                                    }
-                                    SendError::Rejected => WsError::bad_request(e.to_string()),
-                                };
+                                let e = WsError::from(e.clone());
                                 act.send_error(&e, &reference, Some(key.0), ctx);
                             }
                         }
@@ -657,7 +651,7 @@ impl SocketActor {
                             // The room actor stopped: the room is gone (or the database was).
                             act.subs.remove(&room_id);
                             act.count_subs();
-                            let e = WsError::new("not_found", "Room not found");
+                            let e = WsError::new(WsCode::NotFound, "Room not found");
                             act.send_error(&e, &reference, Some(room_id), ctx);
                         }
                     }
@@ -671,7 +665,7 @@ impl SocketActor {
         let max = self.app.realtime.config.subscriptions_per_socket;
         if self.subs.len() >= max && !self.subs.contains_key(&room_id) {
             return Err(WsError::new(
-                "too_many_subscriptions",
+                WsCode::TooManySubscriptions,
                 format!(
                     "A socket may subscribe to {max} rooms at most: unsubscribe from one first"
                 ),
@@ -946,7 +940,7 @@ impl SocketActor {
                         .stats
                         .slow_consumer_closes
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    self.close(CLOSE_SLOW_CONSUMER, "slow consumer, resume", ctx);
+                    self.close(CloseCode::SlowConsumer, "slow consumer, resume", ctx);
                 }
             }
             SubState::Live { last } => {
@@ -1018,7 +1012,7 @@ impl SocketActor {
         let config = &self.app.realtime.config;
         if self.last_heard.elapsed() > config.idle_timeout {
             tracing::debug!(socket = self.id, "idle socket closed");
-            return self.close(1000, "idle timeout", ctx);
+            return self.close(CloseCode::Idle, "idle timeout", ctx);
         }
         self.enqueue(Outgoing::Ping, ctx);
         // An open, talking socket is an active session.
@@ -1092,11 +1086,7 @@ impl Actor for SocketActor {
             }),
             None => {
                 // Ended between ticket and upgrade.
-                return self.close(
-                    andon_actors::session::CLOSE_SESSION_ENDED,
-                    "session ended",
-                    ctx,
-                );
+                return self.close(CloseCode::SessionEnded, "session ended", ctx);
             }
         }
         self.app.supervisor.do_send(Touch {
@@ -1154,10 +1144,10 @@ impl StreamHandler<Result<WsMessage, ProtocolError>> for SocketActor {
                 None,
                 ctx,
             ),
-            Err(ProtocolError::Overflow) => self.close(1009, "frame too big", ctx),
+            Err(ProtocolError::Overflow) => self.close(CloseCode::TooBig, "frame too big", ctx),
             Err(e) => {
                 tracing::debug!(socket = self.id, error = %e, "WebSocket protocol error");
-                self.close(4400, "protocol violation", ctx)
+                self.close(CloseCode::ProtocolViolation, "protocol violation", ctx)
             }
         }
     }
@@ -1193,7 +1183,7 @@ impl Handler<ToSocket> for SocketActor {
                 }
             }
             ToSocket::Close { code, reason } => {
-                if code == CLOSE_SLOW_CONSUMER {
+                if code == CloseCode::SlowConsumer {
                     self.app
                         .realtime
                         .stats
@@ -1209,8 +1199,11 @@ impl Handler<ToSocket> for SocketActor {
 impl Handler<CloseSocket> for SocketActor {
     type Result = ();
     fn handle(&mut self, msg: CloseSocket, ctx: &mut Context<Self>) {
-        if msg.code == andon_actors::session::CLOSE_SESSION_ENDED {
-            let e = WsError::new("unauthorized", format!("Session ended ({})", msg.reason));
+        if msg.code == CloseCode::SessionEnded {
+            let e = WsError::new(
+                WsCode::Unauthorized,
+                format!("Session ended ({})", msg.reason),
+            );
             self.send_error(&e, &None, None, ctx);
         }
         self.close(msg.code, &msg.reason, ctx);
