@@ -6,9 +6,9 @@ use actix::prelude::*;
 use actix_ws::{Message as WsMessage, ProtocolError};
 use andon_actors::permissions::{self, Action};
 use andon_actors::realtime::messages::{ReadUpTo, Typing, Unsubscribe};
-use andon_actors::realtime::{SendError, SendRequest};
+use andon_actors::realtime::{CloseCode, SendRequest, ServerFrame, WsCode};
 use andon_actors::session::messages::Touch;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::outbox::{Class, Outgoing};
@@ -34,13 +34,13 @@ impl SocketActor {
         }
         self.send_error(&e, &reference, None, ctx);
         if self.violations.len() >= MAX_VIOLATIONS {
-            self.close(4400, "protocol violation", ctx);
+            self.close(CloseCode::ProtocolViolation, "protocol violation", ctx);
         }
     }
 
     pub(super) fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
         if self.limiter.check().is_err() {
-            let e = WsError::new("rate_limited", "Too many frames; slow down");
+            let e = WsError::new(WsCode::RateLimited, "Too many frames; slow down");
             self.send_error(&e, &None, None, ctx);
             return;
         }
@@ -50,7 +50,7 @@ impl SocketActor {
         };
         match frame {
             ClientFrame::Ping => self.send_text(
-                protocol::reply(json!({"type": "pong"}), &reference),
+                ServerFrame::Pong.to_text(reference.as_ref()),
                 Class::Durable,
                 ctx,
             ),
@@ -62,8 +62,11 @@ impl SocketActor {
                     room.do_send(Unsubscribe { socket_id: self.id });
                 }
                 self.count_subs();
-                let frame = json!({"type": "unsubscribed", "room_id": room_id});
-                self.send_text(protocol::reply(frame, &reference), Class::Durable, ctx);
+                let frame = ServerFrame::Unsubscribed {
+                    room_id,
+                    reason: None,
+                };
+                self.send_text(frame.to_text(reference.as_ref()), Class::Durable, ctx);
             }
             ClientFrame::Send(f) => self.send(f, reference, ctx),
             ClientFrame::Edit {
@@ -131,8 +134,8 @@ impl SocketActor {
             work.into_actor(self)
                 .map(move |result, act, ctx| match result {
                     Ok(seq) => {
-                        let ack = json!({"type": "ack", "message_id": message, "seq": seq});
-                        act.send_text(protocol::reply(ack, &reference), Class::Durable, ctx);
+                        let ack = ServerFrame::action_ack(message, seq);
+                        act.send_text(ack.to_text(reference.as_ref()), Class::Durable, ctx);
                     }
                     Err(e) => act.send_error(&WsError::from(e), &reference, Some(room), ctx),
                 }),
@@ -147,7 +150,10 @@ impl SocketActor {
         let allowed =
             !sub.archived && (permissions::allows(sub.role, Action::Send) || self.user.is_admin);
         if !allowed {
-            let e = WsError::new("forbidden", "Your role in this room does not allow typing");
+            let e = WsError::new(
+                WsCode::Forbidden,
+                "Your role in this room does not allow typing",
+            );
             return self.send_error(&e, &reference, Some(room_id), ctx);
         }
         sub.room.do_send(Typing {
@@ -187,27 +193,16 @@ impl SocketActor {
                     for reference in refs {
                         match &result {
                             Ok(ack) => {
-                                let frame = json!({
-                                    "type": "ack", "client_id": key.1,
-                                    "message_id": ack.message_id, "seq": ack.seq,
-                                });
+                                let frame =
+                                    ServerFrame::send_ack(key.1.clone(), ack.message_id, ack.seq);
                                 act.send_text(
-                                    protocol::reply(frame, &reference),
+                                    frame.to_text(reference.as_ref()),
                                     Class::Durable,
                                     ctx,
                                 );
                             }
                             Err(e) => {
-                                let e = match e {
-                                    SendError::Forbidden(m) => WsError::new("forbidden", m.clone()),
-                                    SendError::NotFound => {
-                                        WsError::new("not_found", "Room not found")
-                                    }
-                                    SendError::Unavailable | SendError::ShuttingDown => {
-                                        WsError::new("unavailable", e.to_string())
-                                    }
-                                    SendError::Rejected => WsError::bad_request(e.to_string()),
-                                };
+                                let e = WsError::from(e.clone());
                                 act.send_error(&e, &reference, Some(key.0), ctx);
                             }
                         }
@@ -222,7 +217,7 @@ impl SocketActor {
         let config = &self.app.realtime.config;
         if self.last_heard.elapsed() > config.idle_timeout {
             tracing::debug!(socket = self.id, "idle socket closed");
-            return self.close(1000, "idle timeout", ctx);
+            return self.close(CloseCode::Idle, "idle timeout", ctx);
         }
         self.enqueue(Outgoing::Ping, ctx);
         // An open, talking socket is an active session.
@@ -283,10 +278,10 @@ impl StreamHandler<Result<WsMessage, ProtocolError>> for SocketActor {
                 None,
                 ctx,
             ),
-            Err(ProtocolError::Overflow) => self.close(1009, "frame too big", ctx),
+            Err(ProtocolError::Overflow) => self.close(CloseCode::TooBig, "frame too big", ctx),
             Err(e) => {
                 tracing::debug!(socket = self.id, error = %e, "WebSocket protocol error");
-                self.close(4400, "protocol violation", ctx)
+                self.close(CloseCode::ProtocolViolation, "protocol violation", ctx)
             }
         }
     }

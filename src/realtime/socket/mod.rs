@@ -26,13 +26,13 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web::web;
-use actix_ws::{CloseCode, CloseReason, Session};
+use actix_ws::{CloseReason, Session};
 use andon_actors::realtime::messages::{Frame, ToSocket, Unsubscribe};
-use andon_actors::realtime::{CLOSE_SLOW_CONSUMER, RoomActor};
+use andon_actors::realtime::{CloseCode, RoomActor, ServerFrame, WsCode};
 use andon_actors::session::messages::{AttachSocket, CloseSocket, DetachSocket, Touch};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use self::acks::PendingAcks;
@@ -198,7 +198,7 @@ impl SocketActor {
                         Outgoing::Close(code, reason) => {
                             let _ = session
                                 .close(Some(CloseReason {
-                                    code: CloseCode::Other(code),
+                                    code: actix_ws::CloseCode::Other(code.as_u16()),
                                     description: Some(reason),
                                 }))
                                 .await;
@@ -227,11 +227,12 @@ impl SocketActor {
     }
 
     /// Closes with `code` after the durable frames already queued.
-    fn close(&mut self, code: u16, reason: &str, ctx: &mut Context<Self>) {
+    fn close(&mut self, code: CloseCode, reason: &str, ctx: &mut Context<Self>) {
         if self.closing {
             return;
         }
-        self.outbox.close(code, reason, code == CLOSE_SLOW_CONSUMER);
+        self.outbox
+            .close(code, reason, code == CloseCode::SlowConsumer);
         self.closing = true;
         self.leave_rooms();
         self.pump(ctx);
@@ -246,7 +247,7 @@ impl SocketActor {
             .slow_consumer_closes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics::counter!("andon_slow_consumer_closes_total").increment(1);
-        self.close(CLOSE_SLOW_CONSUMER, "slow consumer, resume", ctx);
+        self.close(CloseCode::SlowConsumer, "slow consumer, resume", ctx);
     }
 
     fn leave_rooms(&mut self) {
@@ -281,11 +282,7 @@ impl Actor for SocketActor {
             }),
             None => {
                 // Ended between ticket and upgrade.
-                return self.close(
-                    andon_actors::session::CLOSE_SESSION_ENDED,
-                    "session ended",
-                    ctx,
-                );
+                return self.close(CloseCode::SessionEnded, "session ended", ctx);
             }
         }
         self.app.supervisor.do_send(Touch {
@@ -337,13 +334,15 @@ impl Handler<ToSocket> for SocketActor {
                 let ended = self.subs.remove(&room_id).is_some();
                 self.count_subs();
                 if ended {
-                    let frame =
-                        json!({"type": "unsubscribed", "room_id": room_id, "reason": reason});
-                    self.send_text(frame.to_string(), Class::Durable, ctx);
+                    let frame = ServerFrame::Unsubscribed {
+                        room_id,
+                        reason: Some(reason),
+                    };
+                    self.send_text(frame.to_text(None), Class::Durable, ctx);
                 }
             }
             ToSocket::Close { code, reason } => {
-                if code == CLOSE_SLOW_CONSUMER {
+                if code == CloseCode::SlowConsumer {
                     self.close_slow_consumer(ctx)
                 } else {
                     self.close(code, reason, ctx)
@@ -356,8 +355,11 @@ impl Handler<ToSocket> for SocketActor {
 impl Handler<CloseSocket> for SocketActor {
     type Result = ();
     fn handle(&mut self, msg: CloseSocket, ctx: &mut Context<Self>) {
-        if msg.code == andon_actors::session::CLOSE_SESSION_ENDED {
-            let e = WsError::new("unauthorized", format!("Session ended ({})", msg.reason));
+        if msg.code == CloseCode::SessionEnded {
+            let e = WsError::new(
+                WsCode::Unauthorized,
+                format!("Session ended ({})", msg.reason),
+            );
             self.send_error(&e, &None, None, ctx);
         }
         self.close(msg.code, &msg.reason, ctx);

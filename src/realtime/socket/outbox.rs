@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 
+use andon_actors::realtime::CloseCode;
 use bytestring::ByteString;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +25,7 @@ pub enum Outgoing {
     Text(ByteString, Class),
     Ping,
     Pong(bytes::Bytes),
-    Close(u16, String),
+    Close(CloseCode, String),
 }
 
 impl Outgoing {
@@ -129,7 +130,7 @@ impl Outbox {
     /// Queues the close frame as the last item. A slow consumer's queue is dropped
     /// whole (it resumes from its last seq anyway); otherwise the durable frames
     /// already queued still go out first.
-    pub fn close(&mut self, code: u16, reason: &str, slow_consumer: bool) {
+    pub fn close(&mut self, code: CloseCode, reason: &str, slow_consumer: bool) {
         if slow_consumer {
             self.items.clear();
             self.bytes = 0;
@@ -225,11 +226,11 @@ mod tests {
         let mut outbox = Outbox::new(10, 1 << 20);
         outbox.push(durable("e1"));
         outbox.push(ephemeral("typing"));
-        outbox.close(1000, "idle", false);
-        assert_eq!(texts(&mut outbox), ["e1", r#"Close(1000, "idle")"#]);
+        outbox.close(CloseCode::Idle, "idle", false);
+        assert_eq!(texts(&mut outbox), ["e1", r#"Close(Idle, "idle")"#]);
         outbox.push(durable("e2"));
-        outbox.close(4008, "slow", true);
-        assert_eq!(texts(&mut outbox), [r#"Close(4008, "slow")"#]);
+        outbox.close(CloseCode::SlowConsumer, "slow", true);
+        assert_eq!(texts(&mut outbox), [r#"Close(SlowConsumer, "slow")"#]);
     }
 
     #[test]

@@ -6,8 +6,9 @@ use actix::prelude::*;
 use actix_web::web;
 use andon_actors::permissions::Role;
 use andon_actors::realtime::messages::{EventMeta, Subscribe, Subscribed, Unsubscribe};
+use andon_actors::realtime::{ServerFrame, WsCode};
 use bytestring::ByteString;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::SocketActor;
@@ -16,7 +17,7 @@ use super::subscriptions::{Fetch, LiveEvent, LiveStep, ReplayStep};
 use crate::auth::AuthUser;
 use crate::db::events::{self, ReplayEvent};
 use crate::http::access::RoomAccess;
-use crate::realtime::protocol::{self, WsError};
+use crate::realtime::protocol::WsError;
 use crate::state::AppState;
 
 /// Events read from the database per replay page, at most.
@@ -48,7 +49,7 @@ impl SocketActor {
     fn room_for_one_more(&self, room_id: Uuid) -> Result<(), WsError> {
         self.subs.room_for_one_more(&room_id).map_err(|max| {
             WsError::new(
-                "too_many_subscriptions",
+                WsCode::TooManySubscriptions,
                 format!(
                     "A socket may subscribe to {max} rooms at most: unsubscribe from one first"
                 ),
@@ -95,7 +96,7 @@ impl SocketActor {
                             // The room actor stopped: the room is gone (or the database was).
                             act.subs.remove(&room_id);
                             act.count_subs();
-                            let e = WsError::new("not_found", "Room not found");
+                            let e = WsError::new(WsCode::NotFound, "Room not found");
                             act.send_error(&e, &reference, Some(room_id), ctx);
                         }
                     }
@@ -148,8 +149,12 @@ impl SocketActor {
         reference: Option<Value>,
         ctx: &mut Context<Self>,
     ) {
-        let frame = json!({"type": "subscribed", "room_id": room_id, "head_seq": s.head_seq, "online": s.online});
-        self.send_text(protocol::reply(frame, &reference), Class::Durable, ctx);
+        let frame = ServerFrame::Subscribed {
+            room_id,
+            head_seq: s.head_seq,
+            online: s.online,
+        };
+        self.send_text(frame.to_text(reference.as_ref()), Class::Durable, ctx);
         for event in self.subs.subscribed(&room_id, s.head_seq, after) {
             self.live_event(room_id, event, ctx);
         }
@@ -272,14 +277,12 @@ impl SocketActor {
         if meta.kind == "message.created"
             && meta.actor == self.user.id
             && let Some(client_id) = &meta.client_id
+            && let Some(message_id) = meta.message_id.as_deref().and_then(|m| m.parse().ok())
             && let Some(refs) = self.acks.answer(&(room_id, client_id.clone()))
         {
-            let seq = meta.seq;
+            let frame = ServerFrame::send_ack(client_id.clone(), message_id, meta.seq);
             for reference in refs {
-                let frame = json!({
-                    "type": "ack", "client_id": client_id, "message_id": meta.message_id, "seq": seq,
-                });
-                self.send_text(protocol::reply(frame, &reference), Class::Durable, ctx);
+                self.send_text(frame.to_text(reference.as_ref()), Class::Durable, ctx);
             }
         }
         self.send_text(text, Class::Durable, ctx);
