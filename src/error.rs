@@ -1,17 +1,18 @@
 //! One error shape for every REST error: `{"code": "...", "message": "..."}`.
 //!
-//! Each [`ErrorCode`] maps to exactly one HTTP status in [`ErrorCode::status`]; that
-//! match is the table. Internal errors are opaque to clients: the client sees
-//! `internal`, the log gets the whole cause chain.
+//! Each [`ErrorCode`] names its HTTP status and the code a WebSocket `error` frame
+//! carries ([`WsCode`]) in one table, `error_codes!` below. Internal errors are
+//! opaque to clients: the client sees `internal`, the log gets the whole cause chain.
 
 use std::borrow::Cow;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use andon_actors::realtime::{SendError, WsCode};
 use serde::Serialize;
 
 macro_rules! error_codes {
-    ($($variant:ident => ($status:ident, $code:literal),)*) => {
+    ($($variant:ident => ($status:ident, $code:literal, $ws:ident),)*) => {
         /// Stable, documented error codes (see docs/PROTOCOL.md).
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum ErrorCode { $($variant,)* }
@@ -26,39 +27,45 @@ macro_rules! error_codes {
             pub fn as_str(self) -> &'static str {
                 match self { $(ErrorCode::$variant => $code,)* }
             }
+
+            /// The code of the same error over the WebSocket, which has fewer codes.
+            pub fn ws(self) -> WsCode {
+                match self { $(ErrorCode::$variant => WsCode::$ws,)* }
+            }
         }
     };
 }
 
 error_codes! {
-    BadRequest => (BAD_REQUEST, "bad_request"),
-    InvalidJson => (BAD_REQUEST, "invalid_json"),
-    InvalidQuery => (BAD_REQUEST, "invalid_query"),
-    InvalidPath => (BAD_REQUEST, "invalid_path"),
-    ValidationFailed => (BAD_REQUEST, "validation_failed"),
-    MissingToken => (UNAUTHORIZED, "missing_token"),
-    InvalidToken => (UNAUTHORIZED, "invalid_token"),
-    SessionExpired => (UNAUTHORIZED, "session_expired"),
-    SessionRevoked => (UNAUTHORIZED, "session_revoked"),
-    InvalidCredentials => (UNAUTHORIZED, "invalid_credentials"),
-    InvalidTicket => (UNAUTHORIZED, "invalid_ticket"),
-    Forbidden => (FORBIDDEN, "forbidden"),
-    NotFound => (NOT_FOUND, "not_found"),
-    MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed"),
-    Conflict => (CONFLICT, "conflict"),
-    AlreadyMember => (CONFLICT, "already_member"),
-    RoomArchived => (CONFLICT, "room_archived"),
-    InvalidTransition => (CONFLICT, "invalid_transition"),
-    OwnerMustTransfer => (CONFLICT, "owner_must_transfer"),
-    EditWindowPassed => (CONFLICT, "edit_window_passed"),
-    PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large"),
-    UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-    RateLimited => (TOO_MANY_REQUESTS, "rate_limited"),
-    TooManySockets => (TOO_MANY_REQUESTS, "too_many_sockets"),
-    Internal => (INTERNAL_SERVER_ERROR, "internal"),
-    AdUnavailable => (SERVICE_UNAVAILABLE, "ad_unavailable"),
-    Unavailable => (SERVICE_UNAVAILABLE, "unavailable"),
-    NotReady => (SERVICE_UNAVAILABLE, "not_ready"),
+    // variant => (HTTP status, REST code, WebSocket code)
+    BadRequest => (BAD_REQUEST, "bad_request", BadRequest),
+    InvalidJson => (BAD_REQUEST, "invalid_json", BadRequest),
+    InvalidQuery => (BAD_REQUEST, "invalid_query", BadRequest),
+    InvalidPath => (BAD_REQUEST, "invalid_path", BadRequest),
+    ValidationFailed => (BAD_REQUEST, "validation_failed", BadRequest),
+    MissingToken => (UNAUTHORIZED, "missing_token", Unauthorized),
+    InvalidToken => (UNAUTHORIZED, "invalid_token", Unauthorized),
+    SessionExpired => (UNAUTHORIZED, "session_expired", Unauthorized),
+    SessionRevoked => (UNAUTHORIZED, "session_revoked", Unauthorized),
+    InvalidCredentials => (UNAUTHORIZED, "invalid_credentials", Unauthorized),
+    InvalidTicket => (UNAUTHORIZED, "invalid_ticket", Unauthorized),
+    Forbidden => (FORBIDDEN, "forbidden", Forbidden),
+    NotFound => (NOT_FOUND, "not_found", NotFound),
+    MethodNotAllowed => (METHOD_NOT_ALLOWED, "method_not_allowed", BadRequest),
+    Conflict => (CONFLICT, "conflict", BadRequest),
+    AlreadyMember => (CONFLICT, "already_member", BadRequest),
+    RoomArchived => (CONFLICT, "room_archived", Forbidden),
+    InvalidTransition => (CONFLICT, "invalid_transition", BadRequest),
+    OwnerMustTransfer => (CONFLICT, "owner_must_transfer", BadRequest),
+    EditWindowPassed => (CONFLICT, "edit_window_passed", EditWindowPassed),
+    PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large", TooLarge),
+    UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", BadRequest),
+    RateLimited => (TOO_MANY_REQUESTS, "rate_limited", RateLimited),
+    TooManySockets => (TOO_MANY_REQUESTS, "too_many_sockets", BadRequest),
+    Internal => (INTERNAL_SERVER_ERROR, "internal", Internal),
+    AdUnavailable => (SERVICE_UNAVAILABLE, "ad_unavailable", Unavailable),
+    Unavailable => (SERVICE_UNAVAILABLE, "unavailable", Unavailable),
+    NotReady => (SERVICE_UNAVAILABLE, "not_ready", Unavailable),
 }
 
 /// An error answered to a REST client.
@@ -180,10 +187,25 @@ impl From<tokio_postgres::Error> for ApiError {
     }
 }
 
+impl From<SendError> for ApiError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Forbidden(m) => ApiError::forbidden(m),
+            SendError::NotFound => ApiError::not_found("Room"),
+            SendError::Unavailable | SendError::ShuttingDown => {
+                ApiError::new(ErrorCode::Unavailable, e.to_string()).with_retry_after(1)
+            }
+            SendError::Rejected => ApiError::validation(e.to_string()),
+        }
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;
 
 #[cfg(test)]
 mod tests {
+    use andon_actors::realtime::CloseCode;
+
     use super::*;
 
     #[test]
@@ -206,6 +228,101 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["code"], "rate_limited");
         assert_eq!(json["message"], "Too many attempts");
+    }
+
+    #[test]
+    fn every_error_code_has_the_websocket_code_of_its_kind() {
+        for code in ErrorCode::ALL {
+            let ws = code.ws();
+            if let Some(same) = WsCode::ALL.iter().find(|w| w.as_str() == code.as_str()) {
+                assert_eq!(ws, *same, "{code:?}");
+            }
+            match code.status() {
+                StatusCode::UNAUTHORIZED => assert_eq!(ws, WsCode::Unauthorized, "{code:?}"),
+                StatusCode::SERVICE_UNAVAILABLE => assert_eq!(ws, WsCode::Unavailable, "{code:?}"),
+                StatusCode::BAD_REQUEST => assert_eq!(ws, WsCode::BadRequest, "{code:?}"),
+                _ => {}
+            }
+        }
+        assert_eq!(ErrorCode::PayloadTooLarge.ws(), WsCode::TooLarge);
+        assert_eq!(ErrorCode::RoomArchived.ws(), WsCode::Forbidden);
+    }
+
+    #[test]
+    fn send_errors_map_once() {
+        let forbidden = ApiError::from(SendError::Forbidden("Viewers cannot send".into()));
+        assert_eq!(
+            (forbidden.code, forbidden.message.as_ref()),
+            (ErrorCode::Forbidden, "Viewers cannot send")
+        );
+        let missing = ApiError::from(SendError::NotFound);
+        assert_eq!(
+            (missing.code, missing.message.as_ref()),
+            (ErrorCode::NotFound, "Room not found")
+        );
+        for e in [SendError::Unavailable, SendError::ShuttingDown] {
+            let e = ApiError::from(e);
+            assert_eq!((e.code, e.retry_after), (ErrorCode::Unavailable, Some(1)));
+        }
+        let rejected = ApiError::from(SendError::Rejected);
+        assert_eq!(rejected.code, ErrorCode::ValidationFailed);
+        assert_eq!(rejected.code.ws(), WsCode::BadRequest);
+    }
+
+    /// The rows of the first `| code | …` table after `heading` in
+    /// docs/PROTOCOL.md, as cells without their backticks.
+    fn documented<'a>(doc: &'a str, heading: &str) -> Vec<Vec<&'a str>> {
+        let start = doc
+            .find(heading)
+            .unwrap_or_else(|| panic!("{heading} in docs/PROTOCOL.md"));
+        doc[start..]
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| !l.starts_with("| code |"))
+            .skip(2) // the header and its separator
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| {
+                l.trim_matches('|')
+                    .split(" | ")
+                    .map(|cell| cell.trim().trim_matches('`'))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_protocol_document_has_the_table_of_codes() {
+        let doc = include_str!("../docs/PROTOCOL.md");
+        let mut rest: Vec<String> = documented(doc, "## REST errors")
+            .iter()
+            .map(|row| row[..3].join(" "))
+            .collect();
+        rest.sort_unstable();
+        let mut table: Vec<String> = ErrorCode::ALL
+            .iter()
+            .map(|c| format!("{} {} {}", c.as_str(), c.status().as_u16(), c.ws()))
+            .collect();
+        table.sort_unstable();
+        assert_eq!(rest, table, "docs/PROTOCOL.md REST errors vs error_codes!");
+
+        let mut ws: Vec<&str> = documented(doc, "### Server → client")
+            .iter()
+            .map(|row| row[0])
+            .collect();
+        ws.sort_unstable();
+        let mut ws_codes: Vec<&str> = WsCode::ALL.iter().map(|c| c.as_str()).collect();
+        ws_codes.sort_unstable();
+        assert_eq!(ws, ws_codes, "docs/PROTOCOL.md error frame codes vs WsCode");
+
+        let close: Vec<&str> = documented(doc, "### Close codes")
+            .iter()
+            .map(|row| row[0])
+            .collect();
+        let codes: Vec<String> = CloseCode::ALL
+            .iter()
+            .map(|c| c.as_u16().to_string())
+            .collect();
+        assert_eq!(close, codes, "docs/PROTOCOL.md close codes vs CloseCode");
     }
 
     #[test]

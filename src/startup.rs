@@ -16,7 +16,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 
 use actix::Actor;
 use andon_actors::clock::SystemClock;
-use andon_actors::realtime::{CLOSE_GOING_AWAY, GroupCommit, RoomConfig, RoomDirectory};
+use andon_actors::realtime::{CloseCode, GroupCommit, RoomConfig, RoomDirectory};
 use andon_actors::session::messages::{CloseSocket, FlushActivity};
 use andon_actors::session::{SessionRegistry, SessionSupervisor, SupervisorConfig};
 use std::sync::atomic::Ordering;
@@ -248,7 +248,7 @@ impl Application {
         let sockets: Vec<_> = rt.sockets.iter().map(|s| s.value().clone()).collect();
         for socket in &sockets {
             socket.do_send(CloseSocket {
-                code: CLOSE_GOING_AWAY,
+                code: CloseCode::GoingAway,
                 reason: "server shutting down".into(),
             });
         }

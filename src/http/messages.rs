@@ -2,7 +2,7 @@
 //! (sends for integrations, through the same group commit as socket sends).
 
 use actix_web::{HttpResponse, web};
-use andon_actors::realtime::{SendError, SendRequest};
+use andon_actors::realtime::SendRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -141,10 +141,7 @@ async fn post(
         content: b.content,
         metadata: b.metadata.unwrap_or_else(|| json!({})),
     };
-    protocol::check_send(&frame).map_err(|e| match e.code {
-        "too_large" => ApiError::new(ErrorCode::PayloadTooLarge, e.message),
-        _ => ApiError::validation(e.message),
-    })?;
+    protocol::validate_send(&frame)?;
     let request = SendRequest {
         room_id: frame.room_id,
         sender: user.id.clone(),
@@ -155,19 +152,7 @@ async fn post(
         content: frame.content,
         metadata: frame.metadata,
     };
-    let ack = state
-        .realtime
-        .commit
-        .submit(request)
-        .await
-        .map_err(|e| match e {
-            SendError::Forbidden(m) => ApiError::forbidden(m),
-            SendError::NotFound => ApiError::not_found("Room"),
-            SendError::Unavailable | SendError::ShuttingDown => {
-                ApiError::new(ErrorCode::Unavailable, e.to_string()).with_retry_after(1)
-            }
-            SendError::Rejected => ApiError::validation(e.to_string()),
-        })?;
+    let ack = state.realtime.commit.submit(request).await?;
     let client = state.db_conn().await?;
     let message = messages::get(&client, *id, ack.message_id)
         .await?

@@ -1,8 +1,12 @@
 //! The WebSocket wire protocol (docs/PROTOCOL.md): client frames as types, reply
-//! frames, and the mapping of errors to their stable codes.
+//! frames, and protocol errors with their stable codes. The server's frames are
+//! [`ServerFrame`]s (actors crate); the web client's types of both directions are
+//! generated from these types (`web/src/protocol/generated.ts`, see `typescript`).
 
+use andon_actors::realtime::{ServerFrame, WsCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use ts_rs::TS;
 use uuid::Uuid;
 
 use crate::domain::text;
@@ -18,11 +22,12 @@ pub const FRAME_MAX: usize = 64 * 1024;
 /// server write back whatever the client sent.
 pub const REF_MAX: usize = 256;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     Subscribe {
         room_id: Uuid,
+        #[ts(optional)]
         after_seq: Option<i64>,
     },
     Unsubscribe {
@@ -54,14 +59,16 @@ pub enum ClientFrame {
     Ping,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, TS)]
 pub struct SendFrame {
     pub room_id: Uuid,
     pub client_id: String,
     #[serde(default = "text_type")]
+    #[ts(optional, type = "\"text\" | \"incident_data\"")]
     pub message_type: String,
     pub content: String,
     #[serde(default = "empty_object")]
+    #[ts(optional, type = "Record<string, unknown>")]
     pub metadata: Value,
 }
 
@@ -76,12 +83,12 @@ fn empty_object() -> Value {
 /// A protocol error: a stable code and a message for people.
 #[derive(Debug, Clone)]
 pub struct WsError {
-    pub code: &'static str,
+    pub code: WsCode,
     pub message: String,
 }
 
 impl WsError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: WsCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -89,26 +96,28 @@ impl WsError {
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new("bad_request", message)
+        Self::new(WsCode::BadRequest, message)
+    }
+
+    /// The `error` frame, about `room_id` when the failed frame named a room.
+    pub fn frame(&self, room_id: Option<Uuid>) -> ServerFrame {
+        ServerFrame::Error {
+            code: self.code,
+            message: self.message.clone(),
+            room_id,
+        }
     }
 }
 
 impl From<ApiError> for WsError {
     fn from(e: ApiError) -> Self {
-        use ErrorCode::*;
-        let code = match e.code {
-            NotFound => "not_found",
-            Forbidden | RoomArchived => "forbidden",
-            RateLimited => "rate_limited",
-            PayloadTooLarge => "too_large",
-            EditWindowPassed => "edit_window_passed",
-            Unavailable | AdUnavailable | NotReady => "unavailable",
-            Internal => "internal",
-            MissingToken | InvalidToken | SessionExpired | SessionRevoked | InvalidCredentials
-            | InvalidTicket => "unauthorized",
-            _ => "bad_request",
-        };
-        Self::new(code, e.message.into_owned())
+        Self::new(e.code.ws(), e.message.into_owned())
+    }
+}
+
+impl From<andon_actors::realtime::SendError> for WsError {
+    fn from(e: andon_actors::realtime::SendError) -> Self {
+        ApiError::from(e).into()
     }
 }
 
@@ -169,58 +178,47 @@ fn without_input(message: &str) -> String {
 }
 
 /// Validates a send before it reaches the database: what passes can be stored, so
-/// it cannot fail the batch it is committed in.
-pub fn check_send(f: &SendFrame) -> Result<(), WsError> {
+/// it cannot fail the batch it is committed in. REST answers these errors as they
+/// are; the socket through [`WsError::from`] (`too_large`, else `bad_request`).
+pub fn validate_send(f: &SendFrame) -> Result<(), ApiError> {
+    let invalid = |message: &'static str| Err(ApiError::validation(message));
     let cid = f.client_id.chars().count();
     if cid == 0 || cid > 64 {
-        return Err(WsError::bad_request("client_id must be 1 to 64 characters"));
+        return invalid("client_id must be 1 to 64 characters");
     }
-    text::identifier("client_id", &f.client_id).map_err(WsError::bad_request)?;
+    text::identifier("client_id", &f.client_id).map_err(ApiError::validation)?;
     match f.message_type.as_str() {
-        "text" if f.content.trim().is_empty() => {
-            return Err(WsError::bad_request("A text message needs content"));
-        }
+        "text" if f.content.trim().is_empty() => return invalid("A text message needs content"),
         "text" | "incident_data" => {}
-        _ => {
-            return Err(WsError::bad_request(
-                "message_type cannot be sent: use text or incident_data",
-            ));
-        }
+        _ => return invalid("message_type cannot be sent: use text or incident_data"),
     }
     if f.content.chars().count() > CONTENT_MAX {
-        return Err(WsError::new(
-            "too_large",
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
             format!("content is over {CONTENT_MAX} characters"),
         ));
     }
-    text::storable("content", &f.content).map_err(WsError::bad_request)?;
+    text::storable("content", &f.content).map_err(ApiError::validation)?;
     if !f.metadata.is_object() {
-        return Err(WsError::bad_request("metadata must be a JSON object"));
+        return invalid("metadata must be a JSON object");
     }
     if f.metadata.to_string().len() > METADATA_MAX {
-        return Err(WsError::new(
-            "too_large",
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
             format!("metadata is over {METADATA_MAX} bytes"),
         ));
     }
-    text::storable_json("metadata", &f.metadata).map_err(WsError::bad_request)?;
+    text::storable_json("metadata", &f.metadata).map_err(ApiError::validation)?;
     Ok(())
 }
 
-/// Reply frame text with `ref` added when the client sent one.
-pub fn reply(mut frame: Value, reference: &Option<Value>) -> String {
-    if let (Some(r), Some(obj)) = (reference, frame.as_object_mut()) {
-        obj.insert("ref".into(), r.clone());
-    }
-    frame.to_string()
+/// [`validate_send`] for the socket.
+pub fn check_send(f: &SendFrame) -> Result<(), WsError> {
+    validate_send(f).map_err(WsError::from)
 }
 
 pub fn error_frame(e: &WsError, reference: &Option<Value>, room_id: Option<Uuid>) -> String {
-    let mut frame = json!({"type": "error", "code": e.code, "message": e.message});
-    if let Some(room) = room_id {
-        frame["room_id"] = json!(room);
-    }
-    reply(frame, reference)
+    e.frame(room_id).to_text(reference.as_ref())
 }
 
 #[cfg(test)]
@@ -250,9 +248,9 @@ mod tests {
 
     #[test]
     fn bad_frames_are_bad_requests_keeping_the_ref() {
-        assert_eq!(parse("{nope").unwrap_err().0.code, "bad_request");
+        assert_eq!(parse("{nope").unwrap_err().0.code, WsCode::BadRequest);
         let (e, r) = parse(r#"{"type":"dance","ref":"x"}"#).unwrap_err();
-        assert_eq!((e.code, r), ("bad_request", Some(json!("x"))));
+        assert_eq!((e.code, r), (WsCode::BadRequest, Some(json!("x"))));
         assert!(parse(r#"{"type":"subscribe","room_id":"not-a-uuid"}"#).is_err());
         assert!(parse("[1,2]").is_err());
     }
@@ -261,7 +259,7 @@ mod tests {
     fn a_large_ref_is_refused_and_not_echoed() {
         let big = "r".repeat(REF_MAX);
         let (e, r) = parse(&format!(r#"{{"type":"ping","ref":"{big}"}}"#)).unwrap_err();
-        assert_eq!((e.code, r), ("bad_request", None));
+        assert_eq!((e.code, r), (WsCode::BadRequest, None));
         let fits = "r".repeat(REF_MAX - 2);
         assert!(parse(&format!(r#"{{"type":"ping","ref":"{fits}"}}"#)).is_ok());
     }
@@ -312,7 +310,7 @@ mod tests {
         for case in cases {
             assert_eq!(
                 check_send(&case).unwrap_err().code,
-                "bad_request",
+                WsCode::BadRequest,
                 "{case:?}"
             );
         }
@@ -337,21 +335,23 @@ mod tests {
             content: "x".repeat(CONTENT_MAX + 1),
             ..ok
         };
-        assert_eq!(check_send(&too_long).unwrap_err().code, "too_large");
+        assert_eq!(check_send(&too_long).unwrap_err().code, WsCode::TooLarge);
         let blank = SendFrame {
             content: "  ".into(),
             client_id: "c".into(),
             ..too_long
         };
-        assert_eq!(check_send(&blank).unwrap_err().code, "bad_request");
+        assert_eq!(check_send(&blank).unwrap_err().code, WsCode::BadRequest);
         let system = SendFrame {
             message_type: "system".into(),
             content: "x".into(),
             ..blank
         };
-        assert_eq!(check_send(&system).unwrap_err().code, "bad_request");
+        assert_eq!(check_send(&system).unwrap_err().code, WsCode::BadRequest);
     }
 }
 
 #[cfg(test)]
 mod props;
+#[cfg(test)]
+mod typescript;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use serde::Deserialize;
 
-use super::StoredEvent;
+use super::{CloseCode, StoredEvent, UnsubscribeReason};
 
 /// What a socket needs to know of a durable event without parsing its JSON.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,14 +94,14 @@ pub enum ToSocket {
         room_id: Uuid,
         frame: Frame,
     },
-    /// The room ended the subscription: `removed` from the room, room `deleted`.
+    /// The room ended the subscription.
     Ended {
         room_id: Uuid,
-        reason: &'static str,
+        reason: UnsubscribeReason,
     },
-    /// Close the socket with this code (4008: slow consumer).
+    /// Close the socket with this code (a slow consumer).
     Close {
-        code: u16,
+        code: CloseCode,
         reason: &'static str,
     },
 }

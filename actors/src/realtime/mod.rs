@@ -12,6 +12,7 @@
 
 mod commit;
 mod directory;
+mod frames;
 pub mod messages;
 mod room;
 
@@ -23,14 +24,10 @@ pub use commit::{
     BatchError, BatchOutcome, BatchWriter, GroupCommit, LANES, SendAck, SendError, SendRequest,
 };
 pub use directory::RoomDirectory;
+pub use frames::{CloseCode, ServerFrame, UnsubscribeReason, WsCode};
 pub use room::{RoomActor, RoomConfig};
 
 use crate::session::BackendError;
-
-/// Close code: the socket's outbound queue overflowed; resume from the last seq.
-pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
-/// Close code: the server is shutting down; reconnect elsewhere.
-pub const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// A committed room event, as stored and as sent.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -43,7 +40,8 @@ pub struct StoredEvent {
     pub data: serde_json::Value,
 }
 
-/// The `event` frame of the wire protocol, over any form of the event's data.
+/// The `event` frame of the wire protocol, over any form of the event's data: the
+/// text of [`ServerFrame::Event`] without building one (tests hold them equal).
 #[derive(Serialize)]
 struct EventFrame<'a, D: Serialize + ?Sized> {
     #[serde(rename = "type")]

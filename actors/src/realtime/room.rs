@@ -35,7 +35,7 @@ use super::messages::{
     EventMeta, Frame, Publish, ReadUpTo, RoomDeleted, Subscribe, Subscribed, SubscriberCount,
     ToSocket, Typing, Unsubscribe,
 };
-use super::{CLOSE_SLOW_CONSUMER, EventLog, RoomDirectory, StoredEvent};
+use super::{CloseCode, EventLog, RoomDirectory, ServerFrame, StoredEvent, UnsubscribeReason};
 
 #[derive(Debug, Clone)]
 pub struct RoomConfig {
@@ -131,7 +131,7 @@ impl RoomActor {
                 tracing::info!(room = %self.room_id, socket = id, "slow consumer dropped from room");
                 metrics::counter!("andon_slow_consumer_closes_total").increment(1);
                 sub.socket.do_send(ToSocket::Close {
-                    code: CLOSE_SLOW_CONSUMER,
+                    code: CloseCode::SlowConsumer,
                     reason: "slow consumer, resume",
                 });
             }
@@ -140,7 +140,7 @@ impl RoomActor {
         if meta.kind == "member.removed"
             && let Some(user) = &meta.subject
         {
-            self.end_user(user, "removed");
+            self.end_user(user, UnsubscribeReason::Removed);
         }
     }
 
@@ -168,9 +168,12 @@ impl RoomActor {
     }
 
     fn presence(&self, user: &str, online: bool) {
-        let text =
-            json!({"type": "presence", "room_id": self.room_id, "user": user, "online": online});
-        self.broadcast_ephemeral(text.to_string(), None);
+        let frame = ServerFrame::Presence {
+            room_id: self.room_id,
+            user: user.to_string(),
+            online,
+        };
+        self.broadcast_ephemeral(frame.to_text(None), None);
     }
 
     fn remove(&mut self, socket_id: u64) -> Option<Subscriber> {
@@ -191,7 +194,7 @@ impl RoomActor {
         Some(sub)
     }
 
-    fn end_user(&mut self, user: &str, reason: &'static str) {
+    fn end_user(&mut self, user: &str, reason: UnsubscribeReason) {
         let ids: Vec<u64> = self
             .subscribers
             .iter()
@@ -364,21 +367,25 @@ impl Handler<Typing> for RoomActor {
             return; // rate-limited: dropped
         }
         sub.last_typing = Some(now);
-        let text = json!({
-            "type": "typing", "room_id": self.room_id, "user": msg.user_id,
-            "display_name": msg.display_name,
-            "expires_in_ms": self.config.typing_expiry.as_millis() as u64,
-        });
-        self.broadcast_ephemeral(text.to_string(), Some(&msg.user_id));
+        let frame = ServerFrame::Typing {
+            room_id: self.room_id,
+            user: msg.user_id.clone(),
+            display_name: msg.display_name,
+            expires_in_ms: self.config.typing_expiry.as_millis() as u64,
+        };
+        self.broadcast_ephemeral(frame.to_text(None), Some(&msg.user_id));
     }
 }
 
 impl Handler<ReadUpTo> for RoomActor {
     type Result = ();
     fn handle(&mut self, msg: ReadUpTo, _: &mut Context<Self>) {
-        let text =
-            json!({"type": "read", "room_id": self.room_id, "user": msg.user_id, "seq": msg.seq});
-        self.broadcast_ephemeral(text.to_string(), Some(&msg.user_id));
+        let frame = ServerFrame::Read {
+            room_id: self.room_id,
+            user: msg.user_id.clone(),
+            seq: msg.seq,
+        };
+        self.broadcast_ephemeral(frame.to_text(None), Some(&msg.user_id));
     }
 }
 
@@ -397,7 +404,7 @@ impl Handler<RoomDeleted> for RoomActor {
         for (_, sub) in self.subscribers.drain() {
             sub.socket.do_send(ToSocket::Ended {
                 room_id: self.room_id,
-                reason: "deleted",
+                reason: UnsubscribeReason::Deleted,
             });
         }
         self.online.clear();

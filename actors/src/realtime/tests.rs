@@ -132,7 +132,7 @@ impl Socket {
             .unwrap()
             .iter()
             .filter_map(|m| match m {
-                ToSocket::Close { code, .. } => Some(*code),
+                ToSocket::Close { code, .. } => Some(code.as_u16()),
                 _ => None,
             })
             .collect()
@@ -325,7 +325,7 @@ async fn a_removed_member_gets_the_event_then_loses_the_subscription() {
     assert!(gone.got.lock().unwrap().iter().any(|m| matches!(
         m,
         ToSocket::Ended {
-            reason: "removed",
+            reason: UnsubscribeReason::Removed,
             ..
         }
     )));
@@ -345,7 +345,7 @@ async fn room_deletion_tells_every_subscriber_and_stops_the_actor() {
     assert!(s.got.lock().unwrap().iter().any(|m| matches!(
         m,
         ToSocket::Ended {
-            reason: "deleted",
+            reason: UnsubscribeReason::Deleted,
             ..
         }
     )));

@@ -44,7 +44,7 @@ impl Handler<DetachSocket> for SessionActor {
 impl Handler<EndSession> for SessionActor {
     type Result = ();
     fn handle(&mut self, msg: EndSession, ctx: &mut Context<Self>) {
-        tracing::info!(session = %self.id, sockets = self.sockets.len(), code = msg.code, "closing session sockets");
+        tracing::info!(session = %self.id, sockets = self.sockets.len(), code = msg.code.as_u16(), "closing session sockets");
         for (_, socket) in self.sockets.drain() {
             // One message per socket, and closing matters more than back-pressure.
             socket.do_send(CloseSocket {
@@ -61,6 +61,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
+    use crate::realtime::CloseCode;
 
     struct FakeSocket(Arc<Mutex<Vec<u16>>>);
     impl Actor for FakeSocket {
@@ -69,7 +70,7 @@ mod tests {
     impl Handler<CloseSocket> for FakeSocket {
         type Result = ();
         fn handle(&mut self, msg: CloseSocket, _: &mut Context<Self>) {
-            self.0.lock().unwrap().push(msg.code);
+            self.0.lock().unwrap().push(msg.code.as_u16());
         }
     }
 
@@ -90,7 +91,7 @@ mod tests {
         session.send(DetachSocket { socket_id: 1 }).await.unwrap();
         session
             .send(EndSession {
-                code: 4001,
+                code: CloseCode::SessionEnded,
                 reason: "logout".into(),
             })
             .await

@@ -4,12 +4,13 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
 use super::{EndReason, SessionId, SessionInfo};
+use crate::realtime::CloseCode;
 
 /// To a socket actor: close with this WebSocket close code.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct CloseSocket {
-    pub code: u16,
+    pub code: CloseCode,
     pub reason: String,
 }
 
@@ -32,7 +33,7 @@ pub struct DetachSocket {
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct EndSession {
-    pub code: u16,
+    pub code: CloseCode,
     pub reason: String,
 }
 

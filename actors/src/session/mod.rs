@@ -23,9 +23,6 @@ pub use supervisor::{SessionSupervisor, SupervisorConfig};
 /// Internal id of a login session (not the client's token, which is never kept).
 pub type SessionId = uuid::Uuid;
 
-/// WebSocket close code for "session ended" (logout, expiry, forced logout).
-pub const CLOSE_SESSION_ENDED: u16 = 4001;
-
 /// Rejections in a row after which a session is force-logged-out (PRODUCT.md A6).
 pub const MAX_STRIKES: u32 = 3;
 

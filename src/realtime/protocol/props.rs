@@ -161,7 +161,7 @@ proptest! {
     fn any_text_parses_or_is_a_bad_request(text in any::<String>()) {
         holds(&text).map_err(TestCaseError::fail)?;
         if let Err((e, _)) = parse(&text) {
-            prop_assert_eq!(e.code, "bad_request");
+            prop_assert_eq!(e.code, WsCode::BadRequest);
         }
     }
 
@@ -204,7 +204,7 @@ proptest! {
         let verdict = check_send(&f);
         prop_assert_eq!(verdict.is_ok(), within_limits(&f), "{:?}", verdict.err());
         if let Err(e) = verdict {
-            prop_assert!(matches!(e.code, "bad_request" | "too_large"), "{}", e.code);
+            prop_assert!(matches!(e.code, WsCode::BadRequest | WsCode::TooLarge), "{}", e.code);
         }
     }
     /// A send that is fine but for one NUL (or, in `client_id`, one control
@@ -233,6 +233,6 @@ proptest! {
             return Err(TestCaseError::fail(format!("did not parse: {text}")));
         };
         let verdict = check_send(&f);
-        prop_assert_eq!(verdict.map_err(|e| e.code), Err("bad_request"), "{}", text);
+        prop_assert_eq!(verdict.map_err(|e| e.code), Err(WsCode::BadRequest), "{}", text);
     }
 }

@@ -1,5 +1,7 @@
 // Shapes of docs/PROTOCOL.md (REST and WebSocket).
 
+import type { ServerFrame } from '../protocol/generated';
+
 export interface User {
   id: string;
   display_name: string;
@@ -105,13 +107,5 @@ export interface Message {
   file: FileMeta | null;
 }
 
-/** A durable room event as delivered over the socket. */
-export interface RoomEvent {
-  type: 'event';
-  room_id: string;
-  seq: number;
-  kind: string;
-  at: string;
-  actor: string;
-  data: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
+/** A durable room event as delivered over the socket (generated from the server's type). */
+export type RoomEvent = Extract<ServerFrame, { type: 'event' }>;

@@ -14,6 +14,7 @@
 //!   (the session ended), 1009/4400 are reported, everything else resumes.
 
 import type { Message, RoomEvent } from '../api/types';
+import { CloseCode, type ClientFrame, type SendFrame, type ServerFrame, type WithRef } from './generated';
 
 export interface SocketLike {
   readonly readyState: number;
@@ -44,46 +45,19 @@ export interface OutboxItem {
   client_id: string;
   room_id: string;
   content: string;
-  message_type: 'text' | 'incident_data';
+  message_type: NonNullable<SendFrame['message_type']>;
   metadata: Record<string, unknown>;
   created_at: string;
 }
 
-export interface Ack {
-  type: 'ack';
-  client_id?: string;
-  message_id: string;
-  seq: number | null;
-  ref?: unknown;
-}
+/** The server frame of type `T` (types generated from the server's, ./generated.ts). */
+type Frame<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>;
 
-export interface ErrorFrame {
-  type: 'error';
-  code: string;
-  message: string;
-  ref?: unknown;
-  room_id?: string;
-}
-
-export interface TypingFrame {
-  type: 'typing';
-  room_id: string;
-  user: string;
-  display_name: string;
-  expires_in_ms?: number;
-}
-export interface PresenceFrame {
-  type: 'presence';
-  room_id: string;
-  user: string;
-  online: boolean;
-}
-export interface ReadFrame {
-  type: 'read';
-  room_id: string;
-  user: string;
-  seq: number;
-}
+export type Ack = WithRef<Frame<'ack'>>;
+export type ErrorFrame = WithRef<Frame<'error'>>;
+export type TypingFrame = Frame<'typing'>;
+export type PresenceFrame = Frame<'presence'>;
+export type ReadFrame = Frame<'read'>;
 
 export interface ClientListener {
   onState?(state: ConnectionState, info: { attempt: number; retryInMs?: number }): void;
@@ -321,11 +295,11 @@ export class ProtocolClient {
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;
     this.failPending('disconnected');
-    if (code === 4001) {
+    if (code === CloseCode.SessionEnded) {
       this.authLost('session_ended');
       return;
     }
-    if (code === 1009 || code === 4400) {
+    if (code === CloseCode.TooBig || code === CloseCode.ProtocolViolation) {
       // Our bug, not the network's: say so, then come back (slowly) so nothing queued is lost.
       this.emit('onProtocolError', code, reason);
       this.attempt = Math.max(this.attempt, 4);
@@ -364,7 +338,7 @@ export class ProtocolClient {
 
   // ---- frames ----------------------------------------------------------------
 
-  private raw(frame: object): boolean {
+  private raw(frame: WithRef<ClientFrame>): boolean {
     const s = this.socket;
     if (!s || s.readyState !== OPEN || this.state !== 'online') return false;
     s.send(JSON.stringify(frame));
@@ -476,7 +450,7 @@ export class ProtocolClient {
   }
 
   private sendSubscribe(room: string, sub: Sub) {
-    const frame: Record<string, unknown> = { type: 'subscribe', room_id: room };
+    const frame: ClientFrame = { type: 'subscribe', room_id: room };
     if (sub.seq !== null) frame.after_seq = sub.seq;
     this.raw(frame);
   }
@@ -572,7 +546,7 @@ export class ProtocolClient {
 
   // ---- requests with acks ----------------------------------------------------
 
-  private request(frame: Record<string, unknown>): Promise<Ack> {
+  private request(frame: ClientFrame): Promise<Ack> {
     const ref = this.nextRef++;
     return new Promise<Ack>((resolve, reject) => {
       if (!this.raw({ ...frame, ref })) {

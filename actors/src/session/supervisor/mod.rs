@@ -24,10 +24,11 @@ use chrono::{DateTime, Utc};
 
 use super::messages::{EndSession, FlushActivity, Forget, Inspect, SessionSnapshot, Touch, Track};
 use super::{
-    CLOSE_SESSION_ENDED, EndReason, MAX_STRIKES, RefreshOutcome, SessionActor, SessionBackend,
-    SessionId, SessionInfo, SessionRegistry,
+    EndReason, MAX_STRIKES, RefreshOutcome, SessionActor, SessionBackend, SessionId, SessionInfo,
+    SessionRegistry,
 };
 use crate::clock::Clock;
+use crate::realtime::CloseCode;
 
 #[derive(Debug, Clone)]
 pub struct SupervisorConfig {
@@ -305,7 +306,7 @@ impl SessionSupervisor {
 fn close_sockets(registry: &SessionRegistry, id: SessionId, reason: EndReason) {
     if let Some((_, session)) = registry.remove(&id) {
         session.do_send(EndSession {
-            code: CLOSE_SESSION_ENDED,
+            code: CloseCode::SessionEnded,
             reason: reason.as_str().to_string(),
         });
     }

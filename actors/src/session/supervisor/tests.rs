@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::clock::TokioClock;
+use crate::realtime::CloseCode;
 use crate::session::messages::{AttachSocket, CloseSocket};
 
 type ActivityBatch = Vec<(SessionId, DateTime<Utc>)>;
@@ -79,7 +80,7 @@ impl Actor for FakeSocket {
 impl Handler<CloseSocket> for FakeSocket {
     type Result = ();
     fn handle(&mut self, msg: CloseSocket, _: &mut Context<Self>) {
-        self.0.lock().unwrap().push(msg.code);
+        self.0.lock().unwrap().push(msg.code.as_u16());
     }
 }
 
@@ -239,7 +240,10 @@ async fn three_rejections_force_logout_and_close_sockets_with_4001() {
         *h.backend.ended.lock().unwrap(),
         vec![(s.id, EndReason::Forced)]
     );
-    assert_eq!(*closed.lock().unwrap(), vec![CLOSE_SESSION_ENDED]);
+    assert_eq!(
+        *closed.lock().unwrap(),
+        vec![CloseCode::SessionEnded.as_u16()]
+    );
     assert!(h.snapshot(s.id).await.is_none());
     assert!(!h.registry.contains_key(&s.id));
     advance(Duration::from_secs(3600)).await;
@@ -326,7 +330,10 @@ async fn inactive_sessions_expire_and_active_ones_stay() {
         *h.backend.ended.lock().unwrap(),
         vec![(idle.id, EndReason::Expired)]
     );
-    assert_eq!(*closed.lock().unwrap(), vec![CLOSE_SESSION_ENDED]);
+    assert_eq!(
+        *closed.lock().unwrap(),
+        vec![CloseCode::SessionEnded.as_u16()]
+    );
     assert!(h.snapshot(busy.id).await.is_some());
 }
 
@@ -369,7 +376,10 @@ async fn logout_cancels_the_refresh_and_closes_sockets() {
         .unwrap();
     advance(Duration::from_secs(3600)).await;
     assert_eq!(h.backend.refresh_count(), 0);
-    assert_eq!(*closed.lock().unwrap(), vec![CLOSE_SESSION_ENDED]);
+    assert_eq!(
+        *closed.lock().unwrap(),
+        vec![CloseCode::SessionEnded.as_u16()]
+    );
     assert!(
         h.backend.ended.lock().unwrap().is_empty(),
         "already deleted by the caller"
