@@ -12,6 +12,7 @@
 
 mod commit;
 mod directory;
+mod kind;
 pub mod messages;
 mod room;
 
@@ -23,6 +24,7 @@ pub use commit::{
     BatchError, BatchOutcome, BatchWriter, GroupCommit, LANES, SendAck, SendError, SendRequest,
 };
 pub use directory::RoomDirectory;
+pub use kind::EventKind;
 pub use room::{RoomActor, RoomConfig};
 
 use crate::session::BackendError;

@@ -35,7 +35,7 @@ use super::messages::{
     EventMeta, Frame, Publish, ReadUpTo, RoomDeleted, Subscribe, Subscribed, SubscriberCount,
     ToSocket, Typing, Unsubscribe,
 };
-use super::{CLOSE_SLOW_CONSUMER, EventLog, RoomDirectory, StoredEvent};
+use super::{CLOSE_SLOW_CONSUMER, EventKind, EventLog, RoomDirectory, StoredEvent};
 
 #[derive(Debug, Clone)]
 pub struct RoomConfig {
@@ -137,7 +137,7 @@ impl RoomActor {
             }
         }
         // A removed member stops receiving the room (after seeing their removal).
-        if meta.kind == "member.removed"
+        if meta.kind == EventKind::MemberRemoved
             && let Some(user) = &meta.subject
         {
             self.end_user(user, "removed");
@@ -388,7 +388,7 @@ impl Handler<RoomDeleted> for RoomActor {
         let event = StoredEvent {
             room_id: self.room_id,
             seq: self.head + 1,
-            kind: "room.deleted".into(),
+            kind: EventKind::RoomDeleted.into(),
             at: chrono::Utc::now(),
             actor: msg.actor,
             data: json!({}),
