@@ -2,19 +2,18 @@
 //! (sends for integrations, through the same group commit as socket sends).
 
 use actix_web::{HttpResponse, web};
-use andon_actors::realtime::{SendError, SendRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::access::RoomAccess;
 use crate::auth::AuthUser;
 use crate::db::messages::{self, MessageView, PageAt};
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::openapi::ErrorBody;
-use crate::realtime::protocol::{self, SendFrame};
+use crate::realtime::protocol::SendFrame;
+use crate::rooms::RoomAccess;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -141,33 +140,7 @@ async fn post(
         content: b.content,
         metadata: b.metadata.unwrap_or_else(|| json!({})),
     };
-    protocol::check_send(&frame).map_err(|e| match e.code {
-        "too_large" => ApiError::new(ErrorCode::PayloadTooLarge, e.message),
-        _ => ApiError::validation(e.message),
-    })?;
-    let request = SendRequest {
-        room_id: frame.room_id,
-        sender: user.id.clone(),
-        sender_name: user.display_name.clone(),
-        sender_is_admin: user.is_admin,
-        client_id: frame.client_id,
-        message_type: frame.message_type,
-        content: frame.content,
-        metadata: frame.metadata,
-    };
-    let ack = state
-        .realtime
-        .commit
-        .submit(request)
-        .await
-        .map_err(|e| match e {
-            SendError::Forbidden(m) => ApiError::forbidden(m),
-            SendError::NotFound => ApiError::not_found("Room"),
-            SendError::Unavailable | SendError::ShuttingDown => {
-                ApiError::new(ErrorCode::Unavailable, e.to_string()).with_retry_after(1)
-            }
-            SendError::Rejected => ApiError::validation(e.to_string()),
-        })?;
+    let ack = state.rooms.send(&user, frame).await?;
     let client = state.db_conn().await?;
     let message = messages::get(&client, *id, ack.message_id)
         .await?

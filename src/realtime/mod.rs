@@ -1,8 +1,7 @@
-//! The real-time engine on the server side: socket actors, the WebSocket protocol,
-//! message actions, and the PostgreSQL stores behind the actors' traits.
+//! The real-time engine on the server side: socket actors and the WebSocket
+//! protocol. Message actions are the room service's (`crate::rooms`).
 //! Room actors, the room directory and group commit live in `andon-actors`.
 
-pub mod actions;
 pub mod limits;
 pub mod protocol;
 pub mod socket;

@@ -28,18 +28,17 @@ use andon_actors::permissions::{self, Action, Role};
 use andon_actors::realtime::messages::{
     EventMeta, Frame, ReadUpTo, Subscribe, Subscribed, ToSocket, Typing, Unsubscribe,
 };
-use andon_actors::realtime::{CLOSE_SLOW_CONSUMER, RoomActor, SendError, SendRequest};
+use andon_actors::realtime::{CLOSE_SLOW_CONSUMER, RoomActor};
 use andon_actors::session::messages::{AttachSocket, CloseSocket, DetachSocket, Touch};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::actions;
 use super::protocol::{self, ClientFrame, SendFrame, WsError};
 use crate::auth::AuthUser;
 use crate::db::events;
-use crate::http::access::RoomAccess;
+use crate::rooms::{self, RoomAccess};
 use crate::state::AppState;
 
 /// Bad frames within a minute that end the connection with 4400.
@@ -429,7 +428,8 @@ impl SocketActor {
             } => {
                 let (app, user) = (self.app.clone(), self.user.clone());
                 self.action(room_id, message_id, reference, ctx, async move {
-                    actions::edit(&app, &user, room_id, message_id, &content)
+                    app.rooms
+                        .edit(&user, room_id, message_id, &content)
                         .await
                         .map(Some)
                 });
@@ -440,9 +440,7 @@ impl SocketActor {
             } => {
                 let (app, user) = (self.app.clone(), self.user.clone());
                 self.action(room_id, message_id, reference, ctx, async move {
-                    actions::delete(&app, &user, room_id, message_id)
-                        .await
-                        .map(Some)
+                    app.rooms.delete(&user, room_id, message_id).await.map(Some)
                 });
             }
             ClientFrame::React {
@@ -453,7 +451,9 @@ impl SocketActor {
             } => {
                 let (app, user) = (self.app.clone(), self.user.clone());
                 self.action(room_id, message_id, reference, ctx, async move {
-                    actions::react(&app, &user, room_id, message_id, &emoji, add).await
+                    app.rooms
+                        .react(&user, room_id, message_id, &emoji, add)
+                        .await
                 });
             }
             ClientFrame::Typing { room_id } => self.typing(room_id, reference, ctx),
@@ -530,19 +530,10 @@ impl SocketActor {
         if !first {
             return; // the same send is already on its way: one answer for both
         }
-        let request = SendRequest {
-            room_id: f.room_id,
-            sender: self.user.id.clone(),
-            sender_name: self.user.display_name.clone(),
-            sender_is_admin: self.user.is_admin,
-            client_id: f.client_id,
-            message_type: f.message_type,
-            content: f.content,
-            metadata: f.metadata,
-        };
-        let commit = self.app.realtime.commit.clone();
+        let request = rooms::messages::send_request(&self.user, f);
+        let rooms = self.app.rooms.clone();
         ctx.spawn(
-            async move { commit.submit(request).await }
+            async move { rooms.submit(request).await.map_err(WsError::from) }
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     // If the event came first, the ack went out with it already.
@@ -562,19 +553,7 @@ impl SocketActor {
                                     ctx,
                                 );
                             }
-                            Err(e) => {
-                                let e = match e {
-                                    SendError::Forbidden(m) => WsError::new("forbidden", m.clone()),
-                                    SendError::NotFound => {
-                                        WsError::new("not_found", "Room not found")
-                                    }
-                                    SendError::Unavailable | SendError::ShuttingDown => {
-                                        WsError::new("unavailable", e.to_string())
-                                    }
-                                    SendError::Rejected => WsError::bad_request(e.to_string()),
-                                };
-                                act.send_error(&e, &reference, Some(key.0), ctx);
-                            }
+                            Err(e) => act.send_error(e, &reference, Some(key.0), ctx),
                         }
                     }
                 }),
@@ -1036,7 +1015,7 @@ impl SocketActor {
         for (room_id, seq) in pending {
             let (app, user) = (self.app.clone(), self.user.clone());
             ctx.spawn(
-                async move { actions::mark_read(&app, &user, room_id, seq).await }
+                async move { app.rooms.mark_read(&user, room_id, seq).await }
                     .into_actor(self)
                     .map(move |result, act, ctx| match result {
                         Ok(stored) => {
@@ -1124,7 +1103,7 @@ impl Actor for SocketActor {
         if !reads.is_empty() {
             actix::spawn(async move {
                 for (room, seq) in reads {
-                    let _ = actions::mark_read(&app, &user, room, seq).await;
+                    let _ = app.rooms.mark_read(&user, room, seq).await;
                 }
             });
         }
