@@ -98,6 +98,7 @@ mod tests {
         );
         assert_eq!(EventKind::parse("message.sent"), None);
         assert!(*"room.deleted" == EventKind::RoomDeleted);
-        assert!(String::from("room.updated") != EventKind::RoomStatusChanged);
+        let stored = String::from("room.updated");
+        assert!(stored == EventKind::RoomUpdated && stored != EventKind::RoomStatusChanged);
     }
 }
