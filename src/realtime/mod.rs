@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix::Addr;
-use andon_actors::realtime::{GroupCommit, RoomDirectory, StoredEvent};
+use andon_actors::realtime::{GroupCommit, RoomDirectory};
 use dashmap::DashMap;
 
 pub use socket::SocketActor;
@@ -96,12 +96,5 @@ impl Realtime {
 
     pub fn next_socket_id(&self) -> u64 {
         self.next_socket.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Hands committed events to the room actors that deliver them.
-    pub fn publish(&self, events: Vec<StoredEvent>) {
-        if !events.is_empty() {
-            self.rooms.publish(events);
-        }
     }
 }
