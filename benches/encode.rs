@@ -3,8 +3,8 @@
 
 use std::hint::black_box;
 
-use andon_actors::realtime::StoredEvent;
 use andon_actors::realtime::messages::EventMeta;
+use andon_actors::realtime::{EventKind, StoredEvent};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ fn message_created() -> StoredEvent {
     StoredEvent {
         room_id: room,
         seq: 4711,
-        kind: "message.created".into(),
+        kind: EventKind::MessageCreated.into(),
         at: chrono::Utc::now(),
         actor: "operator@plant.example".into(),
         data: json!({

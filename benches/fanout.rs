@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use andon_actors::realtime::messages::{Subscribe, ToSocket};
-use andon_actors::realtime::{EventLog, RoomConfig, RoomDirectory, StoredEvent};
+use andon_actors::realtime::{EventKind, EventLog, RoomConfig, RoomDirectory, StoredEvent};
 use andon_actors::session::BackendError;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
@@ -53,7 +53,7 @@ fn event(room: Uuid, seq: i64) -> StoredEvent {
     StoredEvent {
         room_id: room,
         seq,
-        kind: "message.created".into(),
+        kind: EventKind::MessageCreated.into(),
         at: chrono::Utc::now(),
         actor: "sender@plant.example".into(),
         data: json!({"id": Uuid::new_v4(), "seq": seq, "sender": "sender@plant.example",

@@ -13,6 +13,7 @@ pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod realtime;
+pub mod rooms;
 pub mod startup;
 pub mod state;
 pub mod storage;

@@ -27,8 +27,10 @@ use crate::auth::backend::DbSessionBackend;
 use crate::auth::crypto::Keyring;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
-use crate::realtime::store::{PgBatchWriter, PgEventLog};
+use crate::db::batch::PgBatchWriter;
+use crate::db::event_log::PgEventLog;
 use crate::realtime::{Realtime, SocketConfig, Stats};
+use crate::rooms::Rooms;
 use crate::state::AppState;
 use crate::{db, http, telemetry};
 
@@ -107,6 +109,12 @@ impl Application {
             MAX_BATCH,
             COMMIT_QUEUE,
         );
+        let room_service = Rooms::new(
+            pool.clone(),
+            rooms.clone(),
+            commit.clone(),
+            config.edit_window,
+        );
         let realtime = Arc::new(Realtime::new(
             rooms,
             commit,
@@ -135,6 +143,7 @@ impl Application {
             supervisor,
             sessions,
             realtime,
+            rooms: room_service,
             storage,
         });
 

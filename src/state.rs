@@ -11,6 +11,7 @@ use crate::auth::crypto::Keyring;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::realtime::Realtime;
+use crate::rooms::Rooms;
 use crate::storage::Storage;
 
 pub struct AppState {
@@ -22,15 +23,13 @@ pub struct AppState {
     pub supervisor: Addr<SessionSupervisor>,
     pub sessions: SessionRegistry,
     pub realtime: Arc<Realtime>,
+    pub rooms: Rooms,
     pub storage: Arc<dyn Storage>,
 }
 
 impl AppState {
     /// A pooled database connection; the wait is measured for `/metrics`.
     pub async fn db_conn(&self) -> Result<deadpool_postgres::Object, deadpool_postgres::PoolError> {
-        let started = std::time::Instant::now();
-        let conn = self.db.get().await;
-        metrics::histogram!("andon_db_pool_wait_seconds").record(started.elapsed().as_secs_f64());
-        conn
+        crate::db::conn(&self.db).await
     }
 }

@@ -95,6 +95,42 @@ pub fn allows(role: Option<Role>, action: Action) -> bool {
     }
 }
 
+/// Whether someone may post to a room now (a send, an upload, typing), and if not,
+/// why. The one verdict for every way of posting, so they cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostVerdict {
+    Allowed,
+    /// Allowed only because the poster is a system administrator: audited.
+    AdminOverride,
+    /// Archived rooms are read-only, for administrators too.
+    Archived,
+    NotMember,
+    /// A member whose role does not allow sending (a viewer).
+    RoleTooLow,
+}
+
+impl PostVerdict {
+    pub fn allowed(self) -> bool {
+        matches!(self, Self::Allowed | Self::AdminOverride)
+    }
+}
+
+/// The verdict for posting to a room that is `archived` or not, as `role`
+/// (`None`: not a member), for a system administrator when `is_admin`.
+pub fn may_post(role: Option<Role>, is_admin: bool, archived: bool) -> PostVerdict {
+    if archived {
+        PostVerdict::Archived
+    } else if allows(role, Action::Send) {
+        PostVerdict::Allowed
+    } else if is_admin {
+        PostVerdict::AdminOverride
+    } else if role.is_none() {
+        PostVerdict::NotMember
+    } else {
+        PostVerdict::RoleTooLow
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Action::*;
@@ -127,6 +163,20 @@ mod tests {
             assert_eq!(allows(Some(Owner), action), owner, "owner {action:?}");
             assert_eq!(allows(None, action), none, "non-member {action:?}");
         }
+    }
+
+    #[test]
+    fn posting_needs_a_writable_room_and_a_sending_role_or_an_admin() {
+        use PostVerdict as V;
+        assert_eq!(may_post(Some(Editor), false, false), V::Allowed);
+        assert_eq!(may_post(Some(Owner), true, false), V::Allowed);
+        assert_eq!(may_post(Some(Viewer), true, false), V::AdminOverride);
+        assert_eq!(may_post(None, true, false), V::AdminOverride);
+        assert_eq!(may_post(None, false, false), V::NotMember);
+        assert_eq!(may_post(Some(Viewer), false, false), V::RoleTooLow);
+        assert_eq!(may_post(Some(Owner), true, true), V::Archived);
+        assert!(V::AdminOverride.allowed() && !V::Archived.allowed());
+        assert!(!V::NotMember.allowed() && !V::RoleTooLow.allowed());
     }
 
     #[test]

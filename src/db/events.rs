@@ -3,6 +3,7 @@
 //! concurrent writers to one room queue up and numbers stay gap-free and strictly
 //! increasing, on one node or several.
 
+use andon_actors::realtime::EventKind;
 pub use andon_actors::realtime::StoredEvent as Event;
 use serde_json::Value;
 use uuid::Uuid;
@@ -44,7 +45,7 @@ pub async fn insert(tx: &impl GenericClient, e: &Event) -> Result<()> {
 pub async fn append(
     tx: &impl GenericClient,
     room_id: Uuid,
-    kind: &str,
+    kind: EventKind,
     actor: &str,
     data: Value,
 ) -> Result<Event> {
@@ -60,12 +61,12 @@ pub async fn append(
         )
         .await?;
     let row = tx
-        .query_one(&stmt, &[&room_id, &kind, &actor, &data])
+        .query_one(&stmt, &[&room_id, &kind.as_str(), &actor, &data])
         .await?;
     Ok(Event {
         room_id,
         seq: row.get(0),
-        kind: kind.to_string(),
+        kind: kind.into(),
         at: row.get(1),
         actor: actor.to_string(),
         data,

@@ -4,6 +4,8 @@
 //! connection and a transaction both work.
 
 pub mod audit;
+pub mod batch;
+pub mod event_log;
 pub mod events;
 pub mod files;
 pub mod members;
@@ -12,6 +14,7 @@ pub mod migrate;
 pub mod rooms;
 pub mod sessions;
 pub mod templates;
+pub mod tickets;
 pub mod users;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
@@ -64,6 +67,14 @@ fn build(config: &DatabaseConfig, pg: tokio_postgres::Config, size: usize) -> an
         .timeouts(timeouts)
         .runtime(Runtime::Tokio1)
         .build()?)
+}
+
+/// A pooled connection; the wait is measured for `/metrics`.
+pub async fn conn(pool: &Pool) -> Result<deadpool_postgres::Object, deadpool_postgres::PoolError> {
+    let started = std::time::Instant::now();
+    let conn = pool.get().await;
+    metrics::histogram!("andon_db_pool_wait_seconds").record(started.elapsed().as_secs_f64());
+    conn
 }
 
 /// Opens one connection outside the pool (migrations hold a session-level lock on it).

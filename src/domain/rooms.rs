@@ -55,6 +55,34 @@ string_enum!(
     }
 );
 
+/// Why a room cannot move to a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("The room is already {}", .0.as_str())]
+    Unchanged(RoomStatus),
+    #[error("A room cannot go from {} to {}", .from.as_str(), .to.as_str())]
+    NotAllowed { from: RoomStatus, to: RoomStatus },
+    #[error("Resolving needs resolution_notes")]
+    NotesRequired,
+}
+
+impl RoomStatus {
+    /// Checks a move along the lifecycle: `active` → `resolved` (with notes, not
+    /// blank) → `archived`, `active` → `archived`, and `resolved` → `active`.
+    /// Archived is final.
+    pub fn transition(self, to: RoomStatus, notes: Option<&str>) -> Result<(), TransitionError> {
+        use RoomStatus::*;
+        match (self, to) {
+            _ if self == to => Err(TransitionError::Unchanged(to)),
+            (Active, Resolved) if notes.is_none_or(str::is_empty) => {
+                Err(TransitionError::NotesRequired)
+            }
+            (Active, Resolved) | (Resolved, Active) | (Active | Resolved, Archived) => Ok(()),
+            (from, to) => Err(TransitionError::NotAllowed { from, to }),
+        }
+    }
+}
+
 pub const TITLE_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 10_000;
 pub const SHORT_FIELD_MAX: usize = 200;
@@ -92,6 +120,43 @@ mod tests {
         let err = Severity::parse("urgent").unwrap_err();
         assert!(err.contains("low, medium, high, critical"), "{err}");
         assert!(RoomStatus::parse("Active").is_err());
+    }
+
+    #[test]
+    fn statuses_move_along_the_lifecycle_only() {
+        use RoomStatus::*;
+        assert_eq!(Active.transition(Resolved, Some("fixed")), Ok(()));
+        assert_eq!(Resolved.transition(Active, None), Ok(()));
+        assert_eq!(Active.transition(Archived, None), Ok(()));
+        assert_eq!(Resolved.transition(Archived, Some("")), Ok(()));
+        for to in [Active, Resolved] {
+            assert_eq!(
+                Archived.transition(to, Some("x")),
+                Err(TransitionError::NotAllowed { from: Archived, to })
+            );
+        }
+        for s in [Active, Resolved, Archived] {
+            assert_eq!(s.transition(s, None), Err(TransitionError::Unchanged(s)));
+        }
+    }
+
+    #[test]
+    fn resolving_needs_notes() {
+        use RoomStatus::*;
+        for notes in [None, Some("")] {
+            assert_eq!(
+                Active.transition(Resolved, notes),
+                Err(TransitionError::NotesRequired)
+            );
+        }
+        assert_eq!(
+            Archived.transition(Active, None).unwrap_err().to_string(),
+            "A room cannot go from archived to active"
+        );
+        assert_eq!(
+            Resolved.transition(Resolved, None).unwrap_err().to_string(),
+            "The room is already resolved"
+        );
     }
 
     #[test]

@@ -13,22 +13,24 @@ use actix_web::http::header::{
 };
 use actix_web::{HttpRequest, HttpResponse, web};
 use andon_actors::permissions::{self, Action};
+use andon_actors::realtime::EventKind;
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::RoomAccess;
 use crate::auth::AuthUser;
 use crate::db::files::{FileView, NewFile};
 use crate::db::messages::MessageView;
 use crate::db::{events, files, messages};
+use crate::domain::rooms::RoomStatus;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::files::{
     Kind, Received, Spool, THUMBNAILS, Thumbnail, receive, sanitize_name, with_matching_extension,
 };
 use crate::http::openapi::ErrorBody;
+use crate::rooms::RoomAccess;
 use crate::state::AppState;
 use crate::storage::{self, Download, StorageError};
 
@@ -258,80 +260,82 @@ async fn record_upload(
     thumb_key: Option<&str>,
     caption: String,
 ) -> ApiResult<(FileView, MessageView)> {
-    let mut client = state.db_conn().await?;
-    let tx = client.transaction().await?;
-    let access = RoomAccess::load(&tx, room_id, user, true).await?;
-    access.ensure_writable()?;
-    // Checked (and audited) before the body was read; the role may have changed since.
-    if !permissions::allows(access.role, Action::Send) && !user.is_admin {
-        return Err(ApiError::forbidden(
-            "Your role in this room does not allow uploads",
-        ));
-    }
-    let seq = events::reserve(&tx, room_id, 2).await?;
-    // PostgreSQL keeps microseconds: so must the copy in the event.
-    let now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6);
-    let mut message = MessageView {
-        id: Uuid::now_v7(),
-        room_id,
-        seq,
-        sender: user.id.clone(),
-        sender_name: user.display_name.clone(),
-        message_type: if r.kind == Kind::Image {
-            "image_ref"
-        } else {
-            "file_ref"
-        }
-        .into(),
-        content: caption,
-        metadata: json!({}),
-        client_id: format!("upload:{file_id}"),
-        created_at: now,
-        edited_at: None,
-        deleted: false,
-        reactions: Vec::new(),
-        file: None,
-    };
-    messages::insert(&tx, &message).await?;
-    let file = files::insert(
-        &tx,
-        &NewFile {
-            id: file_id,
-            room_id,
-            uploader: &user.id,
-            name,
-            kind: r.kind.as_str(),
-            mime_type: r.mime,
-            size: r.size as i64,
-            sha256: &r.sha256,
-            storage_key: key,
-            thumbnail_key: thumb_key,
-            message_id: message.id,
-        },
-    )
-    .await?;
-    message.file = Some(json!(file));
-    let created = events::Event {
-        room_id,
-        seq,
-        kind: "message.created".into(),
-        at: now,
-        actor: user.id.clone(),
-        data: json!(message),
-    };
-    let added = events::Event {
-        room_id,
-        seq: seq + 1,
-        kind: "file.added".into(),
-        at: now,
-        actor: user.id.clone(),
-        data: json!({ "file": file, "message_id": message.id }),
-    };
-    events::insert(&tx, &created).await?;
-    events::insert(&tx, &added).await?;
-    tx.commit().await?;
+    let (file, message) = state
+        .rooms
+        .change(room_id, user, async |c| {
+            // Checked (and audited) before the body was read; the role may have
+            // changed since.
+            let archived = c.room().status == RoomStatus::Archived;
+            if !permissions::may_post(c.role(), user.is_admin, archived).allowed() {
+                return Err(ApiError::forbidden(
+                    "Your role in this room does not allow uploads",
+                ));
+            }
+            let seq = events::reserve(c.tx(), room_id, 2).await?;
+            // PostgreSQL keeps microseconds: so must the copy in the event.
+            let now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6);
+            let mut message = MessageView {
+                id: Uuid::now_v7(),
+                room_id,
+                seq,
+                sender: user.id.clone(),
+                sender_name: user.display_name.clone(),
+                message_type: if r.kind == Kind::Image {
+                    "image_ref"
+                } else {
+                    "file_ref"
+                }
+                .into(),
+                content: caption,
+                metadata: json!({}),
+                client_id: format!("upload:{file_id}"),
+                created_at: now,
+                edited_at: None,
+                deleted: false,
+                reactions: Vec::new(),
+                file: None,
+            };
+            messages::insert(c.tx(), &message).await?;
+            let file = files::insert(
+                c.tx(),
+                &NewFile {
+                    id: file_id,
+                    room_id,
+                    uploader: &user.id,
+                    name,
+                    kind: r.kind.as_str(),
+                    mime_type: r.mime,
+                    size: r.size as i64,
+                    sha256: &r.sha256,
+                    storage_key: key,
+                    thumbnail_key: thumb_key,
+                    message_id: message.id,
+                },
+            )
+            .await?;
+            message.file = Some(json!(file));
+            c.insert(events::Event {
+                room_id,
+                seq,
+                kind: EventKind::MessageCreated.into(),
+                at: now,
+                actor: user.id.clone(),
+                data: json!(message),
+            })
+            .await?;
+            c.insert(events::Event {
+                room_id,
+                seq: seq + 1,
+                kind: EventKind::FileAdded.into(),
+                at: now,
+                actor: user.id.clone(),
+                data: json!({ "file": file, "message_id": message.id }),
+            })
+            .await?;
+            Ok((file, message))
+        })
+        .await?;
     tracing::info!(room = %room_id, file = %file_id, size = r.size, mime = r.mime, "file uploaded");
-    state.realtime.publish(vec![created, added]);
     Ok((file, message))
 }
 
@@ -516,52 +520,38 @@ async fn delete(
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let (room_id, file_id) = path.into_inner();
-    let mut client = state.db_conn().await?;
-    let tx = client.transaction().await?;
-    let access = RoomAccess::load(&tx, room_id, &user, true).await?;
-    access.ensure_writable()?;
-    let file = files::get(&tx, room_id, file_id)
-        .await?
-        .filter(|f| !f.deleted)
-        .ok_or_else(|| ApiError::not_found("File"))?;
-    let action = if file.uploader == user.id {
-        Action::EditOwn
-    } else {
-        Action::DeleteAnyMessage
-    };
-    access
-        .authorize(&tx, &user, action, Some(&file_id.to_string()))
-        .await?;
-    files::soft_delete(&tx, file_id, &user.id).await?;
-    let mut published = Vec::new();
-    if let Some(message_id) = file.message_id
-        && messages::lock(&tx, room_id, message_id)
-            .await?
-            .is_some_and(|m| !m.deleted)
-    {
-        messages::soft_delete(&tx, room_id, message_id, &user.id).await?;
-        published.push(
-            events::append(
-                &tx,
-                room_id,
-                "message.deleted",
-                &user.id,
-                json!({"message_id": message_id, "deleted_by": user.id}),
+    state
+        .rooms
+        .change(room_id, &user, async |c| {
+            let file = files::get(c.tx(), room_id, file_id)
+                .await?
+                .filter(|f| !f.deleted)
+                .ok_or_else(|| ApiError::not_found("File"))?;
+            let action = if file.uploader == user.id {
+                Action::EditOwn
+            } else {
+                Action::DeleteAnyMessage
+            };
+            c.authorize(action, Some(&file_id.to_string())).await?;
+            files::soft_delete(c.tx(), file_id, &user.id).await?;
+            if let Some(message_id) = file.message_id
+                && messages::lock(c.tx(), room_id, message_id)
+                    .await?
+                    .is_some_and(|m| !m.deleted)
+            {
+                messages::soft_delete(c.tx(), room_id, message_id, &user.id).await?;
+                c.append(
+                    EventKind::MessageDeleted,
+                    json!({"message_id": message_id, "deleted_by": user.id}),
+                )
+                .await?;
+            }
+            c.append(
+                EventKind::FileDeleted,
+                json!({"file_id": file_id, "message_id": file.message_id}),
             )
-            .await?,
-        );
-    }
-    published.push(
-        events::append(
-            &tx,
-            room_id,
-            "file.deleted",
-            &user.id,
-            json!({"file_id": file_id, "message_id": file.message_id}),
-        )
-        .await?,
-    );
-    tx.commit().await?;
-    state.realtime.publish(published);
+            .await
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,17 +2,18 @@
 
 use actix_web::{HttpResponse, web};
 use andon_actors::permissions::{Action, Role};
+use andon_actors::realtime::EventKind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::RoomAccess;
 use crate::auth::AuthUser;
-use crate::db::{events, members};
+use crate::db::members;
 use crate::domain::user_id;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::openapi::{ErrorBody, RoleSchema};
+use crate::rooms::RoomAccess;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -97,32 +98,23 @@ async fn add(
 ) -> ApiResult<HttpResponse> {
     let target = parse_user(&body.user_id)?;
     let role = assignable_role(&body.role)?;
-    let mut client = state.db_conn().await?;
-    let tx = client.transaction().await?;
-    let mut published = Vec::new();
-    let access = RoomAccess::load(&tx, *id, &user, true).await?;
-    access.ensure_writable()?;
-    access
-        .authorize(&tx, &user, Action::AddMember(role), Some(&target))
+    state
+        .rooms
+        .change(*id, &user, async |c| {
+            c.authorize(Action::AddMember(role), Some(&target)).await?;
+            if !members::add(c.tx(), c.room_id(), &target, role, &user.id).await? {
+                return Err(ApiError::new(
+                    ErrorCode::AlreadyMember,
+                    format!("{target} is already a member"),
+                ));
+            }
+            c.append(
+                EventKind::MemberAdded,
+                json!({ "user_id": target, "role": role, "added_by": user.id }),
+            )
+            .await
+        })
         .await?;
-    if !members::add(&tx, access.room.id, &target, role, &user.id).await? {
-        return Err(ApiError::new(
-            ErrorCode::AlreadyMember,
-            format!("{target} is already a member"),
-        ));
-    }
-    published.push(
-        events::append(
-            &tx,
-            access.room.id,
-            "member.added",
-            &user.id,
-            json!({ "user_id": target, "role": role, "added_by": user.id }),
-        )
-        .await?,
-    );
-    tx.commit().await?;
-    state.realtime.publish(published);
     Ok(HttpResponse::Created().json(MemberRole {
         user_id: target,
         role,
@@ -153,42 +145,36 @@ async fn change_role(
     let (room_id, raw_target) = path.into_inner();
     let target = parse_user(&raw_target)?;
     let to = assignable_role(&body.role)?;
-    let mut client = state.db_conn().await?;
-    let tx = client.transaction().await?;
-    let mut published = Vec::new();
-    let access = RoomAccess::load(&tx, room_id, &user, true).await?;
-    access.ensure_writable()?;
-    let from = members::role_of(&tx, room_id, &target)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Member"))?;
-    if from == Role::Owner {
-        return Err(ApiError::new(
-            ErrorCode::OwnerMustTransfer,
-            "The owner's role changes only by transferring ownership",
-        ));
-    }
-    // Editors may promote a viewer to editor; every other change is the owner's.
-    let action = if (from, to) == (Role::Viewer, Role::Editor) {
-        Action::PromoteViewer
-    } else {
-        Action::ChangeRole
-    };
-    access.authorize(&tx, &user, action, Some(&target)).await?;
-    if from != to {
-        members::set_role(&tx, room_id, &target, to).await?;
-        published.push(
-            events::append(
-                &tx,
-                room_id,
-                "member.role_changed",
-                &user.id,
-                json!({ "user_id": target, "from": from, "to": to }),
-            )
-            .await?,
-        );
-    }
-    tx.commit().await?;
-    state.realtime.publish(published);
+    state
+        .rooms
+        .change(room_id, &user, async |c| {
+            let from = members::role_of(c.tx(), room_id, &target)
+                .await?
+                .ok_or_else(|| ApiError::not_found("Member"))?;
+            if from == Role::Owner {
+                return Err(ApiError::new(
+                    ErrorCode::OwnerMustTransfer,
+                    "The owner's role changes only by transferring ownership",
+                ));
+            }
+            // Editors may promote a viewer to editor; every other change is the owner's.
+            let action = if (from, to) == (Role::Viewer, Role::Editor) {
+                Action::PromoteViewer
+            } else {
+                Action::ChangeRole
+            };
+            c.authorize(action, Some(&target)).await?;
+            if from != to {
+                members::set_role(c.tx(), room_id, &target, to).await?;
+                c.append(
+                    EventKind::MemberRoleChanged,
+                    json!({ "user_id": target, "from": from, "to": to }),
+                )
+                .await?;
+            }
+            Ok(())
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(MemberRole {
         user_id: target,
         role: to,
@@ -209,39 +195,30 @@ async fn remove(
 ) -> ApiResult<HttpResponse> {
     let (room_id, raw_target) = path.into_inner();
     let target = parse_user(&raw_target)?;
-    let mut client = state.db_conn().await?;
-    let tx = client.transaction().await?;
-    let mut published = Vec::new();
-    let access = RoomAccess::load(&tx, room_id, &user, true).await?;
-    access.ensure_writable()?;
-    let role = members::role_of(&tx, room_id, &target)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Member"))?;
-    if role == Role::Owner {
-        return Err(ApiError::new(
-            ErrorCode::OwnerMustTransfer,
-            "The owner must transfer ownership before leaving the room",
-        ));
-    }
-    let leaving = target == user.id;
-    if !leaving {
-        access
-            .authorize(&tx, &user, Action::RemoveMember, Some(&target))
-            .await?;
-    }
-    members::remove(&tx, room_id, &target).await?;
-    published.push(
-        events::append(
-            &tx,
-            room_id,
-            "member.removed",
-            &user.id,
-            json!({ "user_id": target, "removed_by": user.id, "left": leaving }),
-        )
-        .await?,
-    );
-    tx.commit().await?;
-    state.realtime.publish(published);
+    state
+        .rooms
+        .change(room_id, &user, async |c| {
+            let role = members::role_of(c.tx(), room_id, &target)
+                .await?
+                .ok_or_else(|| ApiError::not_found("Member"))?;
+            if role == Role::Owner {
+                return Err(ApiError::new(
+                    ErrorCode::OwnerMustTransfer,
+                    "The owner must transfer ownership before leaving the room",
+                ));
+            }
+            let leaving = target == user.id;
+            if !leaving {
+                c.authorize(Action::RemoveMember, Some(&target)).await?;
+            }
+            members::remove(c.tx(), room_id, &target).await?;
+            c.append(
+                EventKind::MemberRemoved,
+                json!({ "user_id": target, "removed_by": user.id, "left": leaving }),
+            )
+            .await
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -273,45 +250,42 @@ async fn transfer(
     body: web::Json<Transfer>,
 ) -> ApiResult<HttpResponse> {
     let target = parse_user(&body.user_id)?;
-    let mut client = state.db_conn().await?;
-    let tx = client.transaction().await?;
-    let mut published = Vec::new();
-    let access = RoomAccess::load(&tx, *id, &user, true).await?;
-    access.ensure_writable()?;
-    access
-        .authorize(&tx, &user, Action::TransferOwnership, Some(&target))
+    let owner = state
+        .rooms
+        .change(*id, &user, async |c| {
+            c.authorize(Action::TransferOwnership, Some(&target))
+                .await?;
+            let room_id = c.room_id();
+            let target_role = members::role_of(c.tx(), room_id, &target)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::validation("The new owner must be a member of the room")
+                })?;
+            if target_role == Role::Owner {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    format!("{target} already owns the room"),
+                ));
+            }
+            let owner = members::list(c.tx(), room_id)
+                .await?
+                .into_iter()
+                .find(|m| m.role == Role::Owner)
+                .map(|m| m.user_id)
+                .ok_or_else(|| {
+                    ApiError::internal(anyhow::anyhow!("room {room_id} has no owner"))
+                })?;
+            // The old owner steps down first: one owner per room is a unique index.
+            members::set_role(c.tx(), room_id, &owner, Role::Editor).await?;
+            members::set_role(c.tx(), room_id, &target, Role::Owner).await?;
+            c.append(
+                EventKind::OwnershipTransferred,
+                json!({ "from": owner, "to": target }),
+            )
+            .await?;
+            Ok(owner)
+        })
         .await?;
-    let room_id = access.room.id;
-    let target_role = members::role_of(&tx, room_id, &target)
-        .await?
-        .ok_or_else(|| ApiError::validation("The new owner must be a member of the room"))?;
-    if target_role == Role::Owner {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!("{target} already owns the room"),
-        ));
-    }
-    let owner = members::list(&tx, room_id)
-        .await?
-        .into_iter()
-        .find(|m| m.role == Role::Owner)
-        .map(|m| m.user_id)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("room {room_id} has no owner")))?;
-    // The old owner steps down first: one owner per room is a unique index.
-    members::set_role(&tx, room_id, &owner, Role::Editor).await?;
-    members::set_role(&tx, room_id, &target, Role::Owner).await?;
-    published.push(
-        events::append(
-            &tx,
-            room_id,
-            "ownership.transferred",
-            &user.id,
-            json!({ "from": owner, "to": target }),
-        )
-        .await?,
-    );
-    tx.commit().await?;
-    state.realtime.publish(published);
     Ok(HttpResponse::Ok().json(Transferred {
         owner: target,
         previous_owner: owner,

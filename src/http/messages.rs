@@ -2,19 +2,18 @@
 //! (sends for integrations, through the same group commit as socket sends).
 
 use actix_web::{HttpResponse, web};
-use andon_actors::realtime::SendRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::access::RoomAccess;
 use crate::auth::AuthUser;
 use crate::db::messages::{self, MessageView, PageAt};
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::openapi::ErrorBody;
-use crate::realtime::protocol::{self, SendFrame};
+use crate::realtime::protocol::SendFrame;
+use crate::rooms::RoomAccess;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -141,18 +140,7 @@ async fn post(
         content: b.content,
         metadata: b.metadata.unwrap_or_else(|| json!({})),
     };
-    protocol::validate_send(&frame)?;
-    let request = SendRequest {
-        room_id: frame.room_id,
-        sender: user.id.clone(),
-        sender_name: user.display_name.clone(),
-        sender_is_admin: user.is_admin,
-        client_id: frame.client_id,
-        message_type: frame.message_type,
-        content: frame.content,
-        metadata: frame.metadata,
-    };
-    let ack = state.realtime.commit.submit(request).await?;
+    let ack = state.rooms.send(&user, frame).await?;
     let client = state.db_conn().await?;
     let message = messages::get(&client, *id, ack.message_id)
         .await?

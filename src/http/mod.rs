@@ -1,6 +1,5 @@
 //! The REST API: routes and the request-parsing configuration shared by every handler.
 
-pub mod access;
 mod auth;
 mod files;
 mod health;

@@ -3,22 +3,23 @@
 
 use actix_web::{HttpResponse, web};
 use andon_actors::permissions::{Action, Role};
+use andon_actors::realtime::EventKind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::access::RoomAccess;
 use crate::auth::AuthUser;
 use crate::db::rooms::{FieldChanges, ListFilter, NewRoom, RoomView};
 use crate::db::{GenericClient, audit, events, members, rooms, templates, users};
 use crate::domain::bounded_text;
 use crate::domain::rooms::{
     DESCRIPTION_MAX, IncidentType, RESOLUTION_MAX, RoomStatus, SHORT_FIELD_MAX, Severity,
-    TITLE_MAX, parse_lots,
+    TITLE_MAX, TransitionError, parse_lots,
 };
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::openapi::{ErrorBody, EventSchema};
+use crate::rooms::RoomAccess;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -73,7 +74,7 @@ async fn create(
     body: web::Json<CreateRoom>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
-    let mut client = state.db_conn().await?;
+    let client = state.db_conn().await?;
     let template = match b.template_id {
         Some(id) => Some(
             templates::get(&client, id)
@@ -113,33 +114,28 @@ async fn create(
         created_by: user.id.clone(),
     };
 
-    let tx = client.transaction().await?;
-    let mut published = Vec::new();
-    let room = rooms::insert(&tx, &new).await?;
+    drop(client);
     let mut initial = vec![(user.id.clone(), Role::Owner)];
     for m in template.iter().flat_map(|t| &t.default_members) {
         if !initial.iter().any(|(id, _)| *id == m.user_id) {
             initial.push((m.user_id.clone(), m.role));
         }
     }
-    for (member, role) in &initial {
-        members::add(&tx, room.id, member, *role, &user.id).await?;
-        published.push(
-            events::append(
-                &tx,
-                room.id,
-                "member.added",
-                &user.id,
-                json!({ "user_id": member, "role": role, "added_by": user.id }),
-            )
-            .await?,
-        );
-    }
-    let room = rooms::get(&tx, room.id).await?.ok_or_else(|| {
-        ApiError::internal(anyhow::anyhow!("room vanished in its own transaction"))
-    })?;
-    tx.commit().await?;
-    state.realtime.publish(published);
+    let room = state
+        .rooms
+        .work(async |w| {
+            let room = rooms::insert(w.tx(), &new).await?;
+            for (member, role) in &initial {
+                members::add(w.tx(), room.id, member, *role, &user.id).await?;
+                let data = json!({ "user_id": member, "role": role, "added_by": user.id });
+                w.append(room.id, EventKind::MemberAdded, &user.id, data)
+                    .await?;
+            }
+            rooms::get(w.tx(), room.id).await?.ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("room vanished in its own transaction"))
+            })
+        })
+        .await?;
     tracing::info!(room = %room.id, user = %user.id, "room created");
     Ok(HttpResponse::Created().json(RoomView {
         room,
@@ -391,104 +387,69 @@ async fn update(
         return Err(ApiError::validation("Nothing to change"));
     }
 
-    let mut client = state.db_conn().await?;
-    let tx = client.transaction().await?;
-    let mut published = Vec::new();
-    let access = RoomAccess::load(&tx, *id, &user, true).await?;
-    access.ensure_writable()?;
-    let room_id = access.room.id;
-    let from = access.room.status;
-
-    if !changed.is_empty() {
-        access
-            .authorize(&tx, &user, Action::UpdateRoom, None)
-            .await?;
-        let room = rooms::update_fields(&tx, room_id, &changes).await?;
-        published.push(
-            events::append(
-                &tx,
-                room_id,
-                "room.updated",
-                &user.id,
-                json!({ "changed": changed, "room": room }),
-            )
-            .await?,
-        );
-    }
-
-    match status {
-        Some(to) if to != from => {
-            let action = if to == RoomStatus::Archived {
-                Action::Archive
-            } else {
-                Action::UpdateRoom
-            };
-            access.authorize(&tx, &user, action, None).await?;
-            let notes = match (from, to) {
-                (RoomStatus::Active, RoomStatus::Resolved) => match notes.as_deref() {
-                    Some(n) if !n.is_empty() => Some(n),
-                    _ => return Err(ApiError::validation("Resolving needs resolution_notes")),
-                },
-                (RoomStatus::Resolved, RoomStatus::Active) => notes.as_deref(),
-                (_, RoomStatus::Archived) => notes.as_deref(),
-                _ => {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidTransition,
-                        format!("A room cannot go from {} to {}", from.as_str(), to.as_str()),
-                    ));
-                }
-            };
-            let room = rooms::set_status(&tx, room_id, to, notes).await?;
-            published.push(
-                events::append(
-                    &tx,
-                    room_id,
-                    "room.status_changed",
-                    &user.id,
-                    json!({
-                        "from": from, "to": to,
-                        "resolution_notes": room.resolution_notes, "room": room,
-                    }),
+    let result = state
+        .rooms
+        .change(*id, &user, async |c| {
+            let room_id = c.room_id();
+            let from = c.room().status;
+            if !changed.is_empty() {
+                c.authorize(Action::UpdateRoom, None).await?;
+                let room = rooms::update_fields(c.tx(), room_id, &changes).await?;
+                c.append(
+                    EventKind::RoomUpdated,
+                    json!({ "changed": changed, "room": room }),
                 )
-                .await?,
-            );
-        }
-        Some(to) => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidTransition,
-                format!("The room is already {}", to.as_str()),
-            ));
-        }
-        None => {
-            if let Some(n) = notes {
-                // Notes alone: amend the resolution of a resolved room.
-                if from != RoomStatus::Resolved {
-                    return Err(ApiError::validation(
-                        "resolution_notes can only be set when resolving or on a resolved room",
-                    ));
-                }
-                access
-                    .authorize(&tx, &user, Action::UpdateRoom, None)
-                    .await?;
-                let room = rooms::set_status(&tx, room_id, from, Some(&n)).await?;
-                published.push(
-                    events::append(
-                        &tx,
-                        room_id,
-                        "room.updated",
-                        &user.id,
-                        json!({ "changed": ["resolution_notes"], "room": room }),
-                    )
-                    .await?,
-                );
+                .await?;
             }
-        }
-    }
-
-    let access = RoomAccess::load(&tx, room_id, &user, false).await?;
-    let result = view(&tx, access, &user).await?;
-    tx.commit().await?;
-    state.realtime.publish(published);
+            match status {
+                Some(to) => {
+                    let step = from.transition(to, notes.as_deref());
+                    // Asking for the status the room has is refused before the role
+                    // is checked; any other move is checked as the role allows.
+                    if !matches!(step, Err(TransitionError::Unchanged(_))) {
+                        let action = if to == RoomStatus::Archived {
+                            Action::Archive
+                        } else {
+                            Action::UpdateRoom
+                        };
+                        c.authorize(action, None).await?;
+                    }
+                    step.map_err(|e| match e {
+                        TransitionError::NotesRequired => ApiError::validation(e.to_string()),
+                        _ => ApiError::new(ErrorCode::InvalidTransition, e.to_string()),
+                    })?;
+                    let room = rooms::set_status(c.tx(), room_id, to, notes.as_deref()).await?;
+                    c.append(
+                        EventKind::RoomStatusChanged,
+                        json!({
+                            "from": from, "to": to,
+                            "resolution_notes": room.resolution_notes, "room": room,
+                        }),
+                    )
+                    .await?;
+                }
+                None => {
+                    if let Some(n) = &notes {
+                        // Notes alone: amend the resolution of a resolved room.
+                        if from != RoomStatus::Resolved {
+                            return Err(ApiError::validation(
+                                "resolution_notes can only be set when resolving or on a resolved room",
+                            ));
+                        }
+                        c.authorize(Action::UpdateRoom, None).await?;
+                        let room = rooms::set_status(c.tx(), room_id, from, Some(n)).await?;
+                        c.append(
+                            EventKind::RoomUpdated,
+                            json!({ "changed": ["resolution_notes"], "room": room }),
+                        )
+                        .await?;
+                    }
+                }
+            }
+            let access = RoomAccess::load(c.tx(), room_id, &user, false).await?;
+            view(c.tx(), access, &user).await
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
@@ -502,30 +463,25 @@ async fn join(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let mut client = state.db_conn().await?;
-    let tx = client.transaction().await?;
-    let mut published = Vec::new();
-    let access = RoomAccess::load(&tx, *id, &user, true).await?;
-    access.ensure_writable()?;
-    if access.role.is_some() {
-        return Err(ApiError::new(
-            ErrorCode::AlreadyMember,
-            "You are already a member of this room",
-        ));
-    }
-    members::add(&tx, access.room.id, &user.id, Role::Viewer, &user.id).await?;
-    published.push(events::append(
-        &tx,
-        access.room.id,
-        "member.added",
-        &user.id,
-        json!({ "user_id": user.id, "role": Role::Viewer, "added_by": user.id, "joined": true }),
-    )
-    .await?);
-    let access = RoomAccess::load(&tx, access.room.id, &user, false).await?;
-    let result = view(&tx, access, &user).await?;
-    tx.commit().await?;
-    state.realtime.publish(published);
+    let result = state
+        .rooms
+        .change(*id, &user, async |c| {
+            if c.role().is_some() {
+                return Err(ApiError::new(
+                    ErrorCode::AlreadyMember,
+                    "You are already a member of this room",
+                ));
+            }
+            members::add(c.tx(), c.room_id(), &user.id, Role::Viewer, &user.id).await?;
+            c.append(
+                EventKind::MemberAdded,
+                json!({ "user_id": user.id, "role": Role::Viewer, "added_by": user.id, "joined": true }),
+            )
+            .await?;
+            let access = RoomAccess::load(c.tx(), c.room_id(), &user, false).await?;
+            view(c.tx(), access, &user).await
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
@@ -539,34 +495,27 @@ async fn leave(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    let mut client = state.db_conn().await?;
-    let tx = client.transaction().await?;
-    let mut published = Vec::new();
-    let access = RoomAccess::load(&tx, *id, &user, true).await?;
-    access.ensure_writable()?;
-    match access.role {
-        None => return Err(ApiError::not_found("Your membership")),
-        Some(Role::Owner) => {
-            return Err(ApiError::new(
-                ErrorCode::OwnerMustTransfer,
-                "The owner must transfer ownership before leaving",
-            ));
-        }
-        Some(_) => {}
-    }
-    members::remove(&tx, access.room.id, &user.id).await?;
-    published.push(
-        events::append(
-            &tx,
-            access.room.id,
-            "member.removed",
-            &user.id,
-            json!({ "user_id": user.id, "removed_by": user.id, "left": true }),
-        )
-        .await?,
-    );
-    tx.commit().await?;
-    state.realtime.publish(published);
+    state
+        .rooms
+        .change(*id, &user, async |c| {
+            match c.role() {
+                None => return Err(ApiError::not_found("Your membership")),
+                Some(Role::Owner) => {
+                    return Err(ApiError::new(
+                        ErrorCode::OwnerMustTransfer,
+                        "The owner must transfer ownership before leaving",
+                    ));
+                }
+                Some(_) => {}
+            }
+            members::remove(c.tx(), c.room_id(), &user.id).await?;
+            c.append(
+                EventKind::MemberRemoved,
+                json!({ "user_id": user.id, "removed_by": user.id, "left": true }),
+            )
+            .await
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -585,27 +534,30 @@ async fn delete_permanently(
             "Only system administrators may delete rooms permanently",
         ));
     }
-    let mut client = state.db_conn().await?;
-    let tx = client.transaction().await?;
-    let room = rooms::lock(&tx, *id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Room"))?;
-    rooms::delete(&tx, room.id).await?;
-    // The audit record names the room in its details only: no row keeps the
-    // deleted room's id as a reference.
-    audit::record(
-        &tx,
-        &audit::Entry {
-            actor: &user.id,
-            action: "delete_room_permanently",
-            room_id: None,
-            target: None,
-            details: json!({ "room": room.id, "title": room.title }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    state.realtime.rooms.room_deleted(room.id, &user.id);
+    let room = state
+        .rooms
+        .work(async |w| {
+            let room = rooms::lock(w.tx(), *id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("Room"))?;
+            rooms::delete(w.tx(), room.id).await?;
+            // The audit record names the room in its details only: no row keeps the
+            // deleted room's id as a reference.
+            audit::record(
+                w.tx(),
+                &audit::Entry {
+                    actor: &user.id,
+                    action: "delete_room_permanently",
+                    room_id: None,
+                    target: None,
+                    details: json!({ "room": room.id, "title": room.title }),
+                },
+            )
+            .await?;
+            Ok(room)
+        })
+        .await?;
+    state.rooms.deleted(room.id, &user.id);
     match state
         .storage
         .delete_prefix(&crate::storage::room_prefix(room.id))

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{AuthUser, token};
+use crate::db::tickets;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::openapi::ErrorBody;
 use crate::realtime::SocketActor;
@@ -48,23 +49,7 @@ async fn ticket(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpRes
     }
     let (ticket, hash) = token::generate().map_err(ApiError::internal)?;
     let client = state.db_conn().await?;
-    // A ticket lives for seconds: its commit does not wait for the WAL flush
-    // (`set_config(…, true)` lasts until this statement's own commit). A ticket lost
-    // in a crash only costs the client a retry.
-    let stmt = client
-        .prepare_cached(
-            "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)),
-                  expired AS (DELETE FROM ws_tickets WHERE expires_at < now() - interval '1 minute')
-             INSERT INTO ws_tickets (ticket_hash, session_id, expires_at)
-             SELECT $1, $2, now() + make_interval(secs => $3) FROM async_commit",
-        )
-        .await?;
-    client
-        .execute(
-            &stmt,
-            &[&&hash[..], &user.session_id, &(TICKET_SECS as f64)],
-        )
-        .await?;
+    tickets::insert(&client, &hash, user.session_id, TICKET_SECS).await?;
     Ok(HttpResponse::Ok().json(Ticket {
         ticket,
         expires_in: TICKET_SECS,
@@ -111,28 +96,14 @@ async fn upgrade(
         .ok_or_else(invalid_ticket)?;
     let hash = token::hash(ticket);
     let client = state.db_conn().await?;
-    // Deleting is what makes a ticket single-use, even under concurrent upgrades;
-    // like the insert, the delete does not wait for the WAL flush.
-    let stmt = client
-        .prepare_cached(
-            "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)),
-                  spent AS (DELETE FROM ws_tickets WHERE ticket_hash = $1
-                            RETURNING session_id, expires_at)
-             SELECT s.id, s.user_id, u.display_name FROM spent
-             JOIN sessions s ON s.id = spent.session_id JOIN users u ON u.id = s.user_id
-             CROSS JOIN async_commit
-             WHERE spent.expires_at > now()",
-        )
-        .await?;
-    let row = client.query_opt(&stmt, &[&&hash[..]]).await?;
+    let spent = tickets::spend(&client, &hash).await?;
     drop(client);
-    let row = row.ok_or_else(invalid_ticket)?;
-    let user_id: String = row.get(1);
+    let spent = spent.ok_or_else(invalid_ticket)?;
     let user = AuthUser {
-        session_id: row.get(0),
-        is_admin: state.config.is_admin(&user_id),
-        id: user_id,
-        display_name: row.get(2),
+        session_id: spent.session_id,
+        is_admin: state.config.is_admin(&spent.user_id),
+        id: spent.user_id,
+        display_name: spent.display_name,
     };
     let slot = state
         .realtime

@@ -1,8 +1,7 @@
-//! The real-time engine on the server side: socket actors, the WebSocket protocol,
-//! message actions, and the PostgreSQL stores behind the actors' traits.
+//! The real-time engine on the server side: socket actors and the WebSocket
+//! protocol. Message actions are the room service's (`crate::rooms`).
 //! Room actors, the room directory and group commit live in `andon-actors`.
 
-pub mod actions;
 pub mod limits;
 pub mod protocol;
 pub mod socket;
@@ -13,7 +12,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix::Addr;
-use andon_actors::realtime::{GroupCommit, RoomDirectory, StoredEvent};
+use andon_actors::realtime::{GroupCommit, RoomDirectory};
 use dashmap::DashMap;
 
 pub use socket::SocketActor;
@@ -97,12 +96,5 @@ impl Realtime {
 
     pub fn next_socket_id(&self) -> u64 {
         self.next_socket.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Hands committed events to the room actors that deliver them.
-    pub fn publish(&self, events: Vec<StoredEvent>) {
-        if !events.is_empty() {
-            self.rooms.publish(events);
-        }
     }
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use serde::Deserialize;
 
-use super::{CloseCode, StoredEvent, UnsubscribeReason};
+use super::{CloseCode, EventKind, StoredEvent, UnsubscribeReason};
 
 /// What a socket needs to know of a durable event without parsing its JSON.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +40,7 @@ impl EventMeta {
     fn new<E>(seq: i64, kind: &str, actor: &str, fields: Result<Fields, E>) -> Self {
         // Data that is not an object has none of the fields.
         let f = fields.unwrap_or_default();
-        let created = kind == "message.created";
+        let created = *kind == EventKind::MessageCreated;
         Self {
             seq,
             kind: kind.to_string(),
@@ -48,7 +48,7 @@ impl EventMeta {
             client_id: f.client_id.filter(|_| created),
             message_id: f.id.filter(|_| created),
             subject: f.user_id,
-            new_role: f.to.filter(|_| kind == "member.role_changed"),
+            new_role: f.to.filter(|_| *kind == EventKind::MemberRoleChanged),
         }
     }
 }

@@ -13,6 +13,7 @@
 mod commit;
 mod directory;
 mod frames;
+mod kind;
 pub mod messages;
 mod room;
 
@@ -25,6 +26,7 @@ pub use commit::{
 };
 pub use directory::RoomDirectory;
 pub use frames::{CloseCode, ServerFrame, UnsubscribeReason, WsCode};
+pub use kind::EventKind;
 pub use room::{RoomActor, RoomConfig};
 
 use crate::session::BackendError;

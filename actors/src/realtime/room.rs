@@ -35,7 +35,9 @@ use super::messages::{
     EventMeta, Frame, Publish, ReadUpTo, RoomDeleted, Subscribe, Subscribed, SubscriberCount,
     ToSocket, Typing, Unsubscribe,
 };
-use super::{CloseCode, EventLog, RoomDirectory, ServerFrame, StoredEvent, UnsubscribeReason};
+use super::{
+    CloseCode, EventKind, EventLog, RoomDirectory, ServerFrame, StoredEvent, UnsubscribeReason,
+};
 
 #[derive(Debug, Clone)]
 pub struct RoomConfig {
@@ -137,7 +139,7 @@ impl RoomActor {
             }
         }
         // A removed member stops receiving the room (after seeing their removal).
-        if meta.kind == "member.removed"
+        if meta.kind == EventKind::MemberRemoved
             && let Some(user) = &meta.subject
         {
             self.end_user(user, UnsubscribeReason::Removed);
@@ -395,7 +397,7 @@ impl Handler<RoomDeleted> for RoomActor {
         let event = StoredEvent {
             room_id: self.room_id,
             seq: self.head + 1,
-            kind: "room.deleted".into(),
+            kind: EventKind::RoomDeleted.into(),
             at: chrono::Utc::now(),
             actor: msg.actor,
             data: json!({}),

@@ -4,17 +4,17 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_ws::{Message as WsMessage, ProtocolError};
-use andon_actors::permissions::{self, Action};
+use andon_actors::permissions;
 use andon_actors::realtime::messages::{ReadUpTo, Typing, Unsubscribe};
-use andon_actors::realtime::{CloseCode, SendRequest, ServerFrame, WsCode};
+use andon_actors::realtime::{CloseCode, ServerFrame, WsCode};
 use andon_actors::session::messages::Touch;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::outbox::{Class, Outgoing};
 use super::{MAX_VIOLATIONS, READ_FLUSH, SocketActor};
-use crate::realtime::actions;
 use crate::realtime::protocol::{self, ClientFrame, SendFrame, WsError};
+use crate::rooms::messages::send_request;
 
 impl SocketActor {
     pub(super) fn violation(
@@ -76,7 +76,8 @@ impl SocketActor {
             } => {
                 let (app, user) = (self.app.clone(), self.user.clone());
                 self.action(room_id, message_id, reference, ctx, async move {
-                    actions::edit(&app, &user, room_id, message_id, &content)
+                    app.rooms
+                        .edit(&user, room_id, message_id, &content)
                         .await
                         .map(Some)
                 });
@@ -87,9 +88,7 @@ impl SocketActor {
             } => {
                 let (app, user) = (self.app.clone(), self.user.clone());
                 self.action(room_id, message_id, reference, ctx, async move {
-                    actions::delete(&app, &user, room_id, message_id)
-                        .await
-                        .map(Some)
+                    app.rooms.delete(&user, room_id, message_id).await.map(Some)
                 });
             }
             ClientFrame::React {
@@ -100,7 +99,9 @@ impl SocketActor {
             } => {
                 let (app, user) = (self.app.clone(), self.user.clone());
                 self.action(room_id, message_id, reference, ctx, async move {
-                    actions::react(&app, &user, room_id, message_id, &emoji, add).await
+                    app.rooms
+                        .react(&user, room_id, message_id, &emoji, add)
+                        .await
                 });
             }
             ClientFrame::Typing { room_id } => self.typing(room_id, reference, ctx),
@@ -147,9 +148,7 @@ impl SocketActor {
             let e = WsError::bad_request("Subscribe to the room before typing");
             return self.send_error(&e, &reference, Some(room_id), ctx);
         };
-        let allowed =
-            !sub.archived && (permissions::allows(sub.role, Action::Send) || self.user.is_admin);
-        if !allowed {
+        if !permissions::may_post(sub.role, self.user.is_admin, sub.archived).allowed() {
             let e = WsError::new(
                 WsCode::Forbidden,
                 "Your role in this room does not allow typing",
@@ -171,19 +170,12 @@ impl SocketActor {
         if !self.acks.add(key.clone(), reference) {
             return; // the same send is already on its way: one answer for both
         }
-        let request = SendRequest {
-            room_id: f.room_id,
-            sender: self.user.id.clone(),
-            sender_name: self.user.display_name.clone(),
-            sender_is_admin: self.user.is_admin,
-            client_id: f.client_id,
-            message_type: f.message_type,
-            content: f.content,
-            metadata: f.metadata,
-        };
-        let commit = self.app.realtime.commit.clone();
+        // The one send path, shared with REST: the room service hands the send to
+        // group commit and maps its answer.
+        let request = send_request(&self.user, f);
+        let rooms = self.app.rooms.clone();
         ctx.spawn(
-            async move { commit.submit(request).await }
+            async move { rooms.submit(request).await.map_err(WsError::from) }
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     // If the event came first, the ack went out with it already.
@@ -201,10 +193,7 @@ impl SocketActor {
                                     ctx,
                                 );
                             }
-                            Err(e) => {
-                                let e = WsError::from(e.clone());
-                                act.send_error(&e, &reference, Some(key.0), ctx);
-                            }
+                            Err(e) => act.send_error(e, &reference, Some(key.0), ctx),
                         }
                     }
                 }),
@@ -235,7 +224,7 @@ impl SocketActor {
         for (room_id, seq) in pending {
             let (app, user) = (self.app.clone(), self.user.clone());
             ctx.spawn(
-                async move { actions::mark_read(&app, &user, room_id, seq).await }
+                async move { app.rooms.mark_read(&user, room_id, seq).await }
                     .into_actor(self)
                     .map(move |result, act, ctx| match result {
                         Ok(stored) => {

@@ -38,7 +38,6 @@ use uuid::Uuid;
 use self::acks::PendingAcks;
 use self::outbox::{Class, Outbox, Outgoing, Pushed};
 use self::subscriptions::Subscriptions;
-use super::actions;
 use super::protocol::{self, WsError};
 use crate::auth::AuthUser;
 use crate::state::AppState;
@@ -310,7 +309,7 @@ impl Actor for SocketActor {
         if !reads.is_empty() {
             actix::spawn(async move {
                 for (room, seq) in reads {
-                    let _ = actions::mark_read(&app, &user, room, seq).await;
+                    let _ = app.rooms.mark_read(&user, room, seq).await;
                 }
             });
         }

@@ -6,7 +6,7 @@ use actix::prelude::*;
 use actix_web::web;
 use andon_actors::permissions::Role;
 use andon_actors::realtime::messages::{EventMeta, Subscribe, Subscribed, Unsubscribe};
-use andon_actors::realtime::{ServerFrame, WsCode};
+use andon_actors::realtime::{EventKind, ServerFrame, WsCode};
 use bytestring::ByteString;
 use serde_json::Value;
 use uuid::Uuid;
@@ -16,8 +16,8 @@ use super::outbox::Class;
 use super::subscriptions::{Fetch, LiveEvent, LiveStep, ReplayStep};
 use crate::auth::AuthUser;
 use crate::db::events::{self, ReplayEvent};
-use crate::http::access::RoomAccess;
 use crate::realtime::protocol::WsError;
+use crate::rooms::RoomAccess;
 use crate::state::AppState;
 
 /// Events read from the database per replay page, at most.
@@ -274,7 +274,7 @@ impl SocketActor {
         meta: &EventMeta,
         ctx: &mut Context<Self>,
     ) {
-        if meta.kind == "message.created"
+        if meta.kind == EventKind::MessageCreated
             && meta.actor == self.user.id
             && let Some(client_id) = &meta.client_id
             && let Some(message_id) = meta.message_id.as_deref().and_then(|m| m.parse().ok())
@@ -287,9 +287,16 @@ impl SocketActor {
         }
         self.send_text(text, Class::Durable, ctx);
         let concerns_me = meta.subject.as_deref() == Some(self.user.id.as_str());
-        if (meta.kind.starts_with("member.") && concerns_me)
-            || meta.kind == "ownership.transferred"
-            || meta.kind == "room.status_changed"
+        let kind = EventKind::parse(&meta.kind);
+        let member_change = matches!(
+            kind,
+            Some(EventKind::MemberAdded | EventKind::MemberRemoved | EventKind::MemberRoleChanged)
+        );
+        if (member_change && concerns_me)
+            || matches!(
+                kind,
+                Some(EventKind::OwnershipTransferred | EventKind::RoomStatusChanged)
+            )
         {
             self.refresh_access(room_id, ctx);
         }

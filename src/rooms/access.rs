@@ -1,5 +1,5 @@
-//! Room access checks shared by the room handlers: find the room, the caller's role,
-//! and apply the permission matrix. A system administrator passes every check; when
+//! Room access checks shared by every room change and read: find the room, the
+//! caller's role, and apply the permission matrix. A system administrator passes every check; when
 //! their role would not have allowed the action, an audit row is written in the
 //! same transaction as the change.
 
