@@ -29,7 +29,7 @@ pub fn install() -> PrometheusHandle {
                         &[1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 2000.0],
                     )
                 });
-            let handle = match builder.map(|b| b.install_recorder()) {
+            let handle = match builder.map(PrometheusBuilder::install_recorder) {
                 Ok(Ok(handle)) => handle,
                 // Another recorder is installed (an embedding program's): render ours
                 // anyway so /metrics answers, if emptier.

@@ -165,7 +165,7 @@ impl Application {
                 // Inside the logger, which assigns the id: echo it to the client,
                 // so a user's report can be matched with the server's log.
                 .wrap_fn(|req, srv| {
-                    let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                    let id = req.extensions().get::<RequestId>().map(ToString::to_string);
                     let call = srv.call(req);
                     async move {
                         let mut res = call.await?;
