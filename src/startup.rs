@@ -16,10 +16,10 @@ use tracing_actix_web::{RequestId, TracingLogger};
 
 use actix::Actor;
 use andon_actors::clock::SystemClock;
+use andon_actors::metrics::{MetricsProbe, RealtimeMetrics};
 use andon_actors::realtime::{CLOSE_GOING_AWAY, GroupCommit, RoomConfig, RoomDirectory};
 use andon_actors::session::messages::{CloseSocket, FlushActivity};
 use andon_actors::session::{SessionRegistry, SessionSupervisor, SupervisorConfig};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::auth::ad::AdClient;
@@ -28,7 +28,7 @@ use crate::auth::crypto::Keyring;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::realtime::store::{PgBatchWriter, PgEventLog};
-use crate::realtime::{Realtime, SocketConfig, Stats};
+use crate::realtime::{Realtime, SocketConfig};
 use crate::state::AppState;
 use crate::{db, http, telemetry};
 
@@ -60,10 +60,21 @@ impl Application {
     /// Migrates the database, binds `config.listen` (port 0 picks a free port) and
     /// builds the server. Must run inside an actix `System`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_probed(config, None).await
+    }
+
+    /// Like [`build`](Self::build); the real-time meters also count into `probe`
+    /// (tests: one app's numbers, apart from other apps in the process).
+    pub async fn build_probed(
+        config: Config,
+        probe: Option<&MetricsProbe>,
+    ) -> anyhow::Result<Self> {
         for var in &config.unknown_vars {
             tracing::warn!(variable = %var, "unknown ANDON_* variable ignored");
         }
+        // Before any handle is registered: handles keep the recorder they got.
         crate::metrics::install();
+        let meters = RealtimeMetrics::register(probe);
         let applied = db::migrate::run(&config.database).await?;
         tracing::info!(applied, "database migrated");
         let pool = db::pool(&config.database)?;
@@ -93,10 +104,12 @@ impl Application {
         )
         .start();
         let storage = crate::storage::open(&config.storage).await?;
-        let stats = Arc::new(Stats::default());
         let rooms = RoomDirectory::new(
             Arc::new(PgEventLog { db: pool.clone() }),
-            RoomConfig::default(),
+            RoomConfig {
+                metrics: meters.clone(),
+                ..RoomConfig::default()
+            },
         );
         let publish_to = rooms.clone();
         let commit = GroupCommit::start(
@@ -120,7 +133,7 @@ impl Application {
                 idle_timeout: config.ws_idle_timeout,
                 edit_window: config.edit_window,
             },
-            stats,
+            meters,
         ));
         let state = web::Data::new(AppState {
             config: config.clone(),
@@ -206,11 +219,6 @@ impl Application {
         self.port
     }
 
-    /// Real-time counters (tests and metrics).
-    pub fn realtime_stats(&self) -> Arc<Stats> {
-        self.state.realtime.stats.clone()
-    }
-
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.shutdown.clone()
     }
@@ -252,9 +260,7 @@ impl Application {
                 reason: "server shutting down".into(),
             });
         }
-        while rt.stats.open_sockets.load(Ordering::Relaxed) > 0
-            && tokio::time::Instant::now() < deadline
-        {
+        while !rt.sockets.is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
 
