@@ -32,6 +32,22 @@ ensure_rust() {
   fi
 }
 
+# Sets ANDON_BIN to the `andon` binary exactly as `cargo test` builds it for its
+# integration tests, so the test command compiles the dependency tree once: after
+# `cargo test` this is a no-op. (`cargo build --bin andon` leaves out what the
+# dev-dependencies and the other workspace members add to shared crates' features
+# — tokio's test-util, reqwest's multipart and stream — and so compiles ~400 crates
+# a second time.) The target directory is cargo's own answer, wherever it is set.
+build_andon_as_tested() {
+  ensure_rust
+  log "building Andon (as cargo test does: one build)"
+  cargo test --workspace --locked --no-run --quiet
+  local target
+  target=$(cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+  ANDON_BIN="$target/debug/andon"
+}
+
 PG_HOST=127.0.0.1
 PG_PORT=${PGPORT:-5432}
 

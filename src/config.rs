@@ -343,7 +343,7 @@ fn storage_from_vars(vars: &Vars) -> Result<StorageConfig, ConfigError> {
 
 fn allowed_types(vars: &Vars) -> Result<Vec<String>, ConfigError> {
     let Some(list) = vars.get("ANDON_ALLOWED_TYPES") else {
-        return Ok(ALL_FILE_TYPES.iter().map(|s| s.to_string()).collect());
+        return Ok(ALL_FILE_TYPES.iter().map(ToString::to_string).collect());
     };
     list.split(',')
         .map(|t| t.trim().to_lowercase())
@@ -382,7 +382,8 @@ impl Config {
         );
 
         let listen = vars.parse_or("ANDON_LISTEN", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
-        let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let default_workers =
+            std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let ad_url = vars
             .get("ANDON_AD_URL")
             .unwrap_or("http://127.0.0.1:8081")

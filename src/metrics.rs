@@ -1,7 +1,8 @@
 //! Prometheus metrics at `/metrics` (PRODUCT.md O), through the `metrics` facade:
 //! counters and histograms are recorded where things happen (room actors, group
-//! commit, sockets, AD client, storage, sessions); gauges that are cheaper to read
-//! than to track (sockets, rooms, pool) are set from the app's state at scrape time.
+//! commit, sockets, AD client, storage, sessions; the real-time ones through the
+//! handles of `andon_actors::metrics`); gauges that are cheaper to read than to
+//! track (rooms, pool) are set from the app's state at scrape time.
 
 use std::sync::OnceLock;
 
@@ -29,7 +30,7 @@ pub fn install() -> PrometheusHandle {
                         &[1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 2000.0],
                     )
                 });
-            let handle = match builder.map(|b| b.install_recorder()) {
+            let handle = match builder.map(PrometheusBuilder::install_recorder) {
                 Ok(Ok(handle)) => handle,
                 // Another recorder is installed (an embedding program's): render ours
                 // anyway so /metrics answers, if emptier.
@@ -71,7 +72,26 @@ fn describe() {
     );
     describe_counter!(
         "andon_slow_consumer_closes_total",
-        "Sockets closed with 4008"
+        "Sockets closed with 4008 (queue overflow, replay overflow, room mailbox full)"
+    );
+    describe_gauge!(
+        "andon_socket_queue_frames_max",
+        "The longest outbound queue any socket reached, in frames"
+    );
+    describe_gauge!(
+        "andon_socket_queue_bytes_max",
+        Unit::Bytes,
+        "The most bytes any socket's outbound queue held"
+    );
+    describe_gauge!(
+        "andon_replay_read_ahead_bytes_max",
+        Unit::Bytes,
+        "The most bytes of replay events any socket held read ahead"
+    );
+    describe_gauge!(
+        "andon_upload_read_bytes_max",
+        Unit::Bytes,
+        "The most bytes read from one upload body"
     );
     describe_histogram!(
         "andon_fanout_latency_seconds",
@@ -108,11 +128,7 @@ fn describe() {
 
 /// The text exposition, with the state-derived gauges brought up to date.
 pub fn render(state: &AppState) -> String {
-    use std::sync::atomic::Ordering::Relaxed;
-    let rt = &state.realtime;
-    gauge!("andon_open_sockets").set(rt.stats.open_sockets.load(Relaxed) as f64);
-    gauge!("andon_subscriptions").set(rt.stats.subscriptions.load(Relaxed) as f64);
-    gauge!("andon_room_actors").set(rt.rooms.active() as f64);
+    gauge!("andon_room_actors").set(state.realtime.rooms.active() as f64);
     let pool = state.db.status();
     gauge!("andon_db_pool_size").set(pool.size as f64);
     gauge!("andon_db_pool_available").set(pool.available as f64);

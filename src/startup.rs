@@ -16,10 +16,10 @@ use tracing_actix_web::{RequestId, TracingLogger};
 
 use actix::Actor;
 use andon_actors::clock::SystemClock;
+use andon_actors::metrics::{MetricsProbe, RealtimeMetrics};
 use andon_actors::realtime::{CloseCode, GroupCommit, RoomConfig, RoomDirectory};
 use andon_actors::session::messages::{CloseSocket, FlushActivity};
 use andon_actors::session::{SessionRegistry, SessionSupervisor, SupervisorConfig};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::auth::ad::AdClient;
@@ -29,7 +29,7 @@ use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::db::batch::PgBatchWriter;
 use crate::db::event_log::PgEventLog;
-use crate::realtime::{Realtime, SocketConfig, Stats};
+use crate::realtime::{Realtime, SocketConfig};
 use crate::rooms::Rooms;
 use crate::state::AppState;
 use crate::{db, http, telemetry};
@@ -62,10 +62,21 @@ impl Application {
     /// Migrates the database, binds `config.listen` (port 0 picks a free port) and
     /// builds the server. Must run inside an actix `System`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_probed(config, None).await
+    }
+
+    /// Like [`build`](Self::build); the real-time meters also count into `probe`
+    /// (tests: one app's numbers, apart from other apps in the process).
+    pub async fn build_probed(
+        config: Config,
+        probe: Option<&MetricsProbe>,
+    ) -> anyhow::Result<Self> {
         for var in &config.unknown_vars {
             tracing::warn!(variable = %var, "unknown ANDON_* variable ignored");
         }
+        // Before any handle is registered: handles keep the recorder they got.
         crate::metrics::install();
+        let meters = RealtimeMetrics::register(probe);
         let applied = db::migrate::run(&config.database).await?;
         tracing::info!(applied, "database migrated");
         let pool = db::pool(&config.database)?;
@@ -95,10 +106,12 @@ impl Application {
         )
         .start();
         let storage = crate::storage::open(&config.storage).await?;
-        let stats = Arc::new(Stats::default());
         let rooms = RoomDirectory::new(
             Arc::new(PgEventLog { db: pool.clone() }),
-            RoomConfig::default(),
+            RoomConfig {
+                metrics: meters.clone(),
+                ..RoomConfig::default()
+            },
         );
         let publish_to = rooms.clone();
         let commit = GroupCommit::start(
@@ -128,7 +141,7 @@ impl Application {
                 idle_timeout: config.ws_idle_timeout,
                 edit_window: config.edit_window,
             },
-            stats,
+            meters,
         ));
         let state = web::Data::new(AppState {
             config: config.clone(),
@@ -174,7 +187,7 @@ impl Application {
                 // Inside the logger, which assigns the id: echo it to the client,
                 // so a user's report can be matched with the server's log.
                 .wrap_fn(|req, srv| {
-                    let id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+                    let id = req.extensions().get::<RequestId>().map(ToString::to_string);
                     let call = srv.call(req);
                     async move {
                         let mut res = call.await?;
@@ -213,11 +226,6 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    /// Real-time counters (tests and metrics).
-    pub fn realtime_stats(&self) -> Arc<Stats> {
-        self.state.realtime.stats.clone()
     }
 
     pub fn shutdown_handle(&self) -> ShutdownHandle {
@@ -261,9 +269,7 @@ impl Application {
                 reason: "server shutting down".into(),
             });
         }
-        while rt.stats.open_sockets.load(Ordering::Relaxed) > 0
-            && tokio::time::Instant::now() < deadline
-        {
+        while !rt.sockets.is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
 

@@ -33,7 +33,7 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
         let request_id = request
             .extensions()
             .get::<tracing_actix_web::RequestId>()
-            .map(|id| id.to_string())
+            .map(ToString::to_string)
             .unwrap_or_default();
         tracing::info_span!(
             "request",

@@ -167,8 +167,8 @@ pub async fn update_fields(tx: &impl GenericClient, id: Uuid, c: &FieldChanges) 
             &[
                 &id,
                 &c.title,
-                &c.incident_type.map(|t| t.as_str()),
-                &c.severity.map(|s| s.as_str()),
+                &c.incident_type.map(IncidentType::as_str),
+                &c.severity.map(Severity::as_str),
                 &c.location,
                 &c.line,
                 &c.equipment,

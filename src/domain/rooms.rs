@@ -163,7 +163,7 @@ mod tests {
     fn lots_are_trimmed_bounded_and_deduplicated() {
         let lots = parse_lots(&[" L-001 ".into(), "L-002".into(), "L-001".into()]).unwrap();
         assert_eq!(lots, ["L-001", "L-002"]);
-        assert!(parse_lots(&["".into()]).is_err());
+        assert!(parse_lots(&[String::new()]).is_err());
         assert!(parse_lots(&["x".repeat(65)]).is_err());
         assert!(parse_lots(&vec!["a".into(); 101]).is_err());
     }

@@ -56,7 +56,10 @@ async fn login(dir: web::Data<Directory>, body: web::Json<LoginRequest>) -> Http
         );
     }
     let user = {
-        let users = dir.users.lock().unwrap_or_else(|p| p.into_inner());
+        let users = dir
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         users.get(&body.username.to_lowercase()).cloned()
     };
     let user = match user {
@@ -113,7 +116,10 @@ fn with_user(
     username: &str,
     change: impl FnOnce(&mut super::User),
 ) -> HttpResponse {
-    let mut users = dir.users.lock().unwrap_or_else(|p| p.into_inner());
+    let mut users = dir
+        .users
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     match users.get_mut(&username.to_lowercase()) {
         Some(user) => {
             change(user);

@@ -66,7 +66,10 @@ impl Directory {
 
     fn upsert(&self, spec: UserSpec) {
         let key = spec.username.to_lowercase();
-        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        let mut users = self
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let id = users
             .get(&key)
             .map(|u| u.id.clone())

@@ -6,7 +6,6 @@ mod sniff;
 mod thumbnail;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 
 use actix_multipart::Field;
 use futures_util::StreamExt;
@@ -17,7 +16,7 @@ pub use thumbnail::{THUMBNAILS, Thumbnail, make_thumbnail};
 
 use crate::config::FileLimits;
 use crate::error::{ApiError, ErrorCode};
-use crate::realtime::Stats;
+use andon_actors::metrics::RealtimeMetrics;
 
 /// Bytes looked at to sniff the type.
 const SNIFF_LEN: usize = 8192;
@@ -67,7 +66,7 @@ pub async fn receive(
     name: &str,
     dir: &Path,
     limits: &FileLimits,
-    stats: &Stats,
+    metrics: &RealtimeMetrics,
 ) -> Result<Received, ApiError> {
     let spool = Spool::new(dir, ".part");
     let mut out = tokio::fs::File::create(&spool.path)
@@ -93,9 +92,7 @@ pub async fn receive(
             }
         };
         size += chunk.len() as u64;
-        stats
-            .upload_read_high_water
-            .fetch_max(size, Ordering::Relaxed);
+        metrics.upload_read(size);
         if sniffed.is_none() {
             head.extend_from_slice(&chunk);
             if head.len() < SNIFF_LEN && !ended {

@@ -141,8 +141,14 @@ async fn upload(
                         .and_then(|cd| cd.get_filename())
                         .unwrap_or("file"),
                 );
-                let r =
-                    receive(&mut field, &name, &spool_dir, limits, &state.realtime.stats).await?;
+                let r = receive(
+                    &mut field,
+                    &name,
+                    &spool_dir,
+                    limits,
+                    &state.realtime.metrics,
+                )
+                .await?;
                 received = Some((r, name));
             }
             Some("caption") => caption = read_caption(&mut field).await?,

@@ -7,41 +7,15 @@ pub mod protocol;
 pub mod socket;
 pub mod store;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix::Addr;
+use andon_actors::metrics::RealtimeMetrics;
 use andon_actors::realtime::{GroupCommit, RoomDirectory};
 use dashmap::DashMap;
 
 pub use socket::SocketActor;
-
-/// Counters shared by every socket; read by tests and metrics.
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// The longest outbound queue any socket reached, in frames.
-    pub queue_high_water: AtomicUsize,
-    /// The most bytes any socket's outbound queue held.
-    pub queue_bytes_high_water: AtomicUsize,
-    /// The most bytes of replay events any socket held read ahead.
-    pub replay_ready_bytes_high_water: AtomicUsize,
-    pub slow_consumer_closes: AtomicU64,
-    pub dropped_ephemeral: AtomicU64,
-    pub open_sockets: AtomicI64,
-    /// Room subscriptions over all sockets.
-    pub subscriptions: AtomicI64,
-    /// The most bytes read from any one upload body (uploads stop at their limit).
-    pub upload_read_high_water: AtomicU64,
-}
-
-impl Stats {
-    pub fn note_queue_len(&self, len: usize, bytes: usize) {
-        self.queue_high_water.fetch_max(len, Ordering::Relaxed);
-        self.queue_bytes_high_water
-            .fetch_max(bytes, Ordering::Relaxed);
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct SocketConfig {
@@ -68,7 +42,7 @@ pub struct Realtime {
     pub sockets: DashMap<u64, Addr<SocketActor>>,
     /// What one login session may open: sockets at once, tickets per minute.
     pub session_limits: limits::SessionLimits,
-    pub stats: Arc<Stats>,
+    pub metrics: RealtimeMetrics,
     pub config: SocketConfig,
     next_socket: AtomicU64,
 }
@@ -78,7 +52,7 @@ impl Realtime {
         rooms: RoomDirectory,
         commit: GroupCommit,
         config: SocketConfig,
-        stats: Arc<Stats>,
+        metrics: RealtimeMetrics,
     ) -> Self {
         Self {
             rooms,
@@ -88,7 +62,7 @@ impl Realtime {
                 config.sockets_per_session,
                 config.tickets_per_minute,
             ),
-            stats,
+            metrics,
             config,
             next_socket: AtomicU64::new(1),
         }

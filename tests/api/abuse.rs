@@ -2,11 +2,11 @@
 //! never read, echoed input, too many sockets, tickets or subscriptions, expensive
 //! requests starving the send path (issue 15's findings, each shown fixed here).
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use andon::config::DatabaseConfig;
 use andon::realtime::store::PgBatchWriter;
+use andon_actors::metrics;
 use andon_actors::realtime::{BatchError, BatchWriter, SendRequest};
 use futures_util::future::join_all;
 use secrecy::SecretString;
@@ -274,20 +274,17 @@ async fn a_socket_that_never_reads_holds_one_replay_page_and_a_bounded_queue() {
     }
     // The server fills what it may, then waits for the reader.
     eventually(20, "the idle socket's queue to fill", || async {
-        let held = app.stats.queue_bytes_high_water.load(Ordering::SeqCst);
+        let held = app.metrics.gauge(metrics::QUEUE_BYTES_MAX) as usize;
         (held > QUEUE_BYTES / 2).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let queued = app.stats.queue_bytes_high_water.load(Ordering::SeqCst);
+    let queued = app.metrics.gauge(metrics::QUEUE_BYTES_MAX) as usize;
     assert!(
         queued <= QUEUE_BYTES,
         "the queue held {queued} bytes; the bound is {QUEUE_BYTES}"
     );
-    let read_ahead = app
-        .stats
-        .replay_ready_bytes_high_water
-        .load(Ordering::SeqCst);
+    let read_ahead = app.metrics.gauge(metrics::REPLAY_READ_AHEAD_MAX) as usize;
     // One page: a quarter of the queue's bytes, plus the event that crosses it.
     assert!(
         read_ahead <= QUEUE_BYTES / 4 + 9000,
@@ -300,7 +297,7 @@ async fn a_socket_that_never_reads_holds_one_replay_page_and_a_bounded_queue() {
         assert_eq!(idle.seqs(room), want, "room {room}: gap or duplicate");
     }
     assert_eq!(
-        app.stats.slow_consumer_closes.load(Ordering::SeqCst),
+        app.metrics.counter(metrics::SLOW_CONSUMER_CLOSES),
         0,
         "a replay tripped 4008"
     );

@@ -1,6 +1,7 @@
 //! Files (PRODUCT.md F1–F4) over HTTP, the same tests against both drivers: a
 //! local directory and S3 (a Garage server, with a bucket per test).
 
+use andon_actors::metrics;
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
@@ -245,10 +246,7 @@ async fn too_large_uploads_are_refused_while_streaming_and_leave_nothing(driver:
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["code"], "payload_too_large");
     } // else the server closed the connection while the client was still sending
-    let read = app
-        .stats
-        .upload_read_high_water
-        .load(std::sync::atomic::Ordering::Relaxed) as usize;
+    let read = app.metrics.gauge(metrics::UPLOAD_READ_MAX) as usize;
     assert!(
         read <= 10 * MIB + 256 * 1024,
         "read {read} bytes of a 25 MB upload"

@@ -1,6 +1,9 @@
 //! Black-box integration tests: the real server on port 0, a fresh PostgreSQL
 //! database per test, and the fake AD over HTTP. One binary for link time.
 
+// Helpers outside `#[test]` functions are test code too: a panic is how they fail.
+#![allow(clippy::unwrap_used)]
+
 mod helpers;
 
 mod abuse;

@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use andon_actors::metrics;
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -1173,14 +1174,14 @@ async fn a_stalled_socket_is_closed_with_4008_and_others_get_everything() {
     // which a client still stalled behind the senders would miss.
     let closed = async {
         eventually(30, "a slow-consumer close", || async {
-            (app.stats.slow_consumer_closes.load(Ordering::SeqCst) >= 1).then_some(())
+            (app.metrics.counter(metrics::SLOW_CONSUMER_CLOSES) >= 1).then_some(())
         })
         .await;
         stalled.expect_close_within(Duration::from_secs(10)).await
     };
     let (_, _, code) = tokio::join!(reading, sending, closed);
     assert_eq!(code, 4008);
-    let high_water = app.stats.queue_high_water.load(Ordering::SeqCst);
+    let high_water = app.metrics.gauge(metrics::QUEUE_FRAMES_MAX) as usize;
     assert!(
         high_water <= QUEUE,
         "a queue held {high_water} frames; the bound is {QUEUE}"

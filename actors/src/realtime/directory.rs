@@ -45,7 +45,7 @@ impl RoomDirectory {
         self.rooms
             .get(&room)
             .map(|a| a.clone())
-            .filter(|a| a.connected())
+            .filter(actix::Addr::connected)
     }
 
     pub(super) fn remove_if_same(&self, room: Uuid, addr: &Addr<RoomActor>) {

@@ -38,6 +38,7 @@ use super::messages::{
 use super::{
     CloseCode, EventKind, EventLog, RoomDirectory, ServerFrame, StoredEvent, UnsubscribeReason,
 };
+use crate::metrics::RealtimeMetrics;
 
 #[derive(Debug, Clone)]
 pub struct RoomConfig {
@@ -46,6 +47,7 @@ pub struct RoomConfig {
     pub typing_interval: Duration,
     /// How long typing is shown after the last signal (sent to clients).
     pub typing_expiry: Duration,
+    pub metrics: RealtimeMetrics,
 }
 
 impl Default for RoomConfig {
@@ -55,6 +57,7 @@ impl Default for RoomConfig {
             gap_timeout: Duration::from_millis(200),
             typing_interval: Duration::from_secs(1),
             typing_expiry: Duration::from_secs(3),
+            metrics: RealtimeMetrics::default(),
         }
     }
 }
@@ -130,8 +133,8 @@ impl RoomActor {
             if let Some(sub) = self.remove(id)
                 && full
             {
+                // Counted by the socket, which closes with 4008 when it gets this.
                 tracing::info!(room = %self.room_id, socket = id, "slow consumer dropped from room");
-                metrics::counter!("andon_slow_consumer_closes_total").increment(1);
                 sub.socket.do_send(ToSocket::Close {
                     code: CloseCode::SlowConsumer,
                     reason: "slow consumer, resume",
@@ -164,7 +167,7 @@ impl RoomActor {
                 })
                 .is_err()
             {
-                metrics::counter!("andon_ephemeral_dropped_total").increment(1);
+                self.config.metrics.ephemeral_dropped(1);
             }
         }
     }

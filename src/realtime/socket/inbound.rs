@@ -111,7 +111,7 @@ impl SocketActor {
                     // room and second at most, and no timer at all on a quiet socket
                     // (50,000 idle sockets would otherwise wake 50,000 times a second).
                     if self.reads_pending.is_empty() {
-                        ctx.run_later(READ_FLUSH, |act, ctx| act.flush_reads(ctx));
+                        ctx.run_later(READ_FLUSH, Self::flush_reads);
                     }
                     let entry = self.reads_pending.entry(room_id).or_insert(seq);
                     *entry = (*entry).max(seq);

@@ -124,11 +124,7 @@ impl SocketActor {
         let now = self.subs.len() as i64;
         let delta = now - self.counted_subs;
         if delta != 0 {
-            self.app
-                .realtime
-                .stats
-                .subscriptions
-                .fetch_add(delta, std::sync::atomic::Ordering::Relaxed);
+            self.app.realtime.metrics.subscriptions_changed(delta);
             self.counted_subs = now;
         }
     }
@@ -140,22 +136,18 @@ impl SocketActor {
         if self.closing {
             return;
         }
-        let stats = &self.app.realtime.stats;
+        let metrics = &self.app.realtime.metrics;
         match self.outbox.push(item) {
             Pushed::Queued { dropped } | Pushed::Dropped { dropped } => {
-                stats
-                    .dropped_ephemeral
-                    .fetch_add(dropped, std::sync::atomic::Ordering::Relaxed);
+                metrics.ephemeral_dropped(dropped);
             }
             Pushed::Overflow { dropped } => {
-                stats
-                    .dropped_ephemeral
-                    .fetch_add(dropped, std::sync::atomic::Ordering::Relaxed);
+                metrics.ephemeral_dropped(dropped);
                 tracing::info!(socket = self.id, user = %self.user.id, "slow consumer: closing with 4008");
                 return self.close_slow_consumer(ctx);
             }
         }
-        stats.note_queue_len(self.outbox.len(), self.outbox.bytes());
+        metrics.queue_len(self.outbox.len(), self.outbox.bytes());
         self.pump(ctx);
     }
 
@@ -240,12 +232,9 @@ impl SocketActor {
 
     /// 4008: the client cannot keep up; it resumes from its last seq.
     fn close_slow_consumer(&mut self, ctx: &mut Context<Self>) {
-        self.app
-            .realtime
-            .stats
-            .slow_consumer_closes
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        metrics::counter!("andon_slow_consumer_closes_total").increment(1);
+        if !self.closing {
+            self.app.realtime.metrics.slow_consumer_close();
+        }
         self.close(CloseCode::SlowConsumer, "slow consumer, resume", ctx);
     }
 
@@ -266,9 +255,7 @@ impl Actor for SocketActor {
         ctx.set_mailbox_capacity(self.app.realtime.config.queue_frames);
         let rt = &self.app.realtime;
         rt.sockets.insert(self.id, ctx.address());
-        rt.stats
-            .open_sockets
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        rt.metrics.socket_opened();
         let session = self
             .app
             .sessions
@@ -288,7 +275,7 @@ impl Actor for SocketActor {
             id: self.user.session_id,
             at: chrono::Utc::now(),
         });
-        ctx.run_interval(rt.config.ping_interval, |act, ctx| act.heartbeat(ctx));
+        ctx.run_interval(rt.config.ping_interval, Self::heartbeat);
         tracing::debug!(socket = self.id, user = %self.user.id, "socket opened");
     }
 
@@ -296,9 +283,7 @@ impl Actor for SocketActor {
         self.leave_rooms();
         let rt = &self.app.realtime;
         rt.sockets.remove(&self.id);
-        rt.stats
-            .open_sockets
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        rt.metrics.socket_closed();
         if let Some(session) = self.app.sessions.get(&self.user.session_id) {
             session.do_send(DetachSocket { socket_id: self.id });
         }

@@ -215,11 +215,7 @@ impl SocketActor {
         match result {
             Ok(page) => {
                 if let Some(held) = self.subs.page_read(&fetch, page) {
-                    self.app
-                        .realtime
-                        .stats
-                        .replay_ready_bytes_high_water
-                        .fetch_max(held, std::sync::atomic::Ordering::Relaxed);
+                    self.app.realtime.metrics.replay_read_ahead(held);
                 }
                 self.continue_replays(ctx);
             }

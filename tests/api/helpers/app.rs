@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use andon::config::Config;
 use andon::startup::{Application, ShutdownHandle};
+use andon_actors::metrics::MetricsProbe;
 use base64::Engine;
 use serde_json::{Value, json};
 
@@ -19,8 +20,9 @@ pub struct TestApp {
     pub db: Arc<TestDb>,
     /// Present when the app reaches PostgreSQL through a proxy the test can cut.
     pub db_proxy: Option<Arc<TcpProxy>>,
-    /// The app's real-time counters (queue high-water mark, slow-consumer closes).
-    pub stats: Arc<andon::realtime::Stats>,
+    /// This app's real-time meters (queue high-water marks, slow-consumer closes),
+    /// apart from the other apps the test binary runs at the same time.
+    pub metrics: MetricsProbe,
     /// Where the app stores files.
     pub storage: Arc<TestStorage>,
     vars: BTreeMap<String, String>,
@@ -128,14 +130,12 @@ impl TestApp {
     ) -> Self {
         let config = Config::from_vars(vars.clone()).expect("test configuration is valid");
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let metrics = MetricsProbe::new();
+        let probe = metrics.clone();
         let thread = super::spawn_system_thread("andon-app", move || async move {
-            match Application::build(config).await {
+            match Application::build_probed(config, Some(&probe)).await {
                 Ok(app) => {
-                    let _ = tx.send(Ok((
-                        app.port(),
-                        app.shutdown_handle(),
-                        app.realtime_stats(),
-                    )));
+                    let _ = tx.send(Ok((app.port(), app.shutdown_handle())));
                     if let Err(e) = app.run_until_stopped().await {
                         eprintln!("test app stopped with an error: {e:#}");
                     }
@@ -145,7 +145,7 @@ impl TestApp {
                 }
             }
         });
-        let (port, shutdown, stats) = rx
+        let (port, shutdown) = rx
             .await
             .expect("app thread reported")
             .unwrap_or_else(|e| panic!("building the app: {e:#}"));
@@ -156,7 +156,7 @@ impl TestApp {
             ad,
             db,
             db_proxy,
-            stats,
+            metrics,
             storage,
             vars,
             shutdown,

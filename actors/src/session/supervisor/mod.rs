@@ -331,7 +331,7 @@ impl Actor for SessionSupervisor {
                     Err(e) => tracing::error!(error = %e, "could not load sessions"),
                 }),
         );
-        ctx.run_interval(self.config.sweep_interval, |act, ctx| act.sweep(ctx));
+        ctx.run_interval(self.config.sweep_interval, SessionSupervisor::sweep);
         ctx.run_interval(self.config.flush_interval, |act, ctx| {
             ctx.spawn(act.flush().into_actor(act));
         });

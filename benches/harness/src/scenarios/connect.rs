@@ -46,8 +46,17 @@ pub struct Storm {
 }
 
 pub async fn population(ctx: &Ctx, users: usize) -> anyhow::Result<Population> {
-    let rooms = (0..users).map(|u| vec![u]).collect();
-    population::build(&ctx.api, users, rooms, ctx.concurrency).await
+    shared_rooms(ctx, users, users).await
+}
+
+/// `users` users in `rooms` rooms: user `u` is in room `u mod rooms` (with as many
+/// rooms as users, each owns one).
+pub async fn shared_rooms(ctx: &Ctx, users: usize, rooms: usize) -> anyhow::Result<Population> {
+    let rooms = rooms.clamp(1, users);
+    let members = (0..rooms)
+        .map(|r| (r..users).step_by(rooms).collect())
+        .collect();
+    population::build(&ctx.api, users, members, ctx.concurrency).await
 }
 
 pub async fn storm(
@@ -73,7 +82,7 @@ pub async fn storm(
             let u = i % pop.sessions.len();
             let spec = SocketSpec {
                 session: pop.sessions[u].clone(),
-                room: pop.rooms[u].id,
+                room: pop.rooms[u % pop.rooms.len()].id,
                 opts: ConnectOpts {
                     source: source_for(i, PER_SOURCE_ADDR, spread),
                     recv_buffer: None,

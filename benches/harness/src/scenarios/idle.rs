@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::Ctx;
-use super::connect::{population, storm};
+use super::connect::{shared_rooms, storm};
 use crate::probe::{CpuSample, CpuSplit, MemSample};
 use crate::report::{Counters, Latency, Memory, Report, progress};
 
@@ -26,13 +26,19 @@ pub struct IdleArgs {
     pub hold: f64,
     #[arg(long, default_value_t = 200)]
     pub concurrency: usize,
-    /// Users (each owns one room).
+    /// Users; socket `i` is user `i mod users`'s. With as many users as
+    /// connections, one socket per person, as in a plant.
     #[arg(long, default_value_t = 100)]
     pub users: usize,
+    /// Rooms the users are spread over (user `u` in room `u mod rooms`); default:
+    /// one room per user.
+    #[arg(long)]
+    pub rooms: Option<usize>,
 }
 
 pub async fn run(ctx: &Ctx, a: &IdleArgs) -> anyhow::Result<Report> {
-    let pop = population(ctx, a.users.max(1)).await?;
+    let users = a.users.max(1);
+    let pop = shared_rooms(ctx, users, a.rooms.unwrap_or(users)).await?;
     let counters = Arc::new(Counters::default());
     // Let the setup's allocations settle before the baseline reading.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -57,7 +63,12 @@ pub async fn run(ctx: &Ctx, a: &IdleArgs) -> anyhow::Result<Report> {
     }
     Ok(Report {
         scenario: "idle".into(),
-        params: json!({"connections": a.connections, "hold_s": a.hold, "users": a.users}),
+        params: json!({
+            "connections": a.connections,
+            "hold_s": a.hold,
+            "users": a.users,
+            "rooms": a.rooms.unwrap_or(users),
+        }),
         duration_s: elapsed.as_secs_f64() + 2.0 + a.hold,
         connections: ok,
         connects_per_s: Some(ok as f64 / elapsed.as_secs_f64()),
