@@ -277,7 +277,7 @@ impl PgBatchWriter {
                      SELECT id, room_id, seq, sender, sender_name, message_type, content, metadata,
                             client_id, $10
                      FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[],
-                                 $6::text[], $7::text[], $8::jsonb[], $9::text[])
+                                 $6::text[], $7::text[], $8::json[], $9::text[])
                           AS t(id, room_id, seq, sender, sender_name, message_type, content,
                                metadata, client_id)",
                 )

@@ -59,7 +59,12 @@ fn from_row(row: &Row) -> MessageView {
         metadata: if deleted {
             Value::Object(Default::default())
         } else {
-            row.get(7)
+            // Kept as written since V8; a row from before that the JSON reader
+            // refuses shows empty metadata rather than failing the whole page.
+            row.try_get(7).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "unreadable message metadata");
+                Value::Object(Default::default())
+            })
         },
         client_id: row.get(8),
         created_at: row.get(9),

@@ -257,3 +257,32 @@ async fn nul_in_a_posted_message_is_a_bad_request_and_spoils_no_batch() {
     .await;
     assert_eq!(status, 201, "{answer}");
 }
+
+/// Found by the API fuzzer: numbers at the ends of the `f64` range were stored,
+/// then every read of the room's history failed (and panicked the worker): the
+/// database rewrote them in its own notation, which does not read back. Metadata is
+/// now kept as written.
+#[tokio::test]
+async fn metadata_numbers_at_the_ends_of_the_float_range_read_back_as_sent() {
+    let app = TestApp::spawn().await;
+    let c = cast(&app).await;
+    let metadata = json!({"max": 1.7976931348623155e308, "tiny": -2.2250738585072014e-308,
+                          "sub": -1.1125369292536007e-308, "big": -2.7105884655826508e16});
+    let (status, body) = post(
+        &app,
+        &c.room,
+        &c.editor,
+        json!({"client_id": "f1", "content": "edge", "metadata": metadata}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, history) = app
+        .get_as(&format!("/api/rooms/{}/messages", c.room), &c.editor.token)
+        .await;
+    assert_eq!(status, 200, "{history}");
+    let stored = history["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["client_id"] == "f1"))
+        .map(|m| m["metadata"].clone());
+    assert_eq!(stored, Some(metadata));
+}
