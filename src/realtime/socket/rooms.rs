@@ -189,7 +189,7 @@ impl SocketActor {
             return;
         };
         let app = self.app.clone();
-        let page_bytes = (self.app.realtime.config.queue_bytes / 4) as i64;
+        let page_bytes = self.app.realtime.config.queue_bytes / 4;
         let (room, after, limit) = (fetch.room, fetch.after, fetch.limit);
         ctx.spawn(
             async move {
