@@ -18,3 +18,6 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+
+#[cfg(test)]
+mod test_support;

@@ -2,7 +2,6 @@
 //! the `cargo fuzz` target `tests/fuzz/fuzz_targets/text.rs`.
 
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use serde_json::Value;
 
 use super::{identifier, storable, storable_json};
@@ -58,10 +57,7 @@ fn holds(input: &str) -> Result<(), String> {
 /// Inputs that once failed the fuzz target (`tests/fuzz/regressions/text`).
 #[test]
 fn fuzz_regressions_hold() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/regressions/text");
-    for entry in std::fs::read_dir(dir).into_iter().flatten() {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
+    for (path, data) in crate::test_support::fuzz_regressions("text") {
         if let Ok(input) = std::str::from_utf8(&data)
             && let Err(e) = holds(input)
         {
@@ -71,11 +67,7 @@ fn fuzz_regressions_hold() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        // Failures are kept beside this file (`props.regressions`).
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::test_support::proptest_config(ProptestConfig::default().cases))]
 
     #[test]
     fn text_checks_refuse_exactly_what_they_say(input in text()) {

@@ -2,7 +2,6 @@
 //! `tests/fuzz/fuzz_targets/sniff.rs` that checks the same on libFuzzer's inputs.
 
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 
 use super::{Kind, sniff};
 
@@ -74,10 +73,7 @@ fn consistent(head: &[u8], name: &str) -> Result<(), String> {
 /// Inputs that once failed the fuzz target (`tests/fuzz/regressions/sniff`).
 #[test]
 fn fuzz_regressions_hold() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/regressions/sniff");
-    for entry in std::fs::read_dir(dir).into_iter().flatten() {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
+    for (path, data) in crate::test_support::fuzz_regressions("sniff") {
         if let Some((&pick, head)) = data.split_first() {
             let name = NAMES[pick as usize % NAMES.len()];
             if let Err(e) = consistent(head, name) {
@@ -88,11 +84,7 @@ fn fuzz_regressions_hold() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        // Failures are kept beside this file (`props.regressions`).
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::test_support::proptest_config(ProptestConfig::default().cases))]
     #[test]
     fn a_sniffed_type_is_the_one_the_bytes_say(
         head in prop::collection::vec(any::<u8>(), 0..64),

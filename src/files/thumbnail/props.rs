@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use image::{ImageFormat, RgbImage};
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 
 use super::{THUMBNAIL_SIDE, Thumbnail, make_thumbnail};
 
@@ -81,23 +80,16 @@ fn fits(scratch: &Scratch, bytes: &[u8]) -> Result<(), String> {
 /// Inputs that once failed the fuzz target (`tests/fuzz/regressions/thumbnail`).
 #[test]
 fn fuzz_regressions_hold() {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/regressions/thumbnail");
     let scratch = Scratch::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten() {
-        let path = entry.unwrap().path();
-        if let Err(e) = fits(&scratch, &std::fs::read(&path).unwrap()) {
+    for (path, data) in crate::test_support::fuzz_regressions("thumbnail") {
+        if let Err(e) = fits(&scratch, &data) {
             panic!("{}: {e}", path.display());
         }
     }
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 16,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::test_support::proptest_config(16))]
 
     /// The longest side is 320 (or the original's when smaller) and the shape
     /// is kept to within a pixel.

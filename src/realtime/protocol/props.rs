@@ -2,7 +2,6 @@
 //! `cargo fuzz` target `tests/fuzz/fuzz_targets/frame.rs`.
 
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Value, json};
 
 use super::*;
@@ -139,10 +138,7 @@ fn holds(text: &str) -> Result<(), String> {
 /// Inputs that once failed the fuzz target (`tests/fuzz/regressions/frame`).
 #[test]
 fn fuzz_regressions_hold() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/regressions/frame");
-    for entry in std::fs::read_dir(dir).into_iter().flatten() {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
+    for (path, data) in crate::test_support::fuzz_regressions("frame") {
         if let Ok(text) = std::str::from_utf8(&data)
             && let Err(e) = holds(text)
         {
@@ -152,11 +148,7 @@ fn fuzz_regressions_hold() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        // Failures are kept beside this file (`props.regressions`).
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::test_support::proptest_config(ProptestConfig::default().cases))]
     #[test]
     fn any_text_parses_or_is_a_bad_request(text in any::<String>()) {
         holds(&text).map_err(TestCaseError::fail)?;
