@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use andon::config::DatabaseConfig;
-use andon::realtime::store::PgBatchWriter;
+use andon::db::batch::PgBatchWriter;
 use andon_actors::realtime::{BatchWriter, SendRequest};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;

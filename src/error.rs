@@ -279,8 +279,9 @@ mod tests {
             .lines()
             .map(str::trim)
             .skip_while(|l| !l.starts_with("| code |"))
-            .skip(2) // the header and its separator
             .take_while(|l| l.starts_with('|'))
+            // The rows, without the header and its separator.
+            .filter(|l| !l.starts_with("| code |") && !l.starts_with("|--"))
             .map(|l| {
                 l.trim_matches('|')
                     .split(" | ")

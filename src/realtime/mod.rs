@@ -5,7 +5,6 @@
 pub mod limits;
 pub mod protocol;
 pub mod socket;
-pub mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

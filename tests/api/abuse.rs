@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use andon::config::DatabaseConfig;
-use andon::realtime::store::PgBatchWriter;
+use andon::db::batch::PgBatchWriter;
 use andon_actors::metrics;
 use andon_actors::realtime::{BatchError, BatchWriter, SendRequest};
 use futures_util::future::join_all;
