@@ -29,7 +29,7 @@ use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::db::batch::PgBatchWriter;
 use crate::db::event_log::PgEventLog;
-use crate::realtime::{Realtime, SocketConfig};
+use crate::realtime::{Realtime, SocketConfig, SocketDeps};
 use crate::rooms::Rooms;
 use crate::state::AppState;
 use crate::{db, http, telemetry};
@@ -143,6 +143,12 @@ impl Application {
             },
             meters,
         ));
+        let socket_deps = Arc::new(SocketDeps {
+            rooms: room_service.clone(),
+            realtime: realtime.clone(),
+            sessions: sessions.clone(),
+            supervisor: supervisor.clone(),
+        });
         let state = web::Data::new(AppState {
             config: config.clone(),
             db: pool,
@@ -157,6 +163,7 @@ impl Application {
             sessions,
             realtime,
             rooms: room_service,
+            socket_deps,
             storage,
         });
 

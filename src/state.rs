@@ -10,7 +10,7 @@ use crate::auth::ad::AdClient;
 use crate::auth::crypto::Keyring;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
-use crate::realtime::Realtime;
+use crate::realtime::{Realtime, SocketDeps};
 use crate::rooms::Rooms;
 use crate::storage::Storage;
 
@@ -24,6 +24,8 @@ pub struct AppState {
     pub sessions: SessionRegistry,
     pub realtime: Arc<Realtime>,
     pub rooms: Rooms,
+    /// What each WebSocket's actor is given (the same services, narrowed).
+    pub socket_deps: Arc<SocketDeps>,
     pub storage: Arc<dyn Storage>,
 }
 

@@ -113,10 +113,10 @@ async fn upgrade(
     let (response, session, stream) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
     let stream = stream.max_frame_size(FRAME_MAX);
-    let app = state.clone();
+    let deps = state.socket_deps.clone();
     SocketActor::create(move |ctx| {
         ctx.add_stream(stream);
-        SocketActor::new(app, user, session, slot)
+        SocketActor::new(deps, user, session, slot)
     });
     Ok(response)
 }

@@ -14,7 +14,7 @@ use andon_actors::metrics::RealtimeMetrics;
 use andon_actors::realtime::{GroupCommit, RoomDirectory};
 use dashmap::DashMap;
 
-pub use socket::SocketActor;
+pub use socket::{SocketActor, SocketDeps};
 
 #[derive(Debug, Clone)]
 pub struct SocketConfig {

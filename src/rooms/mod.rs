@@ -10,6 +10,7 @@
 mod access;
 mod change;
 pub mod messages;
+mod reading;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 pub use access::RoomAccess;
 pub use change::{RoomChange, UnitOfWork};
+pub use reading::Standing;
 
 use crate::auth::AuthUser;
 use crate::error::ApiResult;

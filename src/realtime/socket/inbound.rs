@@ -74,9 +74,9 @@ impl SocketActor {
                 message_id,
                 content,
             } => {
-                let (app, user) = (self.app.clone(), self.user.clone());
+                let (rooms, user) = (self.deps.rooms.clone(), self.user.clone());
                 self.action(room_id, message_id, reference, ctx, async move {
-                    app.rooms
+                    rooms
                         .edit(&user, room_id, message_id, &content)
                         .await
                         .map(Some)
@@ -86,9 +86,9 @@ impl SocketActor {
                 room_id,
                 message_id,
             } => {
-                let (app, user) = (self.app.clone(), self.user.clone());
+                let (rooms, user) = (self.deps.rooms.clone(), self.user.clone());
                 self.action(room_id, message_id, reference, ctx, async move {
-                    app.rooms.delete(&user, room_id, message_id).await.map(Some)
+                    rooms.delete(&user, room_id, message_id).await.map(Some)
                 });
             }
             ClientFrame::React {
@@ -97,9 +97,9 @@ impl SocketActor {
                 emoji,
                 add,
             } => {
-                let (app, user) = (self.app.clone(), self.user.clone());
+                let (rooms, user) = (self.deps.rooms.clone(), self.user.clone());
                 self.action(room_id, message_id, reference, ctx, async move {
-                    app.rooms
+                    rooms
                         .react(&user, room_id, message_id, &emoji, add)
                         .await
                 });
@@ -148,7 +148,7 @@ impl SocketActor {
             let e = WsError::bad_request("Subscribe to the room before typing");
             return self.send_error(&e, &reference, Some(room_id), ctx);
         };
-        if !permissions::may_post(sub.role, self.user.is_admin, sub.archived).allowed() {
+        if !permissions::may_post(sub.standing.role, self.user.is_admin, sub.standing.archived).allowed() {
             let e = WsError::new(
                 WsCode::Forbidden,
                 "Your role in this room does not allow typing",
@@ -173,7 +173,7 @@ impl SocketActor {
         // The one send path, shared with REST: the room service hands the send to
         // group commit and maps its answer.
         let request = send_request(&self.user, f);
-        let rooms = self.app.rooms.clone();
+        let rooms = self.deps.rooms.clone();
         ctx.spawn(
             async move { rooms.submit(request).await.map_err(WsError::from) }
                 .into_actor(self)
@@ -203,7 +203,7 @@ impl SocketActor {
     // ---- timers -----------------------------------------------------------------
 
     pub(super) fn heartbeat(&mut self, ctx: &mut Context<Self>) {
-        let config = &self.app.realtime.config;
+        let config = &self.deps.realtime.config;
         if self.last_heard.elapsed() > config.idle_timeout {
             tracing::debug!(socket = self.id, "idle socket closed");
             return self.close(CloseCode::Idle, "idle timeout", ctx);
@@ -212,7 +212,7 @@ impl SocketActor {
         // An open, talking socket is an active session.
         if self.last_heard > self.last_touch {
             self.last_touch = Instant::now();
-            self.app.supervisor.do_send(Touch {
+            self.deps.supervisor.do_send(Touch {
                 id: self.user.session_id,
                 at: chrono::Utc::now(),
             });
@@ -222,9 +222,9 @@ impl SocketActor {
     pub(super) fn flush_reads(&mut self, ctx: &mut Context<Self>) {
         let pending: Vec<(Uuid, i64)> = self.reads_pending.drain().collect();
         for (room_id, seq) in pending {
-            let (app, user) = (self.app.clone(), self.user.clone());
+            let (rooms, user) = (self.deps.rooms.clone(), self.user.clone());
             ctx.spawn(
-                async move { app.rooms.mark_read(&user, room_id, seq).await }
+                async move { rooms.mark_read(&user, room_id, seq).await }
                     .into_actor(self)
                     .map(move |result, act, ctx| match result {
                         Ok(stored) => {

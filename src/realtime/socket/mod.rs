@@ -22,14 +22,15 @@ mod subscriptions;
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use actix_web::web;
 use actix_ws::{CloseReason, Session};
 use andon_actors::realtime::messages::{Frame, ToSocket, Unsubscribe};
 use andon_actors::realtime::{CloseCode, RoomActor, ServerFrame, WsCode};
 use andon_actors::session::messages::{AttachSocket, CloseSocket, DetachSocket, Touch};
+use andon_actors::session::{SessionRegistry, SessionSupervisor};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
@@ -38,9 +39,10 @@ use uuid::Uuid;
 use self::acks::PendingAcks;
 use self::outbox::{Class, Outbox, Outgoing, Pushed};
 use self::subscriptions::Subscriptions;
+use super::Realtime;
 use super::protocol::{self, WsError};
 use crate::auth::AuthUser;
-use crate::state::AppState;
+use crate::rooms::Rooms;
 
 /// Bad frames within a minute that end the connection with 4400.
 const MAX_VIOLATIONS: usize = 10;
@@ -61,10 +63,24 @@ fn frame_clock() -> governor::clock::DefaultClock {
     CLOCK.get_or_init(Default::default).clone()
 }
 
+/// What a socket needs from the rest of the server, and nothing more; one value,
+/// shared by every socket.
+pub struct SocketDeps {
+    /// The room service: message actions, access checks, the replay log.
+    pub rooms: Rooms,
+    /// Room actors, the socket registry, limits, metrics.
+    pub realtime: Arc<Realtime>,
+    /// Login sessions' actors: a socket attaches to its session's, which closes
+    /// it when the session ends.
+    pub sessions: SessionRegistry,
+    /// Told of activity on the socket, which keeps the session alive.
+    pub supervisor: Addr<SessionSupervisor>,
+}
+
 pub struct SocketActor {
     id: u64,
     user: AuthUser,
-    app: web::Data<AppState>,
+    deps: Arc<SocketDeps>,
     session: Option<Session>,
     outbox: Outbox,
     writing: bool,
@@ -86,21 +102,21 @@ pub struct SocketActor {
 
 impl SocketActor {
     pub fn new(
-        app: web::Data<AppState>,
+        deps: Arc<SocketDeps>,
         user: AuthUser,
         session: Session,
         slot: super::limits::SocketSlot,
     ) -> Self {
-        let id = app.realtime.next_socket_id();
+        let id = deps.realtime.next_socket_id();
         let per_second = NonZeroU32::new(FRAMES_PER_SECOND).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(FRAMES_PER_SECOND * 2).unwrap_or(NonZeroU32::MIN);
-        let config = &app.realtime.config;
+        let config = &deps.realtime.config;
         Self {
             id,
             user,
             outbox: Outbox::new(config.queue_frames, config.queue_bytes),
             subs: Subscriptions::new(config.subscriptions_per_socket, config.queue_frames),
-            app,
+            deps,
             session: Some(session),
             writing: false,
             closing: false,
@@ -124,7 +140,7 @@ impl SocketActor {
         let now = self.subs.len() as i64;
         let delta = now - self.counted_subs;
         if delta != 0 {
-            self.app.realtime.metrics.subscriptions_changed(delta);
+            self.deps.realtime.metrics.subscriptions_changed(delta);
             self.counted_subs = now;
         }
     }
@@ -136,7 +152,7 @@ impl SocketActor {
         if self.closing {
             return;
         }
-        let metrics = &self.app.realtime.metrics;
+        let metrics = &self.deps.realtime.metrics;
         match self.outbox.push(item) {
             Pushed::Queued { dropped } | Pushed::Dropped { dropped } => {
                 metrics.ephemeral_dropped(dropped);
@@ -233,7 +249,7 @@ impl SocketActor {
     /// 4008: the client cannot keep up; it resumes from its last seq.
     fn close_slow_consumer(&mut self, ctx: &mut Context<Self>) {
         if !self.closing {
-            self.app.realtime.metrics.slow_consumer_close();
+            self.deps.realtime.metrics.slow_consumer_close();
         }
         self.close(CloseCode::SlowConsumer, "slow consumer, resume", ctx);
     }
@@ -252,12 +268,12 @@ impl Actor for SocketActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         // Room actors deliver with try_send: the mailbox bound is part of the
         // slow-consumer policy.
-        ctx.set_mailbox_capacity(self.app.realtime.config.queue_frames);
-        let rt = &self.app.realtime;
+        ctx.set_mailbox_capacity(self.deps.realtime.config.queue_frames);
+        let rt = &self.deps.realtime;
         rt.sockets.insert(self.id, ctx.address());
         rt.metrics.socket_opened();
         let session = self
-            .app
+            .deps
             .sessions
             .get(&self.user.session_id)
             .map(|s| s.clone());
@@ -271,7 +287,7 @@ impl Actor for SocketActor {
                 return self.close(CloseCode::SessionEnded, "session ended", ctx);
             }
         }
-        self.app.supervisor.do_send(Touch {
+        self.deps.supervisor.do_send(Touch {
             id: self.user.session_id,
             at: chrono::Utc::now(),
         });
@@ -281,20 +297,20 @@ impl Actor for SocketActor {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.leave_rooms();
-        let rt = &self.app.realtime;
+        let rt = &self.deps.realtime;
         rt.sockets.remove(&self.id);
         rt.metrics.socket_closed();
-        if let Some(session) = self.app.sessions.get(&self.user.session_id) {
+        if let Some(session) = self.deps.sessions.get(&self.user.session_id) {
             session.do_send(DetachSocket { socket_id: self.id });
         }
         // Read markers not yet stored: store them on the way out.
-        let app = self.app.clone();
+        let rooms = self.deps.rooms.clone();
         let user = self.user.clone();
         let reads: Vec<(Uuid, i64)> = self.reads_pending.drain().collect();
         if !reads.is_empty() {
             actix::spawn(async move {
                 for (room, seq) in reads {
-                    let _ = app.rooms.mark_read(&user, room, seq).await;
+                    let _ = rooms.mark_read(&user, room, seq).await;
                 }
             });
         }

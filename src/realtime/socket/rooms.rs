@@ -2,23 +2,22 @@
 //! actor, replay from the log and live delivery, driving the pure
 //! [`Subscriptions`](super::subscriptions::Subscriptions) machine.
 
+use std::sync::Arc;
+
 use actix::prelude::*;
-use actix_web::web;
-use andon_actors::permissions::Role;
 use andon_actors::realtime::messages::{EventMeta, Subscribe, Subscribed, Unsubscribe};
 use andon_actors::realtime::{EventKind, ServerFrame, WsCode};
 use bytestring::ByteString;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::SocketActor;
+use super::{SocketActor, SocketDeps};
 use super::outbox::Class;
 use super::subscriptions::{Fetch, LiveEvent, LiveStep, ReplayStep};
 use crate::auth::AuthUser;
-use crate::db::events::{self, ReplayEvent};
+use crate::db::events::ReplayEvent;
 use crate::realtime::protocol::WsError;
-use crate::rooms::RoomAccess;
-use crate::state::AppState;
+use crate::rooms::Standing;
 
 /// Events read from the database per replay page, at most.
 const REPLAY_PAGE: usize = 1000;
@@ -35,13 +34,11 @@ impl SocketActor {
             return self.send_error(&e, &reference, Some(room_id), ctx);
         }
         ctx.spawn(
-            read_access(self.app.clone(), self.user.clone(), room_id)
+            readable(self.deps.clone(), self.user.clone(), room_id)
                 .into_actor(self)
                 .map(move |result, act, ctx| match result {
                     Err(e) => act.send_error(&WsError::from(e), &reference, Some(room_id), ctx),
-                    Ok((role, archived)) => {
-                        act.register(room_id, role, archived, after, reference, ctx)
-                    }
+                    Ok(standing) => act.register(room_id, standing, after, reference, ctx),
                 }),
         );
     }
@@ -60,8 +57,7 @@ impl SocketActor {
     fn register(
         &mut self,
         room_id: Uuid,
-        role: Option<Role>,
-        archived: bool,
+        standing: Standing,
         after: Option<i64>,
         reference: Option<Value>,
         ctx: &mut Context<Self>,
@@ -73,8 +69,8 @@ impl SocketActor {
         if let Err(e) = self.room_for_one_more(room_id) {
             return self.send_error(&e, &reference, Some(room_id), ctx);
         }
-        let room = self.app.realtime.rooms.get_or_start(room_id);
-        let generation = self.subs.begin(room_id, role, archived, room.clone());
+        let room = self.deps.realtime.rooms.get_or_start(room_id);
+        let generation = self.subs.begin(room_id, standing, room.clone());
         self.count_subs();
         let msg = Subscribe {
             socket_id: self.id,
@@ -118,15 +114,15 @@ impl SocketActor {
         ctx: &mut Context<Self>,
     ) {
         ctx.spawn(
-            read_access(self.app.clone(), self.user.clone(), room_id)
+            readable(self.deps.clone(), self.user.clone(), room_id)
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     if !act.subs.is_current(&room_id, generation) {
                         return; // unsubscribed or subscribed again meanwhile
                     }
                     match result {
-                        Ok((role, archived)) => {
-                            act.subs.set_access(&room_id, role, archived);
+                        Ok(standing) => {
+                            act.subs.set_standing(&room_id, standing);
                             act.subscribed(room_id, subscribed, after, reference, ctx)
                         }
                         Err(e) => {
@@ -164,7 +160,7 @@ impl SocketActor {
     /// Events per replay page: half the queue, so that a page fits beside live
     /// frames and replies.
     fn replay_page_len(&self) -> usize {
-        (self.app.realtime.config.queue_frames / 2).clamp(1, REPLAY_PAGE)
+        (self.deps.realtime.config.queue_frames / 2).clamp(1, REPLAY_PAGE)
     }
 
     /// Moves replays on; called when a subscription starts replaying, when a page
@@ -188,18 +184,13 @@ impl SocketActor {
         let Some(fetch) = self.subs.next_fetch(self.replay_page_len()) else {
             return;
         };
-        let app = self.app.clone();
-        let page_bytes = self.app.realtime.config.queue_bytes / 4;
+        let deps = self.deps.clone();
+        let page_bytes = self.deps.realtime.config.queue_bytes / 4;
         let (room, after, limit) = (fetch.room, fetch.after, fetch.limit);
         ctx.spawn(
-            async move {
-                let client = app.db_conn().await?;
-                Ok::<_, crate::error::ApiError>(
-                    events::list_frames(&client, room, after, limit, page_bytes).await?,
-                )
-            }
-            .into_actor(self)
-            .map(move |result, act, ctx| act.page_read(fetch, result, ctx)),
+            async move { deps.rooms.replay_page(room, after, limit, page_bytes).await }
+                .into_actor(self)
+                .map(move |result, act, ctx| act.page_read(fetch, result, ctx)),
         );
     }
 
@@ -215,7 +206,7 @@ impl SocketActor {
         match result {
             Ok(page) => {
                 if let Some(held) = self.subs.page_read(&fetch, page) {
-                    self.app.realtime.metrics.replay_read_ahead(held);
+                    self.deps.realtime.metrics.replay_read_ahead(held);
                 }
                 self.continue_replays(ctx);
             }
@@ -300,30 +291,25 @@ impl SocketActor {
 
     /// Re-reads the user's role and the room's status after a change to either.
     fn refresh_access(&mut self, room_id: Uuid, ctx: &mut Context<Self>) {
-        let (app, user) = (self.app.clone(), self.user.clone());
+        let (deps, user) = (self.deps.clone(), self.user.clone());
         ctx.spawn(
-            async move {
-                let client = app.db_conn().await.ok()?;
-                RoomAccess::load(&client, room_id, &user, false).await.ok()
-            }
-            .into_actor(self)
-            .map(move |access, act, _| {
-                if let Some(access) = access {
-                    let archived = access.room.status.as_str() == "archived";
-                    act.subs.set_access(&room_id, access.role, archived);
-                }
-            }),
+            async move { deps.rooms.standing(&user, room_id).await }
+                .into_actor(self)
+                .map(move |standing, act, _| {
+                    // On an error the room's next event tells the socket more.
+                    if let Ok(standing) = standing {
+                        act.subs.set_standing(&room_id, standing);
+                    }
+                }),
         );
     }
 }
 
-/// The user's role in the room and whether it is archived, if they may read it.
-async fn read_access(
-    app: web::Data<AppState>,
+/// The user's standing in the room, if they may read it.
+async fn readable(
+    deps: Arc<SocketDeps>,
     user: AuthUser,
     room_id: Uuid,
-) -> crate::error::ApiResult<(Option<Role>, bool)> {
-    let client = app.db_conn().await?;
-    let access = RoomAccess::readable(&client, room_id, &user).await?;
-    Ok((access.role, access.room.status.as_str() == "archived"))
+) -> crate::error::ApiResult<Standing> {
+    deps.rooms.readable(&user, room_id).await
 }

@@ -13,12 +13,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use andon_actors::permissions::Role;
 use andon_actors::realtime::messages::EventMeta;
 use bytestring::ByteString;
 use uuid::Uuid;
 
 use crate::db::events::ReplayEvent;
+use crate::rooms::Standing;
 
 /// A live durable event: its frame and what the socket needs to know of it.
 pub type LiveEvent = (ByteString, Arc<EventMeta>);
@@ -45,8 +45,8 @@ pub struct Sub<R> {
     /// Distinguishes this subscription from an earlier one to the same room, so a
     /// late answer for the earlier one is ignored.
     pub generation: u64,
-    pub role: Option<Role>,
-    pub archived: bool,
+    /// The user's role and the room's status, as last read.
+    pub standing: Standing,
     /// The room actor's handle (a plain value in tests).
     pub room: R,
     state: State,
@@ -135,12 +135,11 @@ impl<R> Subscriptions<R> {
     }
 
     /// Starts a subscription, `Pending`; returns its generation.
-    pub fn begin(&mut self, room: Uuid, role: Option<Role>, archived: bool, handle: R) -> u64 {
+    pub fn begin(&mut self, room: Uuid, standing: Standing, handle: R) -> u64 {
         self.generation += 1;
         let sub = Sub {
             generation: self.generation,
-            role,
-            archived,
+            standing,
             room: handle,
             state: State::Pending {
                 buffered: Vec::new(),
@@ -150,10 +149,9 @@ impl<R> Subscriptions<R> {
         self.generation
     }
 
-    pub fn set_access(&mut self, room: &Uuid, role: Option<Role>, archived: bool) {
+    pub fn set_standing(&mut self, room: &Uuid, standing: Standing) {
         if let Some(sub) = self.subs.get_mut(room) {
-            sub.role = role;
-            sub.archived = archived;
+            sub.standing = standing;
         }
     }
 

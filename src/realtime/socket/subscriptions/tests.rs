@@ -1,6 +1,15 @@
 //! The subscription machine driven by scripted events.
 
+use andon_actors::permissions::Role;
+
 use super::*;
+
+fn standing(role: Option<Role>) -> Standing {
+    Standing {
+        role,
+        archived: false,
+    }
+}
 
 fn meta(seq: i64) -> Arc<EventMeta> {
     Arc::new(EventMeta::from_json(seq, "message.created", "a@x", "{}"))
@@ -74,7 +83,7 @@ impl Socket {
 #[test]
 fn replay_and_live_hand_over_without_gap_or_duplicate() {
     let mut s = Socket::new();
-    s.subs.begin(s.room, Some(Role::Editor), false, ());
+    s.subs.begin(s.room, standing(Some(Role::Editor)), ());
     // Live events while the room actor's answer is on its way.
     s.live(11);
     s.live(12);
@@ -96,7 +105,7 @@ fn replay_and_live_hand_over_without_gap_or_duplicate() {
 #[test]
 fn without_after_seq_the_subscription_is_live_at_the_head() {
     let mut s = Socket::new();
-    s.subs.begin(s.room, None, false, ());
+    s.subs.begin(s.room, standing(None), ());
     s.live(8);
     let buffered = s.subs.subscribed(&s.room, 7, None);
     s.went_live(buffered);
@@ -108,7 +117,7 @@ fn without_after_seq_the_subscription_is_live_at_the_head() {
 #[test]
 fn a_replay_waits_for_room_in_the_queue() {
     let mut s = Socket::new();
-    s.subs.begin(s.room, None, false, ());
+    s.subs.begin(s.room, standing(None), ());
     s.subs.subscribed(&s.room, 2, Some(0));
     let fetch = s.subs.next_fetch(10).unwrap();
     s.subs.page_read(&fetch, vec![replayed(1), replayed(2)]);
@@ -124,7 +133,7 @@ fn one_page_is_read_ahead_for_the_whole_socket() {
     let mut subs: Subscriptions<()> = Subscriptions::new(10, 100);
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     for room in [a, b] {
-        subs.begin(room, None, false, ());
+        subs.begin(room, standing(None), ());
         subs.subscribed(&room, 100, Some(0));
     }
     let first = subs.next_fetch(10).unwrap();
@@ -142,10 +151,10 @@ fn one_page_is_read_ahead_for_the_whole_socket() {
 fn a_late_page_of_a_replaced_subscription_is_ignored() {
     let mut subs: Subscriptions<()> = Subscriptions::new(10, 100);
     let room = Uuid::new_v4();
-    subs.begin(room, None, false, ());
+    subs.begin(room, standing(None), ());
     subs.subscribed(&room, 5, Some(0));
     let fetch = subs.next_fetch(10).unwrap();
-    subs.begin(room, None, false, ());
+    subs.begin(room, standing(None), ());
     assert_eq!(subs.page_read(&fetch, vec![replayed(1)]), None);
 }
 
@@ -153,7 +162,7 @@ fn a_late_page_of_a_replaced_subscription_is_ignored() {
 fn a_buffer_over_its_bound_is_an_overflow() {
     let mut subs: Subscriptions<()> = Subscriptions::new(10, 2);
     let room = Uuid::new_v4();
-    subs.begin(room, None, false, ());
+    subs.begin(room, standing(None), ());
     assert_eq!(subs.live(&room, &live(1)), LiveStep::Buffered);
     assert_eq!(subs.live(&room, &live(2)), LiveStep::Buffered);
     assert_eq!(subs.live(&room, &live(3)), LiveStep::Overflow);
@@ -163,7 +172,7 @@ fn a_buffer_over_its_bound_is_an_overflow() {
 fn subscriptions_are_bounded_but_a_room_may_be_subscribed_again() {
     let mut subs: Subscriptions<()> = Subscriptions::new(1, 10);
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-    subs.begin(a, None, false, ());
+    subs.begin(a, standing(None), ());
     assert_eq!(subs.room_for_one_more(&b), Err(1));
     assert_eq!(subs.room_for_one_more(&a), Ok(()));
 }
