@@ -63,7 +63,7 @@ export function startConnection(userId: string, queryClient: QueryClient): Proto
       void queryClient.invalidateQueries({ queryKey: ['rooms'] });
     },
     onTyping: (f) => useLive.getState().typingFrom(f.room_id, f.user, f.display_name, f.expires_in_ms ?? 3000),
-    onPresence: (f) => useLive.getState().presence(f.room_id, f.user, f.online),
+    onPresence: (f) => useLive.getState().presence(f.room_id, f.online, f.offline),
     onOutbox: (items) => useLive.getState().setOutbox(items),
     onSendFailed: (item, code, message) => useLive.getState().fail({ item, code, message }),
     onAuthLost: (reason) => {

@@ -65,10 +65,11 @@ pub enum ServerFrame {
         display_name: String,
         expires_in_ms: u64,
     },
+    /// Who came online and who went offline since the last announcement.
     Presence {
         room_id: Uuid,
-        user: String,
-        online: bool,
+        online: Vec<String>,
+        offline: Vec<String>,
     },
     Read {
         room_id: Uuid,
@@ -304,10 +305,10 @@ mod tests {
             (
                 ServerFrame::Presence {
                     room_id: room,
-                    user: "a@x".into(),
-                    online: false,
+                    online: vec!["b@x".into()],
+                    offline: vec!["a@x".into()],
                 },
-                json!({"type": "presence", "room_id": room, "user": "a@x", "online": false}),
+                json!({"type": "presence", "room_id": room, "online": ["b@x"], "offline": ["a@x"]}),
             ),
             (
                 ServerFrame::Read {

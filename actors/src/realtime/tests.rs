@@ -210,6 +210,7 @@ async fn a_gap_left_open_is_repaired_from_the_log() {
 
 #[actix_rt::test]
 async fn a_stalled_socket_is_closed_as_slow_consumer_and_others_keep_receiving() {
+    tokio::time::pause();
     let log = Arc::new(MemLog::default());
     let (dir, id) = room_with(log);
     let room = dir.get_or_start(id);
@@ -217,6 +218,7 @@ async fn a_stalled_socket_is_closed_as_slow_consumer_and_others_keep_receiving()
     let slow = Socket::start(true);
     subscribe(&room, 1, "fast@x", &fast).await;
     subscribe(&room, 2, "slow@x", &slow).await;
+    after_presence_window().await;
     for seq in 1..=20 {
         dir.publish(vec![event(id, seq, "room.updated", json!({}))]);
     }
@@ -227,16 +229,35 @@ async fn a_stalled_socket_is_closed_as_slow_consumer_and_others_keep_receiving()
         1,
         "slow one dropped"
     );
-    let presence = fast.ephemeral();
+    after_presence_window().await;
     assert!(
-        presence
-            .iter()
-            .any(|p| p["user"] == "slow@x" && p["online"] == false)
+        presence(&fast).contains(&("slow@x".into(), false)),
+        "the dropped socket's user went offline"
     );
+}
+
+/// The presence changes a socket was told, in order: (user, online).
+fn presence(s: &Socket) -> Vec<(String, bool)> {
+    let mut seen = Vec::new();
+    for f in s.ephemeral().iter().filter(|f| f["type"] == "presence") {
+        for (list, online) in [("online", true), ("offline", false)] {
+            for user in f[list].as_array().unwrap() {
+                seen.push((user.as_str().unwrap().to_string(), online));
+            }
+        }
+    }
+    seen
+}
+
+/// Lets the room's presence window end and its announcement arrive.
+async fn after_presence_window() {
+    tokio::time::sleep(RoomConfig::default().presence_window).await;
+    settle().await;
 }
 
 #[actix_rt::test]
 async fn presence_follows_first_and_last_socket_of_a_user() {
+    tokio::time::pause();
     let log = Arc::new(MemLog::default());
     let (dir, id) = room_with(log);
     let room = dir.get_or_start(id);
@@ -247,18 +268,9 @@ async fn presence_follows_first_and_last_socket_of_a_user() {
     let sub = subscribe(&room, 3, "a@x", &a2).await;
     assert_eq!(sub.online, ["a@x", "w@x"]);
     room.send(Unsubscribe { socket_id: 2 }).await.unwrap();
-    settle().await;
+    after_presence_window().await;
     let seen = |s: &Socket| -> Vec<(String, bool)> {
-        s.ephemeral()
-            .iter()
-            .filter(|f| f["type"] == "presence" && f["user"] == "a@x")
-            .map(|f| {
-                (
-                    f["user"].as_str().unwrap().to_string(),
-                    f["online"].as_bool().unwrap(),
-                )
-            })
-            .collect()
+        presence(s).into_iter().filter(|(u, _)| u == "a@x").collect()
     };
     assert_eq!(
         seen(&watcher),
@@ -266,11 +278,51 @@ async fn presence_follows_first_and_last_socket_of_a_user() {
         "second socket: no news"
     );
     room.send(Unsubscribe { socket_id: 3 }).await.unwrap();
-    settle().await;
+    after_presence_window().await;
     assert_eq!(
         seen(&watcher),
         vec![("a@x".into(), true), ("a@x".into(), false)]
     );
+}
+
+#[actix_rt::test]
+async fn presence_changes_within_a_window_are_announced_once_and_together() {
+    tokio::time::pause();
+    let log = Arc::new(MemLog::default());
+    let (dir, id) = room_with(log);
+    let room = dir.get_or_start(id);
+    let watcher = Socket::start(false);
+    subscribe(&room, 1, "w@x", &watcher).await;
+    after_presence_window().await;
+    let before = watcher.ephemeral().len();
+
+    // A shift arrives at once; one of them drops out and back in (flaky Wi-Fi),
+    // another comes and goes within the window.
+    let sockets: Vec<Socket> = (0..50).map(|_| Socket::start(false)).collect();
+    for (i, s) in sockets.iter().enumerate() {
+        subscribe(&room, 10 + i as u64, &format!("u{i:02}@x"), s).await;
+    }
+    room.send(Unsubscribe { socket_id: 10 }).await.unwrap();
+    subscribe(&room, 100, "u00@x", &sockets[0]).await;
+    room.send(Unsubscribe { socket_id: 11 }).await.unwrap();
+    settle().await;
+    assert_eq!(watcher.ephemeral().len(), before, "nothing before the window ends");
+
+    after_presence_window().await;
+    let frames: Vec<_> = watcher.ephemeral().split_off(before);
+    assert_eq!(frames.len(), 1, "one announcement: {frames:?}");
+    let online: Vec<String> = (0..50)
+        .filter(|i| *i != 1)
+        .map(|i| format!("u{i:02}@x"))
+        .collect();
+    assert_eq!(frames[0]["online"], json!(online), "sorted, u01 came and went");
+    assert_eq!(frames[0]["offline"], json!([]));
+
+    // Back to what was last announced: no frame at all.
+    room.send(Unsubscribe { socket_id: 12 }).await.unwrap();
+    subscribe(&room, 101, "u02@x", &sockets[2]).await;
+    after_presence_window().await;
+    assert_eq!(watcher.ephemeral().len(), before + 1);
 }
 
 #[actix_rt::test]

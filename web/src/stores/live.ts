@@ -32,7 +32,8 @@ export interface LiveState {
   typingFrom(roomId: string, user: string, name: string, expiresInMs: number, now?: number): void;
   prune(now?: number): void;
   setOnline(roomId: string, users: string[]): void;
-  presence(roomId: string, user: string, online: boolean): void;
+  /** Who came online and who went offline in a room (one presence frame). */
+  presence(roomId: string, online: string[], offline: string[]): void;
   setOutbox(items: OutboxItem[]): void;
   fail(f: SendFailure): void;
   dismissFailure(clientId: string): void;
@@ -91,11 +92,11 @@ export const useLive = create<LiveState>((set) => ({
       return changed ? { typing } : {};
     }),
   setOnline: (roomId, users) => set((s) => ({ online: { ...s.online, [roomId]: users } })),
-  presence: (roomId, user, online) =>
+  presence: (roomId, online, offline) =>
     set((s) => {
       const cur = new Set(s.online[roomId] ?? []);
-      if (online) cur.add(user);
-      else cur.delete(user);
+      for (const user of online) cur.add(user);
+      for (const user of offline) cur.delete(user);
       return { online: { ...s.online, [roomId]: [...cur] } };
     }),
   setOutbox: (outbox) => set({ outbox }),

@@ -79,8 +79,8 @@ describe('live store', () => {
   it('tracks presence and forgets subscriptions when the connection drops', () => {
     const s = useLive.getState();
     s.setOnline('r', ['a@x']);
-    s.presence('r', 'b@x', true);
-    s.presence('r', 'a@x', false);
+    s.presence('r', ['b@x', 'c@x'], ['a@x']);
+    s.presence('r', [], ['c@x']);
     expect(useLive.getState().online.r).toEqual(['b@x']);
     s.setConnection('online');
     s.setSubscribed('r', true);
