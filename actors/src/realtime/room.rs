@@ -43,6 +43,12 @@ use super::{
 };
 use crate::metrics::RealtimeMetrics;
 
+/// User ids in one presence frame, in bytes, about at most. Every socket's
+/// HTTP/1 write buffer grows to the largest chunk it ever wrote and keeps that
+/// size while the connection lives (actix-http's retention limit is 128 KiB):
+/// frames are kept well under its first size, 8 KiB.
+const PRESENCE_FRAME_BYTES: usize = 4 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct RoomConfig {
     pub idle_timeout: Duration,
@@ -62,7 +68,7 @@ impl Default for RoomConfig {
             gap_timeout: Duration::from_millis(200),
             typing_interval: Duration::from_secs(1),
             typing_expiry: Duration::from_secs(3),
-            presence_window: Duration::from_millis(500),
+            presence_window: Duration::from_millis(250),
             metrics: RealtimeMetrics::default(),
         }
     }
@@ -204,15 +210,22 @@ impl RoomActor {
         if self.presence_pending.is_empty() || self.presence_timer.is_some() {
             return;
         }
-        self.presence_timer = Some(ctx.run_later(self.config.presence_window, |act, _| {
+        self.presence_timer = Some(ctx.run_later(self.config.presence_window, |act, ctx| {
             act.presence_timer = None;
             act.announce_presence();
+            act.arm_presence(ctx); // what did not fit in this frame
         }));
     }
 
+    /// Announces pending changes in one frame of about [`PRESENCE_FRAME_BYTES`]
+    /// at most; the rest wait for the next window.
     fn announce_presence(&mut self) {
         let (mut online, mut offline) = (Vec::new(), Vec::new());
-        for (user, on) in std::mem::take(&mut self.presence_pending) {
+        let mut bytes = 0;
+        while bytes < PRESENCE_FRAME_BYTES
+            && let Some((user, on)) = self.presence_pending.pop_first()
+        {
+            bytes += user.len() + 3; // quotes and comma
             if on {
                 online.push(user);
             } else {

@@ -635,3 +635,35 @@ fn a_frame_built_around_stored_json_text_is_the_frame_of_the_parsed_event() {
         (Some("a@b.c"), Some("viewer"))
     );
 }
+
+#[actix_rt::test]
+async fn a_large_arrival_is_announced_in_frames_of_bounded_size() {
+    tokio::time::pause();
+    let log = Arc::new(MemLog::default());
+    let (dir, id) = room_with(log);
+    let room = dir.get_or_start(id);
+    let watcher = Socket::start(false);
+    subscribe(&room, 1, "w@x", &watcher).await;
+    after_presence_window().await;
+    let before = watcher.ephemeral().len();
+
+    let users: Vec<String> = (0..400).map(|i| format!("operator-{i:04}@plant.example")).collect();
+    let sockets: Vec<Socket> = users.iter().map(|_| Socket::start(false)).collect();
+    for (i, (user, s)) in users.iter().zip(&sockets).enumerate() {
+        subscribe(&room, 10 + i as u64, user, s).await;
+    }
+    let mut announced = Vec::new();
+    let mut frames = 0;
+    for _ in 0..10 {
+        after_presence_window().await;
+        for f in watcher.ephemeral().split_off(before + frames) {
+            frames += 1;
+            let online: Vec<String> = serde_json::from_value(f["online"].clone()).unwrap();
+            let ids_bytes: usize = online.iter().map(|u| u.len() + 3).sum();
+            assert!(ids_bytes < 4096 + 40, "a frame of {ids_bytes} bytes of ids");
+            announced.extend(online);
+        }
+    }
+    assert!(frames >= 3, "400 arrivals in one frame of {frames}");
+    assert_eq!(announced, users, "everyone announced once, in order");
+}
