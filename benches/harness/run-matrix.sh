@@ -16,6 +16,8 @@ matrix=(
   "send-max|send --sockets 400 --duration 10"
   "send-10k|send --sockets 400 --rate 10000 --duration 10"
   "idle-19k|idle --connections 19000 --hold 5"
+  "idle-per-person|idle --users 2000 --connections 2000 --hold 5"
+  "idle-one-room|idle --users 1000 --connections 1000 --rooms 1 --hold 5"
   "connect-5k|connect --connections 5000 --concurrency 200"
   "resume-10k|resume --events 10000 --rounds 3"
   "slow-1pct|slow --rooms 1 --members 1000 --senders 10 --rate 200 --duration 20 --stalled-share 0.01"
