@@ -270,7 +270,10 @@ async fn presence_follows_first_and_last_socket_of_a_user() {
     room.send(Unsubscribe { socket_id: 2 }).await.unwrap();
     after_presence_window().await;
     let seen = |s: &Socket| -> Vec<(String, bool)> {
-        presence(s).into_iter().filter(|(u, _)| u == "a@x").collect()
+        presence(s)
+            .into_iter()
+            .filter(|(u, _)| u == "a@x")
+            .collect()
     };
     assert_eq!(
         seen(&watcher),
@@ -306,7 +309,11 @@ async fn presence_changes_within_a_window_are_announced_once_and_together() {
     subscribe(&room, 100, "u00@x", &sockets[0]).await;
     room.send(Unsubscribe { socket_id: 11 }).await.unwrap();
     settle().await;
-    assert_eq!(watcher.ephemeral().len(), before, "nothing before the window ends");
+    assert_eq!(
+        watcher.ephemeral().len(),
+        before,
+        "nothing before the window ends"
+    );
 
     after_presence_window().await;
     let frames: Vec<_> = watcher.ephemeral().split_off(before);
@@ -315,7 +322,11 @@ async fn presence_changes_within_a_window_are_announced_once_and_together() {
         .filter(|i| *i != 1)
         .map(|i| format!("u{i:02}@x"))
         .collect();
-    assert_eq!(frames[0]["online"], json!(online), "sorted, u01 came and went");
+    assert_eq!(
+        frames[0]["online"],
+        json!(online),
+        "sorted, u01 came and went"
+    );
     assert_eq!(frames[0]["offline"], json!([]));
 
     // Back to what was last announced: no frame at all.
@@ -647,7 +658,9 @@ async fn a_large_arrival_is_announced_in_frames_of_bounded_size() {
     after_presence_window().await;
     let before = watcher.ephemeral().len();
 
-    let users: Vec<String> = (0..400).map(|i| format!("operator-{i:04}@plant.example")).collect();
+    let users: Vec<String> = (0..400)
+        .map(|i| format!("operator-{i:04}@plant.example"))
+        .collect();
     let sockets: Vec<Socket> = users.iter().map(|_| Socket::start(false)).collect();
     for (i, (user, s)) in users.iter().zip(&sockets).enumerate() {
         subscribe(&room, 10 + i as u64, user, s).await;

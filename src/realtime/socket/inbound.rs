@@ -99,9 +99,7 @@ impl SocketActor {
             } => {
                 let (rooms, user) = (self.deps.rooms.clone(), self.user.clone());
                 self.action(room_id, message_id, reference, ctx, async move {
-                    rooms
-                        .react(&user, room_id, message_id, &emoji, add)
-                        .await
+                    rooms.react(&user, room_id, message_id, &emoji, add).await
                 });
             }
             ClientFrame::Typing { room_id } => self.typing(room_id, reference, ctx),
@@ -148,7 +146,9 @@ impl SocketActor {
             let e = WsError::bad_request("Subscribe to the room before typing");
             return self.send_error(&e, &reference, Some(room_id), ctx);
         };
-        if !permissions::may_post(sub.standing.role, self.user.is_admin, sub.standing.archived).allowed() {
+        if !permissions::may_post(sub.standing.role, self.user.is_admin, sub.standing.archived)
+            .allowed()
+        {
             let e = WsError::new(
                 WsCode::Forbidden,
                 "Your role in this room does not allow typing",

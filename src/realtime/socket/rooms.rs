@@ -11,9 +11,9 @@ use bytestring::ByteString;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{SocketActor, SocketDeps};
 use super::outbox::Class;
 use super::subscriptions::{Fetch, LiveEvent, LiveStep, ReplayStep};
+use super::{SocketActor, SocketDeps};
 use crate::auth::AuthUser;
 use crate::db::events::ReplayEvent;
 use crate::realtime::protocol::WsError;
