@@ -32,6 +32,11 @@ impl SessionBackend for DbSessionBackend {
         Ok(sessions::load_all(&client).await?)
     }
 
+    async fn load(&self, id: SessionId) -> Result<Option<SessionInfo>, BackendError> {
+        let client = self.db.get().await?;
+        Ok(sessions::load(&client, id).await?)
+    }
+
     async fn refresh(&self, id: SessionId) -> Result<RefreshOutcome, BackendError> {
         let client = self.db.get().await?;
         let Some(creds) = sessions::credentials(&client, id).await? else {

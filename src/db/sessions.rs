@@ -135,26 +135,41 @@ pub async fn prune_ended(client: &impl GenericClient, older_than_days: i32) -> R
     client.execute(&stmt, &[&older_than_days]).await
 }
 
+const SESSION_INFO: &str =
+    "SELECT id, user_id, ad_expires_at, last_activity_at, last_refreshed_at, refresh_failures
+     FROM sessions";
+
+fn session_info(r: &tokio_postgres::Row) -> SessionInfo {
+    SessionInfo {
+        id: r.get(0),
+        user_id: r.get(1),
+        ad_expires_at: r.get(2),
+        last_activity_at: r.get(3),
+        last_refreshed_at: r.get(4),
+        refresh_failures: r.get::<_, i32>(5).max(0) as u32,
+    }
+}
+
 pub async fn load_all(client: &impl GenericClient) -> Result<Vec<SessionInfo>> {
-    let stmt = client
-        .prepare_cached(
-            "SELECT id, user_id, ad_expires_at, last_activity_at, last_refreshed_at, refresh_failures
-             FROM sessions",
-        )
-        .await?;
+    let stmt = client.prepare_cached(SESSION_INFO).await?;
     Ok(client
         .query(&stmt, &[])
         .await?
         .iter()
-        .map(|r| SessionInfo {
-            id: r.get(0),
-            user_id: r.get(1),
-            ad_expires_at: r.get(2),
-            last_activity_at: r.get(3),
-            last_refreshed_at: r.get(4),
-            refresh_failures: r.get::<_, i32>(5).max(0) as u32,
-        })
+        .map(session_info)
         .collect())
+}
+
+/// One live session, for a node that does not look after it yet.
+pub async fn load(client: &impl GenericClient, id: SessionId) -> Result<Option<SessionInfo>> {
+    let stmt = client
+        .prepare_cached(&format!("{SESSION_INFO} WHERE id = $1"))
+        .await?;
+    Ok(client
+        .query_opt(&stmt, &[&id])
+        .await?
+        .as_ref()
+        .map(session_info))
 }
 
 pub async fn credentials(

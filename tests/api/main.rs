@@ -15,6 +15,7 @@ mod files;
 mod health;
 mod messages;
 mod migrations;
+mod nodes;
 mod operations;
 mod permissions;
 mod realtime;

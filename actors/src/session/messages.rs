@@ -3,7 +3,7 @@
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
-use super::{EndReason, SessionId, SessionInfo};
+use super::{EndReason, SessionActor, SessionId, SessionInfo};
 use crate::realtime::CloseCode;
 
 /// To a socket actor: close with this WebSocket close code.
@@ -42,6 +42,16 @@ pub struct EndSession {
 #[rtype(result = "()")]
 pub struct Track {
     pub session: SessionInfo,
+}
+
+/// To the supervisor: a socket of this session opened here. Answers the
+/// session's actor, reading the session from the database first when this node
+/// does not look after it yet (it was created through another node, or after
+/// this node started); `None` when the session no longer exists.
+#[derive(Message)]
+#[rtype(result = "Option<Addr<SessionActor>>")]
+pub struct Adopt {
+    pub id: SessionId,
 }
 
 /// To the supervisor: the session served a request at `at`.

@@ -80,6 +80,8 @@ pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
 pub trait SessionBackend: Send + Sync + 'static {
     /// Every live session, at start-up.
     async fn load_all(&self) -> Result<Vec<SessionInfo>, BackendError>;
+    /// One live session, if it exists.
+    async fn load(&self, id: SessionId) -> Result<Option<SessionInfo>, BackendError>;
     /// Re-authenticates at AD with the stored credentials and, on success, stores
     /// the new token and expiry and resets the failure count.
     async fn refresh(&self, id: SessionId) -> Result<RefreshOutcome, BackendError>;

@@ -29,8 +29,8 @@ use actix::prelude::*;
 use actix_ws::{CloseReason, Session};
 use andon_actors::realtime::messages::{Frame, ToSocket, Unsubscribe};
 use andon_actors::realtime::{CloseCode, RoomActor, ServerFrame, WsCode};
-use andon_actors::session::messages::{AttachSocket, CloseSocket, DetachSocket, Touch};
-use andon_actors::session::{SessionRegistry, SessionSupervisor};
+use andon_actors::session::messages::{Adopt, AttachSocket, CloseSocket, DetachSocket, Touch};
+use andon_actors::session::{SessionActor, SessionRegistry, SessionSupervisor};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
@@ -262,6 +262,17 @@ impl SocketActor {
     }
 }
 
+impl SocketActor {
+    /// Registers with the session's actor, which closes the socket when the
+    /// session ends.
+    fn attach(&mut self, session: Addr<SessionActor>, ctx: &mut Context<Self>) {
+        session.do_send(AttachSocket {
+            socket_id: self.id,
+            close: ctx.address().recipient(),
+        });
+    }
+}
+
 impl Actor for SocketActor {
     type Context = Context<Self>;
 
@@ -269,7 +280,7 @@ impl Actor for SocketActor {
         // Room actors deliver with try_send: the mailbox bound is part of the
         // slow-consumer policy.
         ctx.set_mailbox_capacity(self.deps.realtime.config.queue_frames);
-        let rt = &self.deps.realtime;
+        let rt = self.deps.realtime.clone();
         rt.sockets.insert(self.id, ctx.address());
         rt.metrics.socket_opened();
         let session = self
@@ -278,13 +289,21 @@ impl Actor for SocketActor {
             .get(&self.user.session_id)
             .map(|s| s.clone());
         match session {
-            Some(session) => session.do_send(AttachSocket {
-                socket_id: self.id,
-                close: ctx.address().recipient(),
-            }),
+            Some(session) => self.attach(session, ctx),
             None => {
-                // Ended between ticket and upgrade.
-                return self.close(CloseCode::SessionEnded, "session ended", ctx);
+                // Not looked after on this node (logged in through another node,
+                // or after this one started): the supervisor reads it from the
+                // database. Client frames wait until it is attached.
+                let adopt = Adopt {
+                    id: self.user.session_id,
+                };
+                ctx.wait(self.deps.supervisor.send(adopt).into_actor(self).map(
+                    |adopted, act, ctx| match adopted {
+                        Ok(Some(session)) => act.attach(session, ctx),
+                        // Ended between ticket and upgrade.
+                        _ => act.close(CloseCode::SessionEnded, "session ended", ctx),
+                    },
+                ));
             }
         }
         self.deps.supervisor.do_send(Touch {

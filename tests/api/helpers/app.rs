@@ -169,6 +169,21 @@ impl TestApp {
         self.restart_with(&[]).await
     }
 
+    /// A second node: another app with the same settings on the same database,
+    /// fake AD and file storage, as behind a load balancer.
+    pub async fn node(&self) -> Self {
+        let mut vars = self.vars.clone();
+        vars.insert("ANDON_LISTEN".into(), "127.0.0.1:0".into());
+        Self::launch(
+            vars,
+            self.ad.clone(),
+            self.db.clone(),
+            self.db_proxy.clone(),
+            self.storage.clone(),
+        )
+        .await
+    }
+
     /// The value of a variable the app was started with.
     pub fn var(&self, key: &str) -> String {
         self.vars.get(key).cloned().unwrap_or_default()

@@ -14,6 +14,9 @@
 //! - Last-activity times collect in memory and are written in one batch per
 //!   `flush_interval` (and on [`FlushActivity`]), never one write per request.
 //! - [`Forget`] (logout) cancels the timers and closes the sockets.
+//! - [`Adopt`]: a socket opened here for a session this node does not track (it
+//!   logged in through another node sharing the database, or after this node
+//!   started): the session is read from the database and tracked from then on.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,7 +25,9 @@ use std::time::Duration;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
-use super::messages::{EndSession, FlushActivity, Forget, Inspect, SessionSnapshot, Touch, Track};
+use super::messages::{
+    Adopt, EndSession, FlushActivity, Forget, Inspect, SessionSnapshot, Touch, Track,
+};
 use super::{
     EndReason, MAX_STRIKES, RefreshOutcome, SessionActor, SessionBackend, SessionId, SessionInfo,
     SessionRegistry,
@@ -342,6 +347,35 @@ impl Handler<Track> for SessionSupervisor {
     type Result = ();
     fn handle(&mut self, msg: Track, ctx: &mut Context<Self>) {
         self.track(msg.session, ctx);
+    }
+}
+
+impl Handler<Adopt> for SessionSupervisor {
+    type Result = ResponseActFuture<Self, Option<Addr<SessionActor>>>;
+    fn handle(&mut self, msg: Adopt, _: &mut Context<Self>) -> Self::Result {
+        let id = msg.id;
+        if self.sessions.contains_key(&id) {
+            let actor = self.registry.get(&id).map(|a| a.clone());
+            return Box::pin(fut::ready(actor));
+        }
+        let backend = self.backend.clone();
+        Box::pin(async move { backend.load(id).await }.into_actor(self).map(
+            move |loaded, act, ctx| match loaded {
+                Ok(Some(info)) => {
+                    // Tracked meanwhile (a second socket, a login): keep that.
+                    if !act.sessions.contains_key(&id) {
+                        tracing::debug!(session = %id, "session adopted from the database");
+                        act.track(info, ctx);
+                    }
+                    act.registry.get(&id).map(|a| a.clone())
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(session = %id, error = %e, "could not read the session");
+                    None
+                }
+            },
+        ))
     }
 }
 

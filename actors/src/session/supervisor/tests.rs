@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use super::*;
 use crate::clock::TokioClock;
 use crate::realtime::CloseCode;
-use crate::session::messages::{AttachSocket, CloseSocket};
+use crate::session::messages::{Adopt, AttachSocket, CloseSocket};
 
 type ActivityBatch = Vec<(SessionId, DateTime<Utc>)>;
 
@@ -35,6 +35,13 @@ impl FakeBackend {
 impl SessionBackend for FakeBackend {
     async fn load_all(&self) -> Result<Vec<SessionInfo>, crate::session::BackendError> {
         Ok(self.stored.lock().unwrap().clone())
+    }
+    async fn load(
+        &self,
+        id: SessionId,
+    ) -> Result<Option<SessionInfo>, crate::session::BackendError> {
+        let stored = self.stored.lock().unwrap();
+        Ok(stored.iter().find(|s| s.id == id).cloned())
     }
     async fn refresh(&self, _: SessionId) -> Result<RefreshOutcome, crate::session::BackendError> {
         let now = self.now();
@@ -406,4 +413,41 @@ async fn stored_sessions_are_reloaded_and_rescheduled_at_start() {
         1,
         "active since its refresh: refreshed"
     );
+}
+
+#[actix_rt::test]
+async fn a_session_stored_by_another_node_is_adopted_when_its_socket_opens_here() {
+    let h = harness(Vec::new()).await;
+    advance(Duration::from_millis(1)).await; // start-up load done
+    // Logged in through another node after this one loaded its sessions.
+    let elsewhere = h.session(HOUR);
+    h.backend.stored.lock().unwrap().push(elsewhere.clone());
+    assert!(
+        h.snapshot(elsewhere.id).await.is_none(),
+        "not known here yet"
+    );
+
+    let adopted = h.addr.send(Adopt { id: elsewhere.id }).await.unwrap();
+    let actor = adopted.expect("a stored session is adopted");
+    assert_eq!(
+        h.registry.get(&elsewhere.id).map(|a| a.clone()),
+        Some(actor.clone())
+    );
+    assert!(
+        h.snapshot(elsewhere.id).await.is_some(),
+        "tracked from now on"
+    );
+    // A second socket gets the same actor, without reading it again.
+    let again = h.addr.send(Adopt { id: elsewhere.id }).await.unwrap();
+    assert_eq!(again, Some(actor));
+
+    // A session that ended (or never was) is not adopted.
+    let unknown = h
+        .addr
+        .send(Adopt {
+            id: SessionId::new_v4(),
+        })
+        .await
+        .unwrap();
+    assert!(unknown.is_none());
 }
