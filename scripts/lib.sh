@@ -148,6 +148,37 @@ TOML
   log "Garage running on $ANDON_TEST_S3_ENDPOINT (data in $GARAGE_DIR)"
 }
 
+# A NATS server for the cluster tests: the one on 127.0.0.1:4222 when it runs,
+# otherwise our own (Debian's nats-server, installed when missing) on a port of
+# its own. Exports ANDON_TEST_NATS_URL.
+NATS_PORT=${ANDON_NATS_PORT:-14222}
+NATS_DIR=${ANDON_NATS_DIR:-/tmp/andon-nats}
+ensure_nats() {
+  if (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; then
+    export ANDON_TEST_NATS_URL=nats://127.0.0.1:4222
+    return
+  fi
+  export ANDON_TEST_NATS_URL="nats://127.0.0.1:$NATS_PORT"
+  (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && return
+  command -v nats-server >/dev/null 2>&1 || apt_install nats-server
+  mkdir -p "$NATS_DIR"
+  log "starting nats-server on port $NATS_PORT"
+  nats-server -a 127.0.0.1 -p "$NATS_PORT" >"$NATS_DIR/nats.log" 2>&1 &
+  echo $! >"$NATS_DIR/nats.pid"
+  for _ in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && return
+    sleep 0.1
+  done
+  die "nats-server did not start; see $NATS_DIR/nats.log"
+}
+
+stop_nats() {
+  if [ -f "$NATS_DIR/nats.pid" ]; then
+    kill "$(cat "$NATS_DIR/nats.pid")" 2>/dev/null || true
+    rm -f "$NATS_DIR/nats.pid"
+  fi
+}
+
 stop_garage() {
   if [ -f "$GARAGE_DIR/garage.pid" ]; then
     kill "$(cat "$GARAGE_DIR/garage.pid")" 2>/dev/null || true

@@ -168,6 +168,8 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// The built web client, when there is one.
     pub web_dir: Option<std::path::PathBuf>,
+    /// NATS server of a cluster of nodes on one database; `None`: a single node.
+    pub nats_url: Option<String>,
     pub file_limits: FileLimits,
     pub ws_queue_frames: usize,
     pub ws_queue_bytes: usize,
@@ -205,6 +207,7 @@ const KNOWN: &[&str] = &[
     "ANDON_SHUTDOWN_TIMEOUT_SECS",
     "ANDON_STORAGE",
     "ANDON_WEB_DIR",
+    "ANDON_NATS_URL",
     "ANDON_TLS_CERT",
     "ANDON_TLS_KEY",
     "ANDON_S3_ENDPOINT",
@@ -516,6 +519,7 @@ impl Config {
                     ));
                 }
             },
+            nats_url: vars.get("ANDON_NATS_URL").map(str::to_string),
             web_dir: match vars.get("ANDON_WEB_DIR") {
                 Some(dir) if std::path::Path::new(dir).join("index.html").is_file() => {
                     Some(dir.into())

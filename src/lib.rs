@@ -3,6 +3,7 @@
 //! See `docs/ARCHITECTURE.md` for how the pieces fit together.
 
 pub mod auth;
+pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -106,13 +106,17 @@ impl Application {
         )
         .start();
         let storage = crate::storage::open(&config.storage).await?;
-        let rooms = RoomDirectory::new(
+        let mut rooms = RoomDirectory::new(
             Arc::new(PgEventLog { db: pool.clone() }),
             RoomConfig {
                 metrics: meters.clone(),
                 ..RoomConfig::default()
             },
         );
+        if let Some(url) = &config.nats_url {
+            // Several nodes on one database: committed events travel between them.
+            rooms = rooms.with_bus(Arc::new(crate::bus::NatsBus::connect(url).await?));
+        }
         let publish_to = rooms.clone();
         let commit = GroupCommit::start(
             Arc::new(PgBatchWriter {

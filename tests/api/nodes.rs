@@ -1,9 +1,12 @@
-//! Several nodes on one database, as behind a load balancer: what holds without a
-//! message bus between them.
+//! Several nodes on one database, as behind a load balancer: sessions work on
+//! every node; with NATS between them (`ANDON_NATS_URL`), committed events reach
+//! every node's sockets at once.
 
 use reqwest::Method;
 
-use crate::helpers::{TestApp, WsClient, new_room, ws_open, ws_ticket};
+use crate::helpers::{
+    TestApp, WsClient, db_events, is_event, new_room, send_frame, ws_open, ws_ticket,
+};
 
 #[tokio::test]
 async fn a_session_from_one_node_holds_sockets_and_requests_on_another() {
@@ -60,5 +63,102 @@ async fn a_socket_for_an_ended_session_is_closed_on_every_node() {
         // The ticket died with the session, or the socket is closed at once.
         Err((status, _)) => assert_eq!(status, 401),
         Ok(mut ws) => assert_eq!(ws.expect_close().await, 4001),
+    }
+}
+
+/// The NATS server the cluster tests use (`scripts/test` provides one).
+fn nats_url() -> String {
+    std::env::var("ANDON_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+async fn cluster(nodes: usize) -> Vec<TestApp> {
+    let first = TestApp::builder()
+        .env("ANDON_NATS_URL", nats_url())
+        .spawn()
+        .await;
+    let mut all = vec![first];
+    for _ in 1..nodes {
+        let next = all[0].node().await;
+        all.push(next);
+    }
+    all
+}
+
+/// Receives until `n` messages arrived; the seqs of every event on the way.
+async fn event_seqs_until_messages(ws: &mut WsClient, room: &str, n: usize) -> Vec<i64> {
+    let seen = std::cell::Cell::new(0);
+    let frames = ws
+        .recv_until_collect(&format!("{n} messages"), |f| {
+            if is_event(f, room) && f["kind"] == "message.created" {
+                seen.set(seen.get() + 1);
+            }
+            seen.get() == n
+        })
+        .await;
+    frames
+        .iter()
+        .filter(|f| is_event(f, room))
+        .map(|f| f["seq"].as_i64().expect("an event has a seq"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_message_sent_through_one_node_reaches_sockets_on_another_at_once() {
+    let nodes = cluster(2).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let user = a.user("bus-live").await;
+    let room = new_room(a, &user).await;
+    let mut on_b = WsClient::connect(b, &user.token).await.named("on B");
+    on_b.subscribe(&room, None).await;
+    let mut on_a = WsClient::connect(a, &user.token).await.named("on A");
+    on_a.subscribe(&room, None).await;
+
+    let ack = on_a.send_text(&room, "live-1", "line 3 stopped").await;
+    // Nothing else happens on B: without the bus this event would wait there
+    // for a later one.
+    let event = on_b
+        .recv_until("the message from node A", |f| {
+            is_event(f, &room) && f["data"]["id"] == ack["message_id"]
+        })
+        .await;
+    assert_eq!(event["seq"], ack["seq"]);
+}
+
+#[tokio::test]
+async fn three_nodes_sending_at_once_every_socket_sees_the_room_log_in_order() {
+    let nodes = cluster(3).await;
+    let user = nodes[0].user("bus-order").await;
+    let room = new_room(&nodes[0], &user).await;
+    let mut sockets = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let mut ws = WsClient::connect(node, &user.token)
+            .await
+            .named(&format!("node {i}"));
+        let head = ws.subscribe(&room, None).await["head_seq"]
+            .as_i64()
+            .expect("head_seq");
+        sockets.push((ws, head));
+    }
+    // Ten sends through every node, interleaved, none waiting for its ack.
+    const PER_NODE: usize = 10;
+    for k in 0..PER_NODE {
+        for (i, (ws, _)) in sockets.iter_mut().enumerate() {
+            ws.send(send_frame(
+                &room,
+                &format!("n{i}-{k}"),
+                &format!("from node {i}, #{k}"),
+            ))
+            .await;
+        }
+    }
+    for (ws, head) in &mut sockets {
+        let seqs = event_seqs_until_messages(ws, &room, PER_NODE * 3).await;
+        let stored: Vec<i64> = db_events(&nodes[0], &room)
+            .await
+            .into_iter()
+            .map(|(seq, ..)| seq)
+            .filter(|seq| seq > head)
+            .collect();
+        assert_eq!(seqs, stored, "every event once, in order, no gap");
     }
 }

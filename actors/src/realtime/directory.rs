@@ -7,13 +7,15 @@ use dashmap::DashMap;
 use uuid::Uuid;
 
 use super::messages::{Publish, RoomDeleted};
-use super::{EventLog, RoomActor, RoomConfig, StoredEvent};
+use super::{EventBus, EventLog, RoomActor, RoomConfig, StoredEvent};
 
 /// Shared by every worker thread; cloning is cheap.
 #[derive(Clone)]
 pub struct RoomDirectory {
     rooms: Arc<DashMap<Uuid, Addr<RoomActor>>>,
     log: Arc<dyn EventLog>,
+    /// Other nodes' events, when several nodes share the database.
+    bus: Option<Arc<dyn EventBus>>,
     config: RoomConfig,
 }
 
@@ -22,8 +24,20 @@ impl RoomDirectory {
         Self {
             rooms: Arc::default(),
             log,
+            bus: None,
             config,
         }
+    }
+
+    /// Publishes committed events to other nodes through `bus` too, and has room
+    /// actors take theirs from it.
+    pub fn with_bus(mut self, bus: Arc<dyn EventBus>) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
+    pub(super) fn bus(&self) -> Option<&Arc<dyn EventBus>> {
+        self.bus.as_ref()
     }
 
     /// The room's running actor, or a new one on the current arbiter.
@@ -52,9 +66,12 @@ impl RoomDirectory {
         self.rooms.remove_if(&room, |_, a| a == addr);
     }
 
-    /// Hands committed events to their rooms' actors (rooms without an actor have
-    /// no subscriber: nothing to do).
+    /// Hands events committed on this node to their rooms' actors (rooms without
+    /// an actor have no subscriber here) and to the bus, if any.
     pub fn publish(&self, events: Vec<StoredEvent>) {
+        if let Some(bus) = &self.bus {
+            bus.publish(&events);
+        }
         let mut by_room: Vec<(Uuid, Vec<StoredEvent>)> = Vec::new();
         for e in events {
             match by_room.iter_mut().find(|(r, _)| *r == e.room_id) {

@@ -9,7 +9,10 @@
 //! 3. The [`RoomActor`] puts events back in `seq` order (two committers may race to
 //!    publish), repairs gaps from the database, serializes each event once and hands
 //!    the shared bytes to every subscribed socket with `try_send`.
+//! 4. With several nodes, the committer also puts the event on the [`EventBus`];
+//!    the room's actor on every other node takes it from there (step 3).
 
+mod bus;
 mod commit;
 mod directory;
 mod frames;
@@ -18,9 +21,10 @@ pub mod messages;
 mod room;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use bus::{BusItem, EventBus};
 pub use commit::{
     BatchError, BatchOutcome, BatchWriter, GroupCommit, LANES, SendAck, SendError, SendRequest,
 };
@@ -32,7 +36,7 @@ pub use room::{RoomActor, RoomConfig};
 use crate::session::BackendError;
 
 /// A committed room event, as stored and as sent.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct StoredEvent {
     pub room_id: Uuid,
     pub seq: i64,

@@ -39,7 +39,8 @@ use super::messages::{
     ToSocket, Typing, Unsubscribe,
 };
 use super::{
-    CloseCode, EventKind, EventLog, RoomDirectory, ServerFrame, StoredEvent, UnsubscribeReason,
+    BusItem, CloseCode, EventKind, EventLog, RoomDirectory, ServerFrame, StoredEvent,
+    UnsubscribeReason,
 };
 use crate::metrics::RealtimeMetrics;
 
@@ -325,6 +326,36 @@ impl RoomActor {
         );
     }
 
+    /// Reads what other nodes committed before this actor's bus subscription was
+    /// in place (from the head read at start to the log's head now).
+    fn catch_up(&mut self, ctx: &mut Context<Self>) {
+        let (log, room, after) = (self.log.clone(), self.room_id, self.head);
+        ctx.spawn(
+            async move {
+                match log.head(room).await? {
+                    Some(head) if head > after => log.range(room, after, head).await,
+                    _ => Ok(Vec::new()),
+                }
+            }
+            .into_actor(self)
+            .map(|result, act, ctx| {
+                match result {
+                    Ok(events) => {
+                        for e in events {
+                            if e.seq > act.head {
+                                act.early.insert(e.seq, e);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(room = %act.room_id, error = %e, "catching up from the log failed");
+                    }
+                }
+                act.drain_early(ctx);
+            }),
+        );
+    }
+
     fn arm_idle(&mut self, ctx: &mut Context<Self>) {
         if !self.subscribers.is_empty() || self.idle_timer.is_some() {
             return;
@@ -359,6 +390,10 @@ impl Actor for RoomActor {
                 }
             },
         ));
+        // Other nodes' events in this room, while this actor runs.
+        if let Some(bus) = self.directory.bus() {
+            ctx.add_stream(bus.room_events(self.room_id));
+        }
         self.arm_idle(ctx);
     }
 
@@ -409,6 +444,26 @@ impl Handler<Unsubscribe> for RoomActor {
         self.remove(msg.socket_id);
         self.arm_presence(ctx);
         self.arm_idle(ctx);
+    }
+}
+
+impl StreamHandler<BusItem> for RoomActor {
+    fn handle(&mut self, item: BusItem, ctx: &mut Context<Self>) {
+        match item {
+            BusItem::Subscribed => self.catch_up(ctx),
+            BusItem::Event(event) => {
+                if event.seq > self.head && event.room_id == self.room_id {
+                    self.early.insert(event.seq, event);
+                }
+                self.drain_early(ctx);
+            }
+        }
+    }
+
+    /// The bus subscription ended (the bus client is gone): the room goes on,
+    /// with gaps repaired from the log.
+    fn finished(&mut self, _: &mut Context<Self>) {
+        tracing::info!(room = %self.room_id, "bus subscription ended");
     }
 }
 

@@ -680,3 +680,115 @@ async fn a_large_arrival_is_announced_in_frames_of_bounded_size() {
     assert!(frames >= 3, "400 arrivals in one frame of {frames}");
     assert_eq!(announced, users, "everyone announced once, in order");
 }
+
+/// Two nodes' buses over one in-process wire; a node does not hear itself. The
+/// `Subscribed` of each room stream waits for `gate`, if set, so a test can
+/// commit something between a room actor's start and its subscription.
+struct WireBus {
+    node: u8,
+    wire: Arc<tokio::sync::broadcast::Sender<(u8, StoredEvent)>>,
+    gate: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+}
+
+impl WireBus {
+    fn pair() -> (Arc<WireBus>, Arc<WireBus>) {
+        let wire = Arc::new(tokio::sync::broadcast::channel(256).0);
+        let node = |n| {
+            Arc::new(WireBus {
+                node: n,
+                wire: wire.clone(),
+                gate: Mutex::new(None),
+            })
+        };
+        (node(1), node(2))
+    }
+}
+
+impl EventBus for WireBus {
+    fn publish(&self, events: &[StoredEvent]) {
+        for e in events {
+            let _ = self.wire.send((self.node, e.clone()));
+        }
+    }
+
+    fn room_events(&self, room: Uuid) -> futures_util::stream::BoxStream<'static, BusItem> {
+        use futures_util::StreamExt;
+        let (me, rx) = (self.node, self.wire.subscribe());
+        let gate = self.gate.lock().unwrap().take();
+        let subscribed = futures_util::stream::once(async move {
+            if let Some(gate) = gate {
+                let _ = gate.await;
+            }
+            BusItem::Subscribed
+        });
+        let events = futures_util::stream::unfold(rx, move |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok((from, e)) if from != me && e.room_id == room => {
+                        return Some((BusItem::Event(e), rx));
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        subscribed.chain(events).boxed()
+    }
+}
+
+#[actix_rt::test]
+async fn events_committed_on_another_node_reach_this_node_s_sockets_in_order() {
+    let log = Arc::new(MemLog::default());
+    let (bus_a, bus_b) = WireBus::pair();
+    let node_a = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_a);
+    let node_b = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_b);
+    let id = Uuid::new_v4();
+    let on_b = Socket::start(false);
+    subscribe(&node_b.get_or_start(id), 1, "b@x", &on_b).await;
+    settle().await;
+
+    // Committed on A: the log first, then the publish (as group commit does).
+    for seq in 1..=3 {
+        let e = event(id, seq, "room.updated", json!({}));
+        log.events.lock().unwrap().push(e.clone());
+        node_a.publish(vec![e]);
+    }
+    settle().await;
+    assert_eq!(on_b.seqs(), vec![1, 2, 3]);
+
+    // A message the bus lost is read from the log when the next one shows the gap.
+    let lost = event(id, 4, "room.updated", json!({}));
+    log.events.lock().unwrap().push(lost);
+    let next = event(id, 5, "room.updated", json!({}));
+    log.events.lock().unwrap().push(next.clone());
+    node_a.publish(vec![next]);
+    tokio::time::pause();
+    tokio::time::sleep(RoomConfig::default().gap_timeout * 2).await;
+    settle().await;
+    assert_eq!(on_b.seqs(), vec![1, 2, 3, 4, 5]);
+}
+
+#[actix_rt::test]
+async fn what_was_committed_before_the_bus_subscription_is_read_from_the_log() {
+    let log = Arc::new(MemLog::default());
+    let (bus_a, bus_b) = WireBus::pair();
+    let (open, gate) = tokio::sync::oneshot::channel();
+    *bus_b.gate.lock().unwrap() = Some(gate);
+    let node_a = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_a);
+    let node_b = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_b);
+    let id = Uuid::new_v4();
+    let on_b = Socket::start(false);
+    subscribe(&node_b.get_or_start(id), 1, "b@x", &on_b).await;
+
+    // Committed and published on A after B read the head, before B's
+    // subscription was in place: B's bus never carries it.
+    let e = event(id, 1, "room.updated", json!({}));
+    log.events.lock().unwrap().push(e.clone());
+    node_a.publish(vec![e]);
+    settle().await;
+    assert!(on_b.seqs().is_empty());
+
+    open.send(()).unwrap();
+    settle().await;
+    assert_eq!(on_b.seqs(), vec![1], "caught up from the log");
+}

@@ -1,0 +1,30 @@
+//! Committed events between nodes that share one database.
+//!
+//! Each node publishes the events it commits, once, after the commit; a room
+//! actor takes the events other nodes commit in its room for as long as it runs.
+//! The bus may lose or delay a message: the room actor orders by `seq` and
+//! repairs gaps from the event log, so a lost message costs latency, never
+//! correctness. The server's implementation is NATS (`src/bus.rs`); a single
+//! node runs without one.
+
+use futures_util::stream::BoxStream;
+use uuid::Uuid;
+
+use super::StoredEvent;
+
+/// What a room's stream from the bus yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BusItem {
+    /// The subscription is in place: events committed elsewhere from now on
+    /// arrive here. Events committed before it are read from the log.
+    Subscribed,
+    /// An event another node committed.
+    Event(StoredEvent),
+}
+
+pub trait EventBus: Send + Sync + 'static {
+    /// Hands events committed on this node to the other nodes (no waiting).
+    fn publish(&self, events: &[StoredEvent]);
+    /// The events other nodes commit in `room`, while the stream is held.
+    fn room_events(&self, room: Uuid) -> BoxStream<'static, BusItem>;
+}
