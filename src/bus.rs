@@ -7,8 +7,13 @@
 //! keeps nothing: PostgreSQL stays the record, and the room actor reads from it
 //! whatever the bus lost (a gap in `seq`) or carried before its subscription
 //! (the catch-up on `Subscribed`).
+//!
+//! Session ends go on `andon.sessions.ended` (`{"id", "reason"}`), which every
+//! node subscribes to: the node that ended a session stored that first, the others
+//! close the session's sockets at once.
 
 use andon_actors::realtime::{BusItem, EventBus, StoredEvent};
+use andon_actors::session::{EndReason, SessionBus, SessionId};
 use async_nats::{Client, ConnectOptions, Event, HeaderMap};
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
@@ -16,6 +21,13 @@ use metrics::counter;
 use uuid::Uuid;
 
 const NODE_HEADER: &str = "Andon-Node";
+const SESSIONS_ENDED: &str = "andon.sessions.ended";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SessionEnded {
+    id: SessionId,
+    reason: EndReason,
+}
 
 pub struct NatsBus {
     client: Client,
@@ -56,76 +68,102 @@ impl NatsBus {
     }
 }
 
-impl EventBus for NatsBus {
-    fn publish(&self, events: &[StoredEvent]) {
-        let mut messages = Vec::with_capacity(events.len());
-        for e in events {
-            match serde_json::to_vec(e) {
-                Ok(payload) => messages.push((subject(e.room_id), payload)),
-                Err(err) => tracing::error!(error = %err, "event not serializable for the bus"),
-            }
-        }
+impl NatsBus {
+    /// Publishes `payload` on `subject` as this node, without waiting.
+    fn send(&self, subject: String, payload: Vec<u8>) {
         let (client, node) = (self.client.clone(), self.node.clone());
         tokio::spawn(async move {
-            for (subject, payload) in messages {
-                let mut headers = HeaderMap::new();
-                headers.insert(NODE_HEADER, node.as_str());
-                match client
-                    .publish_with_headers(subject, headers, payload.into())
-                    .await
-                {
-                    Ok(()) => counter!("andon_bus_published_total").increment(1),
-                    Err(err) => {
-                        // The other nodes read it from the log at their next gap.
-                        tracing::debug!(error = %err, "event not published on the bus");
-                        counter!("andon_bus_publish_failures_total").increment(1);
-                    }
-                }
+            let mut headers = HeaderMap::new();
+            headers.insert(NODE_HEADER, node.as_str());
+            if let Err(err) = client
+                .publish_with_headers(subject, headers, payload.into())
+                .await
+            {
+                tracing::debug!(error = %err, "not published on the bus");
+                counter!("andon_bus_publish_failures_total").increment(1);
+            } else {
+                counter!("andon_bus_published_total").increment(1);
             }
         });
     }
 
-    fn room_events(&self, room: Uuid) -> BoxStream<'static, BusItem> {
+    /// The messages on `subject` from other nodes, decoded; the first item is
+    /// `None` once the subscription is on its way to the server.
+    fn others_messages<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        subject: String,
+    ) -> BoxStream<'static, Option<T>> {
         let (client, node) = (self.client.clone(), self.node.clone());
         stream::once(async move {
-            let subscribed = client.subscribe(subject(room)).await;
-            // The subscription is on its way to the server before the room
-            // reads the log to catch up.
+            let subscribed = client.subscribe(subject.clone()).await;
+            // On its way to the server before the caller reads what it missed.
             let _ = client.flush().await;
-            subscribed
+            (subject, subscribed)
         })
-        .flat_map(move |subscribed| match subscribed {
+        .flat_map(move |(subject, subscribed)| match subscribed {
             Ok(subscriber) => {
                 let node = node.clone();
-                let events = subscriber.filter_map(move |message| {
+                let messages = subscriber.filter_map(move |message| {
                     let own = message
                         .headers
                         .as_ref()
                         .and_then(|h| h.get(NODE_HEADER))
                         .is_some_and(|n| n.as_str() == node);
-                    let event = if own {
+                    let decoded = if own {
                         None
                     } else {
                         counter!("andon_bus_received_total").increment(1);
-                        match serde_json::from_slice::<StoredEvent>(&message.payload) {
-                            Ok(e) => Some(BusItem::Event(e)),
+                        match serde_json::from_slice::<T>(&message.payload) {
+                            Ok(value) => Some(Some(value)),
                             Err(err) => {
-                                tracing::warn!(error = %err, "unreadable event on the bus");
+                                tracing::warn!(error = %err, "unreadable message on the bus");
                                 None
                             }
                         }
                     };
-                    std::future::ready(event)
+                    std::future::ready(decoded)
                 });
-                stream::once(std::future::ready(BusItem::Subscribed))
-                    .chain(events)
+                stream::once(std::future::ready(None))
+                    .chain(messages)
                     .boxed()
             }
             Err(err) => {
-                tracing::warn!(room = %room, error = %err, "could not subscribe to the room on the bus");
+                tracing::warn!(%subject, error = %err, "could not subscribe on the bus");
                 stream::empty().boxed()
             }
         })
         .boxed()
+    }
+}
+
+impl SessionBus for NatsBus {
+    fn ended(&self, id: SessionId, reason: EndReason) {
+        match serde_json::to_vec(&SessionEnded { id, reason }) {
+            Ok(payload) => self.send(SESSIONS_ENDED.to_string(), payload),
+            Err(err) => tracing::error!(error = %err, "session end not serializable"),
+        }
+    }
+
+    fn ended_elsewhere(&self) -> BoxStream<'static, (SessionId, EndReason)> {
+        self.others_messages::<SessionEnded>(SESSIONS_ENDED.to_string())
+            .filter_map(|m| std::future::ready(m.map(|m| (m.id, m.reason))))
+            .boxed()
+    }
+}
+
+impl EventBus for NatsBus {
+    fn publish(&self, events: &[StoredEvent]) {
+        for e in events {
+            match serde_json::to_vec(e) {
+                Ok(payload) => self.send(subject(e.room_id), payload),
+                Err(err) => tracing::error!(error = %err, "event not serializable for the bus"),
+            }
+        }
+    }
+
+    fn room_events(&self, room: Uuid) -> BoxStream<'static, BusItem> {
+        self.others_messages::<StoredEvent>(subject(room))
+            .map(|m| m.map_or(BusItem::Subscribed, BusItem::Event))
+            .boxed()
     }
 }

@@ -89,8 +89,13 @@ impl Application {
             config.secret_key.clone(),
             config.old_secret_keys.clone(),
         ));
+        // Several nodes on one database: events and session ends travel on NATS.
+        let bus = match &config.nats_url {
+            Some(url) => Some(Arc::new(crate::bus::NatsBus::connect(url).await?)),
+            None => None,
+        };
         let sessions = SessionRegistry::default();
-        let supervisor = SessionSupervisor::new(
+        let mut supervisor = SessionSupervisor::new(
             Arc::new(DbSessionBackend {
                 db: pool.clone(),
                 ad: ad.clone(),
@@ -103,8 +108,11 @@ impl Application {
                 config.inactivity,
             ),
             sessions.clone(),
-        )
-        .start();
+        );
+        if let Some(bus) = &bus {
+            supervisor = supervisor.with_bus(bus.clone());
+        }
+        let supervisor = supervisor.start();
         let storage = crate::storage::open(&config.storage).await?;
         let mut rooms = RoomDirectory::new(
             Arc::new(PgEventLog { db: pool.clone() }),
@@ -113,9 +121,8 @@ impl Application {
                 ..RoomConfig::default()
             },
         );
-        if let Some(url) = &config.nats_url {
-            // Several nodes on one database: committed events travel between them.
-            rooms = rooms.with_bus(Arc::new(crate::bus::NatsBus::connect(url).await?));
+        if let Some(bus) = bus {
+            rooms = rooms.with_bus(bus);
         }
         let publish_to = rooms.clone();
         let commit = GroupCommit::start(

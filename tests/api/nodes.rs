@@ -162,3 +162,23 @@ async fn three_nodes_sending_at_once_every_socket_sees_the_room_log_in_order() {
         assert_eq!(seqs, stored, "every event once, in order, no gap");
     }
 }
+
+#[tokio::test]
+async fn a_logout_through_one_node_closes_the_session_s_socket_on_another_within_a_second() {
+    let nodes = cluster(3).await;
+    let user = nodes[0].user("bus-logout").await;
+    let room = new_room(&nodes[0], &user).await;
+    let mut on_c = WsClient::connect(&nodes[2], &user.token)
+        .await
+        .named("on C");
+    on_c.subscribe(&room, None).await; // answered once the session is attached on C
+
+    let (status, _) = nodes[0]
+        .call(nodes[0].authed(Method::POST, "/api/auth/logout", &user.token))
+        .await;
+    assert_eq!(status, 204);
+    let code = on_c
+        .expect_close_within(std::time::Duration::from_secs(1))
+        .await;
+    assert_eq!(code, 4001);
+}

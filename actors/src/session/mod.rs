@@ -54,7 +54,8 @@ pub enum RefreshOutcome {
 }
 
 /// Why a session ended; stored so the next request gets the right 401 code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EndReason {
     Logout,
     Expired,
@@ -69,6 +70,17 @@ impl EndReason {
             Self::Forced => "forced",
         }
     }
+}
+
+/// Session ends between nodes that share one database: a session ended on one
+/// node (logout, expiry, forced logout) has its sockets on every node closed.
+/// The database already says the session is over; the bus only makes the other
+/// nodes act at once instead of at the session's next refresh.
+pub trait SessionBus: Send + Sync + 'static {
+    /// Tells the other nodes that this node ended `id`.
+    fn ended(&self, id: SessionId, reason: EndReason);
+    /// Sessions other nodes end.
+    fn ended_elsewhere(&self) -> futures_util::stream::BoxStream<'static, (SessionId, EndReason)>;
 }
 
 /// Errors of the backend are infrastructure errors (database down); the supervisor

@@ -14,6 +14,8 @@
 //! - Last-activity times collect in memory and are written in one batch per
 //!   `flush_interval` (and on [`FlushActivity`]), never one write per request.
 //! - [`Forget`] (logout) cancels the timers and closes the sockets.
+//! - With a [`SessionBus`] (several nodes): a session ended here is announced
+//!   after its end is stored; one ended elsewhere has its sockets here closed.
 //! - [`Adopt`]: a socket opened here for a session this node does not track (it
 //!   logged in through another node sharing the database, or after this node
 //!   started): the session is read from the database and tracked from then on.
@@ -29,8 +31,8 @@ use super::messages::{
     Adopt, EndSession, FlushActivity, Forget, Inspect, SessionSnapshot, Touch, Track,
 };
 use super::{
-    EndReason, MAX_STRIKES, RefreshOutcome, SessionActor, SessionBackend, SessionId, SessionInfo,
-    SessionRegistry,
+    EndReason, MAX_STRIKES, RefreshOutcome, SessionActor, SessionBackend, SessionBus, SessionId,
+    SessionInfo, SessionRegistry,
 };
 use crate::clock::Clock;
 use crate::realtime::CloseCode;
@@ -90,6 +92,8 @@ pub struct SessionSupervisor {
     registry: SessionRegistry,
     sessions: HashMap<SessionId, Tracked>,
     unflushed: HashMap<SessionId, DateTime<Utc>>,
+    /// Session ends to and from other nodes, when several share the database.
+    bus: Option<Arc<dyn SessionBus>>,
 }
 
 impl SessionSupervisor {
@@ -106,7 +110,15 @@ impl SessionSupervisor {
             registry,
             sessions: HashMap::new(),
             unflushed: HashMap::new(),
+            bus: None,
         }
+    }
+
+    /// Tells other nodes of the sessions ended here, and closes the sockets here
+    /// of the sessions they end.
+    pub fn with_bus(mut self, bus: Arc<dyn SessionBus>) -> Self {
+        self.bus = Some(bus);
+        self
     }
 
     fn track(&mut self, info: SessionInfo, ctx: &mut Context<Self>) {
@@ -249,21 +261,18 @@ impl SessionSupervisor {
 
     /// Ends a session: stored as ended, timers cancelled, sockets closed.
     fn end(&mut self, id: SessionId, reason: EndReason, ctx: &mut Context<Self>) {
-        if let Some(t) = self.sessions.remove(&id)
-            && let Some(timer) = t.timer
-        {
-            ctx.cancel_future(timer);
-        }
-        self.unflushed.remove(&id);
-        metrics::gauge!("andon_sessions").set(self.sessions.len() as f64);
+        self.untrack(id, ctx);
         match reason {
             EndReason::Forced => metrics::counter!("andon_forced_logouts_total").increment(1),
             EndReason::Expired => metrics::counter!("andon_sessions_expired_total").increment(1),
             EndReason::Logout => {}
         }
         tracing::info!(session = %id, reason = reason.as_str(), "session ended");
-        let backend = self.backend.clone();
-        let registry = self.registry.clone();
+        let (backend, registry, bus) = (
+            self.backend.clone(),
+            self.registry.clone(),
+            self.bus.clone(),
+        );
         ctx.spawn(
             async move {
                 if reason != EndReason::Logout
@@ -274,9 +283,23 @@ impl SessionSupervisor {
                 // Sockets close only once the database says the session is over,
                 // so a reconnect cannot slip in with the old session.
                 close_sockets(&registry, id, reason);
+                if let Some(bus) = bus {
+                    bus.ended(id, reason);
+                }
             }
             .into_actor(self),
         );
+    }
+
+    /// Stops looking after a session (its timers, its pending activity).
+    fn untrack(&mut self, id: SessionId, ctx: &mut Context<Self>) {
+        if let Some(t) = self.sessions.remove(&id)
+            && let Some(timer) = t.timer
+        {
+            ctx.cancel_future(timer);
+        }
+        self.unflushed.remove(&id);
+        metrics::gauge!("andon_sessions").set(self.sessions.len() as f64);
     }
 
     fn sweep(&mut self, ctx: &mut Context<Self>) {
@@ -321,6 +344,9 @@ impl Actor for SessionSupervisor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        if let Some(bus) = &self.bus {
+            ctx.add_stream(bus.ended_elsewhere());
+        }
         let backend = self.backend.clone();
         // Start-up only: nothing else should be handled before sessions are known.
         ctx.wait(
@@ -340,6 +366,22 @@ impl Actor for SessionSupervisor {
         ctx.run_interval(self.config.flush_interval, |act, ctx| {
             ctx.spawn(act.flush().into_actor(act));
         });
+    }
+}
+
+/// A session another node ended: the database says so already; stop looking
+/// after it and close its sockets here.
+impl StreamHandler<(SessionId, EndReason)> for SessionSupervisor {
+    fn handle(&mut self, (id, reason): (SessionId, EndReason), ctx: &mut Context<Self>) {
+        if self.sessions.contains_key(&id) || self.registry.contains_key(&id) {
+            tracing::info!(session = %id, reason = reason.as_str(), "session ended on another node");
+            self.untrack(id, ctx);
+            close_sockets(&self.registry, id, reason);
+        }
+    }
+
+    fn finished(&mut self, _: &mut Context<Self>) {
+        tracing::info!("session bus subscription ended");
     }
 }
 

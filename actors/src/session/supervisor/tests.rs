@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use super::*;
 use crate::clock::TokioClock;
 use crate::realtime::CloseCode;
+use crate::session::SessionBus;
 use crate::session::messages::{Adopt, AttachSocket, CloseSocket};
 
 type ActivityBatch = Vec<(SessionId, DateTime<Utc>)>;
@@ -450,4 +451,104 @@ async fn a_session_stored_by_another_node_is_adopted_when_its_socket_opens_here(
         .await
         .unwrap();
     assert!(unknown.is_none());
+}
+
+/// Session ends between nodes over an in-process wire; a node does not hear
+/// itself. Everything sent is kept, to count.
+struct WireSessions {
+    node: u8,
+    wire: Arc<tokio::sync::broadcast::Sender<(u8, SessionId, EndReason)>>,
+}
+
+impl SessionBus for WireSessions {
+    fn ended(&self, id: SessionId, reason: EndReason) {
+        let _ = self.wire.send((self.node, id, reason));
+    }
+
+    fn ended_elsewhere(&self) -> futures_util::stream::BoxStream<'static, (SessionId, EndReason)> {
+        use futures_util::StreamExt;
+        let (me, rx) = (self.node, self.wire.subscribe());
+        futures_util::stream::unfold(rx, move |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok((from, id, reason)) if from != me => return Some(((id, reason), rx)),
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+        .boxed()
+    }
+}
+
+#[actix_rt::test]
+async fn a_session_ended_on_one_node_closes_its_sockets_on_the_others() {
+    let a = harness(vec![]).await;
+    let wire = Arc::new(tokio::sync::broadcast::channel(16).0);
+    let mut heard = wire.subscribe();
+    let bus = |node| {
+        Arc::new(WireSessions {
+            node,
+            wire: wire.clone(),
+        })
+    };
+    // Node A ends sessions and announces it; node B has one of them adopted.
+    let node_a = SessionSupervisor::new(
+        a.backend.clone(),
+        a.clock.clone(),
+        config(),
+        a.registry.clone(),
+    )
+    .with_bus(bus(1))
+    .start();
+    let b_registry = SessionRegistry::default();
+    let node_b = SessionSupervisor::new(
+        a.backend.clone(),
+        a.clock.clone(),
+        config(),
+        b_registry.clone(),
+    )
+    .with_bus(bus(2))
+    .start();
+    let s = a.session(Duration::from_secs(600));
+    a.backend.stored.lock().unwrap().push(s.clone());
+    node_a.send(Track { session: s.clone() }).await.unwrap();
+    let on_b = node_b
+        .send(Adopt { id: s.id })
+        .await
+        .unwrap()
+        .expect("adopted on B");
+    let closed = Arc::new(Mutex::new(Vec::new()));
+    on_b.send(AttachSocket {
+        socket_id: 7,
+        close: FakeSocket(closed.clone()).start().recipient(),
+    })
+    .await
+    .unwrap();
+
+    node_a
+        .send(Forget {
+            id: s.id,
+            reason: EndReason::Logout,
+        })
+        .await
+        .unwrap();
+    advance(Duration::from_secs(1)).await;
+    assert_eq!(
+        *closed.lock().unwrap(),
+        vec![CloseCode::SessionEnded.as_u16()]
+    );
+    assert!(
+        node_b.send(Inspect { id: s.id }).await.unwrap().is_none(),
+        "B forgot it"
+    );
+    assert_eq!(heard.try_recv().unwrap(), (1, s.id, EndReason::Logout));
+    assert!(
+        heard.try_recv().is_err(),
+        "announced once: B does not echo it"
+    );
+
+    // B no longer refreshes it.
+    advance(Duration::from_secs(3600)).await;
+    assert_eq!(a.backend.refresh_count(), 0);
 }
