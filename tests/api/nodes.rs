@@ -5,7 +5,7 @@
 use reqwest::Method;
 
 use crate::helpers::{
-    TestApp, WsClient, db_events, is_event, new_room, send_frame, ws_open, ws_ticket,
+    TestApp, WsClient, add_member, db_events, is_event, new_room, send_frame, ws_open, ws_ticket,
 };
 
 #[tokio::test]
@@ -181,4 +181,63 @@ async fn a_logout_through_one_node_closes_the_session_s_socket_on_another_within
         .expect_close_within(std::time::Duration::from_secs(1))
         .await;
     assert_eq!(code, 4001);
+}
+
+#[tokio::test]
+async fn a_room_deleted_through_one_node_ends_its_subscriptions_on_another() {
+    let nodes = cluster(2).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let owner = a.user("bus-delete").await;
+    let admin = a.user_with_id("admin@andon.test", "Admin").await;
+    let room = new_room(a, &owner).await;
+    let mut on_b = WsClient::connect(b, &owner.token).await.named("on B");
+    on_b.subscribe(&room, None).await;
+
+    let (status, _) = a
+        .send_as(
+            Method::DELETE,
+            &format!("/api/rooms/{room}/permanent"),
+            &admin.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let event = on_b
+        .recv_until("room.deleted", |f| {
+            is_event(f, &room) && f["kind"] == "room.deleted"
+        })
+        .await;
+    assert_eq!(event["actor"], "admin@andon.test");
+    let ended = on_b
+        .recv_until("unsubscribed", |f| f["type"] == "unsubscribed")
+        .await;
+    assert_eq!(ended["reason"], "deleted");
+}
+
+#[tokio::test]
+async fn a_member_removed_through_one_node_loses_the_room_on_another() {
+    let nodes = cluster(2).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let owner = a.user("bus-owner").await;
+    let member = a.user("bus-member").await;
+    let room = new_room(a, &owner).await;
+    add_member(a, &owner, &room, &member, "editor").await;
+    let mut on_b = WsClient::connect(b, &member.token)
+        .await
+        .named("member on B");
+    on_b.subscribe(&room, None).await;
+
+    let (status, _) = a
+        .send_as(
+            Method::DELETE,
+            &format!("/api/rooms/{room}/members/{}", member.id),
+            &owner.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let ended = on_b
+        .recv_until("unsubscribed", |f| f["type"] == "unsubscribed")
+        .await;
+    assert_eq!(ended["reason"], "removed");
 }

@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use super::StoredEvent;
 
-/// What a room's stream from the bus yields.
+/// What a room's stream from the bus yields. A permanent deletion comes as a
+/// `room.deleted` event with `seq` 0 (it is not stored).
 #[derive(Debug, Clone, PartialEq)]
 pub enum BusItem {
     /// The subscription is in place: events committed elsewhere from now on

@@ -7,7 +7,7 @@ use dashmap::DashMap;
 use uuid::Uuid;
 
 use super::messages::{Publish, RoomDeleted};
-use super::{EventBus, EventLog, RoomActor, RoomConfig, StoredEvent};
+use super::{EventBus, EventKind, EventLog, RoomActor, RoomConfig, StoredEvent};
 
 /// Shared by every worker thread; cloning is cheap.
 #[derive(Clone)]
@@ -86,7 +86,20 @@ impl RoomDirectory {
         }
     }
 
+    /// Ends the room's subscriptions on this node and, through the bus, on the
+    /// others (the deletion is committed).
     pub fn room_deleted(&self, room: Uuid, actor: &str) {
+        if let Some(bus) = &self.bus {
+            // Not stored, so it has no seq: 0 (the room actor goes by its kind).
+            bus.publish(&[StoredEvent {
+                room_id: room,
+                seq: 0,
+                kind: EventKind::RoomDeleted.into(),
+                at: chrono::Utc::now(),
+                actor: actor.to_string(),
+                data: serde_json::json!({}),
+            }]);
+        }
         if let Some(addr) = self.get(room) {
             addr.do_send(RoomDeleted {
                 actor: actor.to_string(),

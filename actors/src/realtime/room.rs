@@ -451,6 +451,10 @@ impl StreamHandler<BusItem> for RoomActor {
     fn handle(&mut self, item: BusItem, ctx: &mut Context<Self>) {
         match item {
             BusItem::Subscribed => self.catch_up(ctx),
+            // Deleted through another node (not stored, so no seq of its own).
+            BusItem::Event(event) if event.kind == EventKind::RoomDeleted.as_str() => {
+                self.end_room(event.actor, ctx);
+            }
             BusItem::Event(event) => {
                 if event.seq > self.head && event.room_id == self.room_id {
                     self.early.insert(event.seq, event);
@@ -518,12 +522,20 @@ impl Handler<ReadUpTo> for RoomActor {
 impl Handler<RoomDeleted> for RoomActor {
     type Result = ();
     fn handle(&mut self, msg: RoomDeleted, ctx: &mut Context<Self>) {
+        self.end_room(msg.actor, ctx);
+    }
+}
+
+impl RoomActor {
+    /// The room was deleted permanently: a last `room.deleted` event (one past
+    /// the head, not stored), every subscription ended, the actor stopped.
+    fn end_room(&mut self, actor: String, ctx: &mut Context<Self>) {
         let event = StoredEvent {
             room_id: self.room_id,
             seq: self.head + 1,
             kind: EventKind::RoomDeleted.into(),
             at: chrono::Utc::now(),
-            actor: msg.actor,
+            actor,
             data: json!({}),
         };
         self.deliver(&event);
