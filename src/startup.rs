@@ -100,6 +100,10 @@ impl Application {
                 db: pool.clone(),
                 ad: ad.clone(),
                 keyring: keyring.clone(),
+                node: uuid::Uuid::new_v4(),
+                refresh_lease: 2 * config.refresh_retry
+                    + config.ad_timeout
+                    + Duration::from_secs(5),
             }),
             Arc::new(SystemClock),
             SupervisorConfig::new(

@@ -19,6 +19,12 @@ pub struct DbSessionBackend {
     pub db: Pool,
     pub ad: AdClient,
     pub keyring: Arc<Keyring>,
+    /// This node, for the refresh lease (several nodes on one database).
+    pub node: uuid::Uuid,
+    /// How long a claimed refresh stays this node's without a new attempt: longer
+    /// than a retry interval plus an AD call, so one node counts a series of
+    /// rejections.
+    pub refresh_lease: std::time::Duration,
 }
 
 #[async_trait::async_trait]
@@ -39,6 +45,12 @@ impl SessionBackend for DbSessionBackend {
 
     async fn refresh(&self, id: SessionId) -> Result<RefreshOutcome, BackendError> {
         let client = self.db.get().await?;
+        if !sessions::claim_refresh(&client, id, self.node, self.refresh_lease).await? {
+            return Ok(match sessions::load(&client, id).await? {
+                Some(stored) => RefreshOutcome::Elsewhere(stored),
+                None => RefreshOutcome::Gone,
+            });
+        }
         let Some(creds) = sessions::credentials(&client, id).await? else {
             return Ok(RefreshOutcome::Gone);
         };

@@ -160,6 +160,27 @@ pub async fn load_all(client: &impl GenericClient) -> Result<Vec<SessionInfo>> {
         .collect())
 }
 
+/// Claims the refresh of session `id` for `node` for `lease`: taken when free,
+/// expired or already `node`'s (then renewed). `false` when another node holds
+/// it, or when the session does not exist.
+pub async fn claim_refresh(
+    client: &impl GenericClient,
+    id: SessionId,
+    node: uuid::Uuid,
+    lease: std::time::Duration,
+) -> Result<bool> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE sessions
+             SET refresh_node = $2, refresh_lease_until = now() + make_interval(secs => $3)
+             WHERE id = $1
+               AND (refresh_node IS NULL OR refresh_node = $2 OR refresh_lease_until < now())",
+        )
+        .await?;
+    let secs = lease.as_secs_f64();
+    Ok(client.execute(&stmt, &[&id, &node, &secs]).await? == 1)
+}
+
 /// One live session, for a node that does not look after it yet.
 pub async fn load(client: &impl GenericClient, id: SessionId) -> Result<Option<SessionInfo>> {
     let stmt = client

@@ -241,3 +241,38 @@ async fn a_member_removed_through_one_node_loses_the_room_on_another() {
         .await;
     assert_eq!(ended["reason"], "removed");
 }
+
+#[tokio::test]
+async fn one_node_refreshes_a_session_and_three_rejections_log_it_out_once() {
+    // Tokens of 3 s and a threshold of 2 s: the first refresh 1 s after login,
+    // retries 1 s apart (as in sessions.rs).
+    let a = TestApp::builder()
+        .env("ANDON_NATS_URL", nats_url())
+        .env("ANDON_REFRESH_THRESHOLD_SECS", 2)
+        .env("ANDON_REFRESH_RETRY_SECS", 1)
+        .spawn()
+        .await;
+    a.ad.set_token_ttl(3).await;
+    let b = a.node().await;
+    let user = a.user("one-refresher").await;
+    // Both nodes look after the session: A since the login, B since a socket.
+    let room = new_room(&a, &user).await;
+    let mut on_b = WsClient::connect(&b, &user.token).await.named("on B");
+    on_b.subscribe(&room, None).await;
+    assert_eq!(a.get_as("/api/auth/me", &user.token).await.0, 200); // active on A
+    a.ad.set_password(&user.id, "changed-at-ad").await;
+
+    assert_eq!(
+        on_b.expect_close_within(std::time::Duration::from_secs(20))
+            .await,
+        4001
+    );
+    assert_eq!(
+        a.ad.login_requests().await,
+        1 + 3,
+        "the login, then three rejected refreshes in all, not three per node"
+    );
+    let (status, body) = b.get_as("/api/auth/me", &user.token).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["code"], "session_revoked");
+}

@@ -41,7 +41,7 @@ pub struct SessionInfo {
 }
 
 /// The result of re-authenticating a session at AD with its stored credentials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshOutcome {
     /// AD accepted; the new token expires then.
     Refreshed { ad_expires_at: DateTime<Utc> },
@@ -51,6 +51,9 @@ pub enum RefreshOutcome {
     Unavailable,
     /// The session no longer exists in the database (ended elsewhere).
     Gone,
+    /// Another node sharing the database is refreshing this session: not
+    /// attempted here; the session as stored now.
+    Elsewhere(SessionInfo),
 }
 
 /// Why a session ended; stored so the next request gets the right 401 code.

@@ -14,6 +14,9 @@
 //! - Last-activity times collect in memory and are written in one batch per
 //!   `flush_interval` (and on [`FlushActivity`]), never one write per request.
 //! - [`Forget`] (logout) cancels the timers and closes the sockets.
+//! - Several nodes on one database: the backend lets one node at a time refresh a
+//!   session (a lease in the database); the others get
+//!   [`RefreshOutcome::Elsewhere`] and follow what it stores.
 //! - With a [`SessionBus`] (several nodes): a session ended here is announced
 //!   after its end is stored; one ended elsewhere has its sockets here closed.
 //! - [`Adopt`]: a socket opened here for a session this node does not track (it
@@ -223,6 +226,22 @@ impl SessionSupervisor {
                 t.info.refresh_failures = 0;
                 t.outage_backoff = self.config.refresh_retry;
                 self.schedule_regular(id, ctx);
+            }
+            Ok(RefreshOutcome::Elsewhere(stored)) => {
+                // Another node holds this session's refresh: follow what it stores,
+                // and look again when the next refresh is due (not before a retry
+                // interval, while the other node's attempt is still going on).
+                tracing::debug!(session = %id, "refreshed by another node");
+                t.info.ad_expires_at = stored.ad_expires_at;
+                t.info.last_refreshed_at = stored.last_refreshed_at;
+                t.info.refresh_failures = stored.refresh_failures;
+                let due = stored.ad_expires_at
+                    - chrono::Duration::from_std(self.config.refresh_threshold).unwrap_or_default();
+                let delay = (due - self.clock.now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .max(self.config.refresh_retry);
+                self.set_timer(id, delay, true, ctx);
             }
             Ok(RefreshOutcome::Rejected) => {
                 t.info.refresh_failures += 1;

@@ -230,7 +230,7 @@ async fn three_rejections_force_logout_and_close_sockets_with_4001() {
         .outcomes
         .lock()
         .unwrap()
-        .extend([RefreshOutcome::Rejected; 3]);
+        .extend(std::iter::repeat_n(RefreshOutcome::Rejected, 3));
     advance(Duration::from_secs(10)).await;
     h.touch(s.id).await;
 
@@ -305,7 +305,7 @@ async fn ad_outage_is_no_strike_and_retries_with_backoff() {
         .outcomes
         .lock()
         .unwrap()
-        .extend([RefreshOutcome::Unavailable; 6]);
+        .extend(std::iter::repeat_n(RefreshOutcome::Unavailable, 6));
     advance(Duration::from_secs(1)).await;
     h.touch(s.id).await;
     // A 10-minute outage: attempts at 300, then +30, +60, +120, +240 s.
@@ -551,4 +551,42 @@ async fn a_session_ended_on_one_node_closes_its_sockets_on_the_others() {
     // B no longer refreshes it.
     advance(Duration::from_secs(3600)).await;
     assert_eq!(a.backend.refresh_count(), 0);
+}
+
+#[actix_rt::test]
+async fn a_session_another_node_refreshes_is_followed_not_refreshed_again() {
+    let h = harness(vec![]).await;
+    let s = h.session(Duration::from_secs(600)); // refresh due in 300 s
+    h.track(&s).await;
+    advance(Duration::from_secs(1)).await;
+    h.touch(s.id).await; // active since its last refresh
+    // At 300 s the other node holds the refresh and stores a token for an hour.
+    let mut stored = s.clone();
+    stored.ad_expires_at = h.clock.now() + chrono::Duration::seconds(300 + 3600);
+    stored.last_refreshed_at = h.clock.now() + chrono::Duration::seconds(300);
+    h.backend
+        .outcomes
+        .lock()
+        .unwrap()
+        .push_back(RefreshOutcome::Elsewhere(stored.clone()));
+    advance(Duration::from_secs(300)).await;
+    assert_eq!(h.backend.refresh_count(), 1, "asked once, found it taken");
+    let snap = h.snapshot(s.id).await.expect("still tracked");
+    assert_eq!(
+        snap.ad_expires_at, stored.ad_expires_at,
+        "follows what was stored"
+    );
+    assert_eq!(snap.strikes, 0);
+    assert!(
+        h.backend.failures.lock().unwrap().is_empty(),
+        "no strike recorded"
+    );
+
+    // Nothing more until the new token's refresh is due (an hour on).
+    advance(Duration::from_secs(1)).await;
+    h.touch(s.id).await;
+    advance(Duration::from_secs(3000)).await;
+    assert_eq!(h.backend.refresh_count(), 1);
+    advance(Duration::from_secs(400)).await;
+    assert_eq!(h.backend.refresh_count(), 2, "due again with the new token");
 }
