@@ -1,8 +1,9 @@
 //! The event bus between nodes on NATS core pub/sub (`ANDON_NATS_URL`).
 //!
 //! Each committed event is published once, after its commit, on the subject
-//! `andon.room.<room id>.events`, as the JSON of a [`StoredEvent`], with the
-//! publishing node's id in the `Andon-Node` header; a room actor subscribes to its
+//! `andon.room.<room id>`, as the JSON of a [`StoredEvent`] (typing and read
+//! frames go the same way, already serialized), with the publishing node's id in
+//! the `Andon-Node` header; a room actor subscribes to its
 //! room's subject while it runs and skips its own node's messages. NATS core
 //! keeps nothing: PostgreSQL stays the record, and the room actor reads from it
 //! whatever the bus lost (a gap in `seq`) or carried before its subscription
@@ -12,7 +13,7 @@
 //! node subscribes to: the node that ended a session stored that first, the others
 //! close the session's sockets at once.
 
-use andon_actors::realtime::{BusItem, EventBus, StoredEvent};
+use andon_actors::realtime::{BusItem, EphemeralFrame, EventBus, StoredEvent};
 use andon_actors::session::{EndReason, SessionBus, SessionId};
 use async_nats::{Client, ConnectOptions, Event, HeaderMap};
 use futures_util::StreamExt;
@@ -36,7 +37,7 @@ pub struct NatsBus {
 }
 
 fn subject(room: Uuid) -> String {
-    format!("andon.room.{room}.events")
+    format!("andon.room.{room}")
 }
 
 impl NatsBus {
@@ -151,19 +152,41 @@ impl SessionBus for NatsBus {
     }
 }
 
+/// What travels on a room's subject.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(tag = "t", content = "c", rename_all = "snake_case")]
+enum RoomMessage {
+    Event(StoredEvent),
+    Ephemeral(EphemeralFrame),
+}
+
+impl NatsBus {
+    fn send_room(&self, room: Uuid, message: &RoomMessage) {
+        match serde_json::to_vec(message) {
+            Ok(payload) => self.send(subject(room), payload),
+            Err(err) => tracing::error!(error = %err, "not serializable for the bus"),
+        }
+    }
+}
+
 impl EventBus for NatsBus {
     fn publish(&self, events: &[StoredEvent]) {
         for e in events {
-            match serde_json::to_vec(e) {
-                Ok(payload) => self.send(subject(e.room_id), payload),
-                Err(err) => tracing::error!(error = %err, "event not serializable for the bus"),
-            }
+            self.send_room(e.room_id, &RoomMessage::Event(e.clone()));
         }
     }
 
+    fn publish_ephemeral(&self, frame: &EphemeralFrame) {
+        self.send_room(frame.room_id, &RoomMessage::Ephemeral(frame.clone()));
+    }
+
     fn room_events(&self, room: Uuid) -> BoxStream<'static, BusItem> {
-        self.others_messages::<StoredEvent>(subject(room))
-            .map(|m| m.map_or(BusItem::Subscribed, BusItem::Event))
+        self.others_messages::<RoomMessage>(subject(room))
+            .map(|m| match m {
+                None => BusItem::Subscribed,
+                Some(RoomMessage::Event(e)) => BusItem::Event(e),
+                Some(RoomMessage::Ephemeral(f)) => BusItem::Ephemeral(f),
+            })
             .boxed()
     }
 }

@@ -276,3 +276,28 @@ async fn one_node_refreshes_a_session_and_three_rejections_log_it_out_once() {
     assert_eq!(status, 401);
     assert_eq!(body["code"], "session_revoked");
 }
+
+#[tokio::test]
+async fn typing_on_one_node_is_shown_on_another() {
+    let nodes = cluster(2).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let owner = a.user("bus-typing-owner").await;
+    let editor = a.user("bus-typing-editor").await;
+    let room = new_room(a, &owner).await;
+    add_member(a, &owner, &room, &editor, "editor").await;
+    let mut watcher = WsClient::connect(b, &owner.token).await.named("owner on B");
+    watcher.subscribe(&room, None).await;
+    let mut typist = WsClient::connect(a, &editor.token)
+        .await
+        .named("editor on A");
+    typist.subscribe(&room, None).await;
+
+    typist
+        .send(serde_json::json!({"type": "typing", "room_id": room}))
+        .await;
+    let typing = watcher
+        .recv_until("the editor typing", |f| f["type"] == "typing")
+        .await;
+    assert_eq!(typing["user"], editor.id.as_str());
+    assert_eq!(typing["room_id"], room.as_str());
+}

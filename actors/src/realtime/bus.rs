@@ -21,11 +21,24 @@ pub enum BusItem {
     Subscribed,
     /// An event another node committed.
     Event(StoredEvent),
+    /// A typing or read frame from another node.
+    Ephemeral(EphemeralFrame),
+}
+
+/// An ephemeral frame (typing, read) for a room's sockets on every node, but
+/// those of `except_user`; serialized once, by the node it happened on.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EphemeralFrame {
+    pub room_id: Uuid,
+    pub except_user: Option<String>,
+    pub text: String,
 }
 
 pub trait EventBus: Send + Sync + 'static {
     /// Hands events committed on this node to the other nodes (no waiting).
     fn publish(&self, events: &[StoredEvent]);
+    /// Hands an ephemeral frame to the other nodes (dropped if the bus is down).
+    fn publish_ephemeral(&self, frame: &EphemeralFrame);
     /// The events other nodes commit in `room`, while the stream is held.
     fn room_events(&self, room: Uuid) -> BoxStream<'static, BusItem>;
 }

@@ -39,8 +39,8 @@ use super::messages::{
     ToSocket, Typing, Unsubscribe,
 };
 use super::{
-    BusItem, CloseCode, EventKind, EventLog, RoomDirectory, ServerFrame, StoredEvent,
-    UnsubscribeReason,
+    BusItem, CloseCode, EphemeralFrame, EventKind, EventLog, RoomDirectory, ServerFrame,
+    StoredEvent, UnsubscribeReason,
 };
 use crate::metrics::RealtimeMetrics;
 
@@ -189,6 +189,19 @@ impl RoomActor {
                 self.config.metrics.ephemeral_dropped(1);
             }
         }
+    }
+
+    /// Sends an ephemeral frame to this room's sockets here and, through the bus,
+    /// on the other nodes; none to `except_user`'s.
+    fn ephemeral_everywhere(&self, text: String, except_user: String) {
+        if let Some(bus) = self.directory.bus() {
+            bus.publish_ephemeral(&EphemeralFrame {
+                room_id: self.room_id,
+                except_user: Some(except_user.clone()),
+                text: text.clone(),
+            });
+        }
+        self.broadcast_ephemeral(text, Some(&except_user));
     }
 
     /// Notes that `user` came online or went offline; [`Self::arm_presence`]
@@ -455,6 +468,11 @@ impl StreamHandler<BusItem> for RoomActor {
             BusItem::Event(event) if event.kind == EventKind::RoomDeleted.as_str() => {
                 self.end_room(event.actor, ctx);
             }
+            BusItem::Ephemeral(f) => {
+                if f.room_id == self.room_id {
+                    self.broadcast_ephemeral(f.text, f.except_user.as_deref());
+                }
+            }
             BusItem::Event(event) => {
                 if event.seq > self.head && event.room_id == self.room_id {
                     self.early.insert(event.seq, event);
@@ -503,7 +521,7 @@ impl Handler<Typing> for RoomActor {
             display_name: msg.display_name,
             expires_in_ms: self.config.typing_expiry.as_millis() as u64,
         };
-        self.broadcast_ephemeral(frame.to_text(None), Some(&msg.user_id));
+        self.ephemeral_everywhere(frame.to_text(None), msg.user_id);
     }
 }
 
@@ -515,7 +533,7 @@ impl Handler<ReadUpTo> for RoomActor {
             user: msg.user_id.clone(),
             seq: msg.seq,
         };
-        self.broadcast_ephemeral(frame.to_text(None), Some(&msg.user_id));
+        self.ephemeral_everywhere(frame.to_text(None), msg.user_id);
     }
 }
 

@@ -711,6 +711,8 @@ impl EventBus for WireBus {
         }
     }
 
+    fn publish_ephemeral(&self, _: &EphemeralFrame) {}
+
     fn room_events(&self, room: Uuid) -> futures_util::stream::BoxStream<'static, BusItem> {
         use futures_util::StreamExt;
         let (me, rx) = (self.node, self.wire.subscribe());
