@@ -34,7 +34,13 @@ pub struct NatsBus {
     client: Client,
     /// This node's id, to skip its own messages.
     node: String,
+    /// The runtime the client was made on, for the tasks that own subscriptions.
+    runtime: tokio::runtime::Handle,
 }
+
+/// Messages of one subscription waiting for their room actor, at most (then the
+/// subscription's own buffer fills and NATS drops, which costs a gap repair).
+const FORWARD_QUEUE: usize = 1024;
 
 fn subject(room: Uuid) -> String {
     format!("andon.room.{room}")
@@ -65,6 +71,7 @@ impl NatsBus {
         Ok(Self {
             client,
             node: Uuid::new_v4().to_string(),
+            runtime: tokio::runtime::Handle::current(),
         })
     }
 }
@@ -73,7 +80,7 @@ impl NatsBus {
     /// Publishes `payload` on `subject` as this node, without waiting.
     fn send(&self, subject: String, payload: Vec<u8>) {
         let (client, node) = (self.client.clone(), self.node.clone());
-        tokio::spawn(async move {
+        self.runtime.spawn(async move {
             let mut headers = HeaderMap::new();
             headers.insert(NODE_HEADER, node.as_str());
             if let Err(err) = client
@@ -90,50 +97,58 @@ impl NatsBus {
 
     /// The messages on `subject` from other nodes, decoded; the first item is
     /// `None` once the subscription is on its way to the server.
+    ///
+    /// The subscription lives in a task on the runtime the client was made on
+    /// and is forwarded through a channel: async-nats unsubscribes in `Drop` with
+    /// `tokio::spawn`, which panics on a thread without a runtime (an actor
+    /// dropped while its arbiter shuts down). Dropping the stream ends the task.
     fn others_messages<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
         subject: String,
     ) -> BoxStream<'static, Option<T>> {
         let (client, node) = (self.client.clone(), self.node.clone());
-        stream::once(async move {
-            let subscribed = client.subscribe(subject.clone()).await;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Option<T>>(FORWARD_QUEUE);
+        self.runtime.spawn(async move {
+            let mut subscriber = match client.subscribe(subject.clone()).await {
+                Ok(s) => s,
+                Err(err) => {
+                    tracing::warn!(%subject, error = %err, "could not subscribe on the bus");
+                    return;
+                }
+            };
             // On its way to the server before the caller reads what it missed.
             let _ = client.flush().await;
-            (subject, subscribed)
-        })
-        .flat_map(move |(subject, subscribed)| match subscribed {
-            Ok(subscriber) => {
-                let node = node.clone();
-                let messages = subscriber.filter_map(move |message| {
-                    let own = message
-                        .headers
-                        .as_ref()
-                        .and_then(|h| h.get(NODE_HEADER))
-                        .is_some_and(|n| n.as_str() == node);
-                    let decoded = if own {
-                        None
-                    } else {
-                        counter!("andon_bus_received_total").increment(1);
-                        match serde_json::from_slice::<T>(&message.payload) {
-                            Ok(value) => Some(Some(value)),
-                            Err(err) => {
-                                tracing::warn!(error = %err, "unreadable message on the bus");
-                                None
-                            }
+            if tx.send(None).await.is_err() {
+                return;
+            }
+            loop {
+                let message = tokio::select! {
+                    m = subscriber.next() => match m {
+                        Some(m) => m,
+                        None => return,
+                    },
+                    () = tx.closed() => return,
+                };
+                let own = message
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get(NODE_HEADER))
+                    .is_some_and(|n| n.as_str() == node);
+                if own {
+                    continue;
+                }
+                counter!("andon_bus_received_total").increment(1);
+                match serde_json::from_slice::<T>(&message.payload) {
+                    Ok(value) => {
+                        if tx.send(Some(value)).await.is_err() {
+                            return;
                         }
-                    };
-                    std::future::ready(decoded)
-                });
-                stream::once(std::future::ready(None))
-                    .chain(messages)
-                    .boxed()
+                    }
+                    Err(err) => tracing::warn!(error = %err, "unreadable message on the bus"),
+                }
             }
-            Err(err) => {
-                tracing::warn!(%subject, error = %err, "could not subscribe on the bus");
-                stream::empty().boxed()
-            }
-        })
-        .boxed()
+        });
+        stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) }).boxed()
     }
 }
 
@@ -178,6 +193,10 @@ impl EventBus for NatsBus {
 
     fn publish_ephemeral(&self, frame: &EphemeralFrame) {
         self.send_room(frame.room_id, &RoomMessage::Ephemeral(frame.clone()));
+    }
+
+    fn connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
     }
 
     fn room_events(&self, room: Uuid) -> BoxStream<'static, BusItem> {

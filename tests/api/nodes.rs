@@ -5,7 +5,8 @@
 use reqwest::Method;
 
 use crate::helpers::{
-    TestApp, WsClient, add_member, db_events, is_event, new_room, send_frame, ws_open, ws_ticket,
+    TcpProxy, TestApp, WsClient, add_member, db_events, is_event, new_room, send_frame, ws_open,
+    ws_ticket,
 };
 
 #[tokio::test]
@@ -300,4 +301,42 @@ async fn typing_on_one_node_is_shown_on_another() {
         .await;
     assert_eq!(typing["user"], editor.id.as_str());
     assert_eq!(typing["room_id"], room.as_str());
+}
+
+#[tokio::test]
+async fn with_nats_cut_delivery_goes_on_from_the_log_and_resumes_live_after() {
+    let target = nats_url().trim_start_matches("nats://").to_string();
+    let proxy = TcpProxy::start(target).await;
+    let a = TestApp::builder()
+        .env("ANDON_NATS_URL", format!("nats://127.0.0.1:{}", proxy.port))
+        .spawn()
+        .await;
+    let b = a.node().await;
+    let user = a.user("bus-outage").await;
+    let room = new_room(&a, &user).await;
+    let mut on_b = WsClient::connect(&b, &user.token).await.named("on B");
+    on_b.subscribe(&room, None).await;
+    let mut on_a = WsClient::connect(&a, &user.token).await.named("on A");
+    on_a.subscribe(&room, None).await;
+    let received = |ack: serde_json::Value, room: String| {
+        move |f: &serde_json::Value| is_event(f, &room) && f["data"]["id"] == ack["message_id"]
+    };
+
+    let ack = on_a.send_text(&room, "o-1", "before the cut").await;
+    on_b.recv_until("live", received(ack, room.clone())).await;
+
+    proxy.cut();
+    let ack = on_a.send_text(&room, "o-2", "during the cut").await;
+    on_b.recv_until("read from the log", received(ack, room.clone()))
+        .await;
+    assert_eq!(
+        b.get_as("/readyz", &user.token).await.0,
+        200,
+        "the database is the truth"
+    );
+
+    proxy.restore();
+    let ack = on_a.send_text(&room, "o-3", "after the cut").await;
+    on_b.recv_until("after the cut", received(ack, room.clone()))
+        .await;
 }

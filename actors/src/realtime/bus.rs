@@ -41,4 +41,7 @@ pub trait EventBus: Send + Sync + 'static {
     fn publish_ephemeral(&self, frame: &EphemeralFrame);
     /// The events other nodes commit in `room`, while the stream is held.
     fn room_events(&self, room: Uuid) -> BoxStream<'static, BusItem>;
+    /// Whether the bus carries messages now; while it does not, room actors read
+    /// the log on a timer instead.
+    fn connected(&self) -> bool;
 }

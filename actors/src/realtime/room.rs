@@ -59,6 +59,14 @@ pub struct RoomConfig {
     pub typing_expiry: Duration,
     /// Presence changes are gathered this long, then announced in one frame.
     pub presence_window: Duration,
+    /// While the bus between nodes is down, a room with subscribers reads the
+    /// other nodes' events from the log this often.
+    pub bus_down_poll: Duration,
+    /// With the bus up, every this many `bus_down_poll`s all the same: another
+    /// node whose connection was down while this one's was up published into
+    /// the void, and nothing here would show the gap before the room's next
+    /// event. Bounds that latency at the cost of one head read per active room.
+    pub bus_up_poll_every: u32,
     pub metrics: RealtimeMetrics,
 }
 
@@ -70,6 +78,8 @@ impl Default for RoomConfig {
             typing_interval: Duration::from_secs(1),
             typing_expiry: Duration::from_secs(3),
             presence_window: Duration::from_millis(250),
+            bus_down_poll: Duration::from_secs(1),
+            bus_up_poll_every: 5,
             metrics: RealtimeMetrics::default(),
         }
     }
@@ -99,6 +109,8 @@ pub struct RoomActor {
     /// lists are.
     presence_pending: BTreeMap<String, bool>,
     presence_timer: Option<SpawnHandle>,
+    /// A read of the log for other nodes' events is under way.
+    catching_up: bool,
 }
 
 impl RoomActor {
@@ -121,6 +133,7 @@ impl RoomActor {
             online: HashMap::new(),
             presence_pending: BTreeMap::new(),
             presence_timer: None,
+            catching_up: false,
         }
     }
 
@@ -343,6 +356,7 @@ impl RoomActor {
     /// in place (from the head read at start to the log's head now).
     fn catch_up(&mut self, ctx: &mut Context<Self>) {
         let (log, room, after) = (self.log.clone(), self.room_id, self.head);
+        self.catching_up = true;
         ctx.spawn(
             async move {
                 match log.head(room).await? {
@@ -364,6 +378,7 @@ impl RoomActor {
                         tracing::warn!(room = %act.room_id, error = %e, "catching up from the log failed");
                     }
                 }
+                act.catching_up = false;
                 act.drain_early(ctx);
             }),
         );
@@ -403,9 +418,20 @@ impl Actor for RoomActor {
                 }
             },
         ));
-        // Other nodes' events in this room, while this actor runs.
+        // Other nodes' events in this room, while this actor runs; from the log
+        // while the bus is down.
         if let Some(bus) = self.directory.bus() {
             ctx.add_stream(bus.room_events(self.room_id));
+            let bus = bus.clone();
+            let mut ticks: u32 = 0;
+            ctx.run_interval(self.config.bus_down_poll, move |act, ctx| {
+                ticks = ticks.wrapping_add(1);
+                let due =
+                    !bus.connected() || ticks.is_multiple_of(act.config.bus_up_poll_every.max(1));
+                if due && !act.subscribers.is_empty() && !act.catching_up {
+                    act.catch_up(ctx);
+                }
+            });
         }
         self.arm_idle(ctx);
     }

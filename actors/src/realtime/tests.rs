@@ -15,11 +15,14 @@ use super::*;
 struct MemLog {
     events: Mutex<Vec<StoredEvent>>,
     ranges: Mutex<Vec<(i64, i64)>>,
+    /// Reads of the head.
+    heads: Mutex<usize>,
 }
 
 #[async_trait::async_trait]
 impl EventLog for MemLog {
     async fn head(&self, _: Uuid) -> Result<Option<i64>, BackendError> {
+        *self.heads.lock().unwrap() += 1;
         Ok(Some(
             self.events.lock().unwrap().last().map_or(0, |e| e.seq),
         ))
@@ -688,6 +691,8 @@ struct WireBus {
     node: u8,
     wire: Arc<tokio::sync::broadcast::Sender<(u8, StoredEvent)>>,
     gate: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+    /// A bus that is down carries nothing.
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl WireBus {
@@ -698,6 +703,7 @@ impl WireBus {
                 node: n,
                 wire: wire.clone(),
                 gate: Mutex::new(None),
+                down: std::sync::atomic::AtomicBool::new(false),
             })
         };
         (node(1), node(2))
@@ -706,12 +712,19 @@ impl WireBus {
 
 impl EventBus for WireBus {
     fn publish(&self, events: &[StoredEvent]) {
+        if !self.connected() {
+            return;
+        }
         for e in events {
             let _ = self.wire.send((self.node, e.clone()));
         }
     }
 
     fn publish_ephemeral(&self, _: &EphemeralFrame) {}
+
+    fn connected(&self) -> bool {
+        !self.down.load(std::sync::atomic::Ordering::SeqCst)
+    }
 
     fn room_events(&self, room: Uuid) -> futures_util::stream::BoxStream<'static, BusItem> {
         use futures_util::StreamExt;
@@ -793,4 +806,59 @@ async fn what_was_committed_before_the_bus_subscription_is_read_from_the_log() {
     open.send(()).unwrap();
     settle().await;
     assert_eq!(on_b.seqs(), vec![1], "caught up from the log");
+}
+
+#[actix_rt::test]
+async fn with_the_bus_down_other_nodes_events_are_read_from_the_log() {
+    tokio::time::pause();
+    let log = Arc::new(MemLog::default());
+    let (bus_a, bus_b) = WireBus::pair();
+    let node_a = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_a.clone());
+    let node_b = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_b.clone());
+    let id = Uuid::new_v4();
+    let on_b = Socket::start(false);
+    subscribe(&node_b.get_or_start(id), 1, "b@x", &on_b).await;
+    settle().await;
+
+    for bus in [&bus_a, &bus_b] {
+        bus.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    let e = event(id, 1, "room.updated", json!({}));
+    log.events.lock().unwrap().push(e.clone());
+    node_a.publish(vec![e]); // lost: the bus is down
+    settle().await;
+    assert!(on_b.seqs().is_empty());
+    tokio::time::sleep(RoomConfig::default().bus_down_poll).await;
+    settle().await;
+    assert_eq!(on_b.seqs(), vec![1], "read from the log on the timer");
+
+    // Back up: live again, and the log read only every `bus_up_poll_every` ticks.
+    for bus in [&bus_a, &bus_b] {
+        bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+    let reads = *log.heads.lock().unwrap();
+    let e = event(id, 2, "room.updated", json!({}));
+    log.events.lock().unwrap().push(e.clone());
+    node_a.publish(vec![e]);
+    settle().await;
+    assert_eq!(on_b.seqs(), vec![1, 2]);
+    let config = RoomConfig::default();
+    tokio::time::sleep(config.bus_down_poll * 10).await;
+    settle().await;
+    let polls = *log.heads.lock().unwrap() - reads;
+    assert_eq!(
+        polls, 2,
+        "with the bus up, one read per {} ticks",
+        config.bus_up_poll_every
+    );
+
+    // Published while only A's connection was down: B's bus is up and carries
+    // nothing; the slow poll finds it.
+    bus_a.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let e = event(id, 3, "room.updated", json!({}));
+    log.events.lock().unwrap().push(e.clone());
+    node_a.publish(vec![e]);
+    tokio::time::sleep(config.bus_down_poll * config.bus_up_poll_every).await;
+    settle().await;
+    assert_eq!(on_b.seqs(), vec![1, 2, 3]);
 }
