@@ -305,6 +305,18 @@ impl RoomActor {
         }
     }
 
+    /// Takes committed events, from wherever they come (this node's commits,
+    /// the bus, the log): those not delivered yet are held in `seq` order and
+    /// delivered as soon as they are next in line.
+    fn take(&mut self, events: impl IntoIterator<Item = StoredEvent>, ctx: &mut Context<Self>) {
+        for e in events {
+            if e.seq > self.head && e.room_id == self.room_id {
+                self.early.insert(e.seq, e);
+            }
+        }
+        self.drain_early(ctx);
+    }
+
     /// Delivers every held-back event that is next in line.
     fn drain_early(&mut self, ctx: &mut Context<Self>) {
         while let Some(event) = self.early.remove(&(self.head + 1)) {
@@ -336,18 +348,12 @@ impl RoomActor {
         ctx.spawn(
             async move { log.range(room, after, first - 1).await }
                 .into_actor(self)
-                .map(|result, act, ctx| {
-                    match result {
-                        Ok(events) => {
-                            for e in events {
-                                if e.seq > act.head {
-                                    act.early.insert(e.seq, e);
-                                }
-                            }
-                        }
-                        Err(e) => tracing::warn!(room = %act.room_id, error = %e, "gap repair failed; retrying"),
+                .map(|result, act, ctx| match result {
+                    Ok(events) => act.take(events, ctx),
+                    Err(e) => {
+                        tracing::warn!(room = %act.room_id, error = %e, "gap repair failed; retrying");
+                        act.drain_early(ctx);
                     }
-                    act.drain_early(ctx);
                 }),
         );
     }
@@ -366,20 +372,13 @@ impl RoomActor {
             }
             .into_actor(self)
             .map(|result, act, ctx| {
+                act.catching_up = false;
                 match result {
-                    Ok(events) => {
-                        for e in events {
-                            if e.seq > act.head {
-                                act.early.insert(e.seq, e);
-                            }
-                        }
-                    }
+                    Ok(events) => act.take(events, ctx),
                     Err(e) => {
                         tracing::warn!(room = %act.room_id, error = %e, "catching up from the log failed");
                     }
                 }
-                act.catching_up = false;
-                act.drain_early(ctx);
             }),
         );
     }
@@ -499,12 +498,7 @@ impl StreamHandler<BusItem> for RoomActor {
                     self.broadcast_ephemeral(f.text, f.except_user.as_deref());
                 }
             }
-            BusItem::Event(event) => {
-                if event.seq > self.head && event.room_id == self.room_id {
-                    self.early.insert(event.seq, event);
-                }
-                self.drain_early(ctx);
-            }
+            BusItem::Event(event) => self.take([event], ctx),
         }
     }
 
@@ -518,12 +512,7 @@ impl StreamHandler<BusItem> for RoomActor {
 impl Handler<Publish> for RoomActor {
     type Result = ();
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
-        for event in msg.events {
-            if event.seq > self.head && event.room_id == self.room_id {
-                self.early.insert(event.seq, event);
-            }
-        }
-        self.drain_early(ctx);
+        self.take(msg.events, ctx);
     }
 }
 
