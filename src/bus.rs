@@ -15,6 +15,7 @@
 
 use andon_actors::realtime::{BusItem, EphemeralFrame, EventBus, StoredEvent};
 use andon_actors::session::{EndReason, SessionBus, SessionId};
+use anyhow::Context as _;
 use async_nats::{Client, ConnectOptions, Event, HeaderMap};
 use futures_util::StreamExt;
 use futures_util::stream::{self, BoxStream};
@@ -67,7 +68,9 @@ impl NatsBus {
                 }
             })
             .connect(url)
-            .await?;
+            .await
+            // The address is not repeated: it may hold credentials.
+            .context("ANDON_NATS_URL is not a usable NATS server address")?;
         Ok(Self {
             client,
             node: Uuid::new_v4().to_string(),
@@ -78,19 +81,28 @@ impl NatsBus {
 
 impl NatsBus {
     /// Publishes `payload` on `subject` as this node, without waiting.
-    fn send(&self, subject: String, payload: Vec<u8>) {
-        let (client, node) = (self.client.clone(), self.node.clone());
+    /// Publishes `(subject, payload)`s as this node, in order, in one task and
+    /// without waiting (a commit's events are one call).
+    fn send(&self, messages: Vec<(String, Vec<u8>)>) {
+        if messages.is_empty() {
+            return;
+        }
+        let client = self.client.clone();
+        let mut headers = HeaderMap::new();
+        headers.insert(NODE_HEADER, self.node.as_str());
         self.runtime.spawn(async move {
-            let mut headers = HeaderMap::new();
-            headers.insert(NODE_HEADER, node.as_str());
-            if let Err(err) = client
-                .publish_with_headers(subject, headers, payload.into())
-                .await
-            {
-                tracing::debug!(error = %err, "not published on the bus");
-                counter!("andon_bus_publish_failures_total").increment(1);
-            } else {
-                counter!("andon_bus_published_total").increment(1);
+            for (subject, payload) in messages {
+                match client
+                    .publish_with_headers(subject, headers.clone(), payload.into())
+                    .await
+                {
+                    Ok(()) => counter!("andon_bus_published_total").increment(1),
+                    Err(err) => {
+                        // Other nodes read it from the log (gap repair, polling).
+                        tracing::debug!(error = %err, "not published on the bus");
+                        counter!("andon_bus_publish_failures_total").increment(1);
+                    }
+                }
             }
         });
     }
@@ -154,10 +166,8 @@ impl NatsBus {
 
 impl SessionBus for NatsBus {
     fn ended(&self, id: SessionId, reason: EndReason) {
-        match serde_json::to_vec(&SessionEnded { id, reason }) {
-            Ok(payload) => self.send(SESSIONS_ENDED.to_string(), payload),
-            Err(err) => tracing::error!(error = %err, "session end not serializable"),
-        }
+        let message = encoded(SESSIONS_ENDED.to_string(), &SessionEnded { id, reason });
+        self.send(message.into_iter().collect());
     }
 
     fn ended_elsewhere(&self) -> BoxStream<'static, (SessionId, EndReason)> {
@@ -167,32 +177,43 @@ impl SessionBus for NatsBus {
     }
 }
 
-/// What travels on a room's subject.
+/// What travels on a room's subject: written from references, read as values.
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(tag = "t", content = "c", rename_all = "snake_case")]
-enum RoomMessage {
-    Event(StoredEvent),
-    Ephemeral(EphemeralFrame),
+enum RoomMessage<E = StoredEvent, F = EphemeralFrame> {
+    Event(E),
+    Ephemeral(F),
 }
 
-impl NatsBus {
-    fn send_room(&self, room: Uuid, message: &RoomMessage) {
-        match serde_json::to_vec(message) {
-            Ok(payload) => self.send(subject(room), payload),
-            Err(err) => tracing::error!(error = %err, "not serializable for the bus"),
+/// `(subject, JSON)`, or `None` (logged) for a value that does not serialize.
+fn encoded(subject: String, value: &impl serde::Serialize) -> Option<(String, Vec<u8>)> {
+    match serde_json::to_vec(value) {
+        Ok(payload) => Some((subject, payload)),
+        Err(err) => {
+            tracing::error!(error = %err, "not serializable for the bus");
+            None
         }
     }
 }
 
 impl EventBus for NatsBus {
     fn publish(&self, events: &[StoredEvent]) {
-        for e in events {
-            self.send_room(e.room_id, &RoomMessage::Event(e.clone()));
-        }
+        let messages = events.iter().filter_map(|e| {
+            encoded(
+                subject(e.room_id),
+                &RoomMessage::<_, &EphemeralFrame>::Event(e),
+            )
+        });
+        self.send(messages.collect());
     }
 
     fn publish_ephemeral(&self, frame: &EphemeralFrame) {
-        self.send_room(frame.room_id, &RoomMessage::Ephemeral(frame.clone()));
+        let message = RoomMessage::<&StoredEvent, _>::Ephemeral(frame);
+        self.send(
+            encoded(subject(frame.room_id), &message)
+                .into_iter()
+                .collect(),
+        );
     }
 
     fn connected(&self) -> bool {
@@ -207,5 +228,20 @@ impl EventBus for NatsBus {
                 Some(RoomMessage::Ephemeral(f)) => BusItem::Ephemeral(f),
             })
             .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_malformed_address_names_the_variable_not_the_address() {
+        let Err(e) = NatsBus::connect("nats://user:secret@bad host:4222").await else {
+            panic!("a malformed address was accepted");
+        };
+        let message = format!("{e:#}");
+        assert!(message.contains("ANDON_NATS_URL"), "{message}");
+        assert!(!message.contains("secret"), "{message}");
     }
 }
