@@ -6,7 +6,10 @@ use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
-use crate::helpers::{Driver, TestApp, TestUser, WsClient, add_member, cast, eventually, new_room};
+use crate::helpers::{
+    Driver, TestApp, TestUser, WsClient, add_member, cast, delete_room_permanently, eventually,
+    new_room,
+};
 
 const MIB: usize = 1024 * 1024;
 
@@ -530,15 +533,7 @@ async fn permanent_room_delete_removes_every_object(driver: Driver) {
     }
     let (objects, _, _) = leftovers(&app).await;
     assert_eq!(objects.len(), 4, "two files, two thumbnails: {objects:?}");
-    let (status, _) = app
-        .send_as(
-            Method::DELETE,
-            &format!("/api/rooms/{room}/permanent"),
-            &admin.token,
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
+    assert_eq!(delete_room_permanently(&app, &admin, &room).await, 204);
     nothing_left(&app).await;
 }
 

@@ -5,8 +5,8 @@
 use reqwest::Method;
 
 use crate::helpers::{
-    TcpProxy, TestApp, WsClient, add_member, db_events, is_event, new_room, send_frame, ws_open,
-    ws_ticket,
+    TcpProxy, TestApp, TestUser, WsClient, add_member, db_events, delete_room_permanently,
+    is_event, new_room, send_frame, ws_open, ws_ticket,
 };
 
 #[tokio::test]
@@ -83,6 +83,15 @@ async fn cluster(nodes: usize) -> Vec<TestApp> {
         all.push(next);
     }
     all
+}
+
+/// An owner, an editor and their room: `(owner, editor, room)`.
+async fn room_with_editor(app: &TestApp, tag: &str) -> (TestUser, TestUser, String) {
+    let owner = app.user(&format!("{tag}-owner")).await;
+    let editor = app.user(&format!("{tag}-editor")).await;
+    let room = new_room(app, &owner).await;
+    add_member(app, &owner, &room, &editor, "editor").await;
+    (owner, editor, room)
 }
 
 /// Receives until `n` messages arrived; the seqs of every event on the way.
@@ -194,15 +203,7 @@ async fn a_room_deleted_through_one_node_ends_its_subscriptions_on_another() {
     let mut on_b = WsClient::connect(b, &owner.token).await.named("on B");
     on_b.subscribe(&room, None).await;
 
-    let (status, _) = a
-        .send_as(
-            Method::DELETE,
-            &format!("/api/rooms/{room}/permanent"),
-            &admin.token,
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
+    assert_eq!(delete_room_permanently(a, &admin, &room).await, 204);
     let event = on_b
         .recv_until("room.deleted", |f| {
             is_event(f, &room) && f["kind"] == "room.deleted"
@@ -219,10 +220,7 @@ async fn a_room_deleted_through_one_node_ends_its_subscriptions_on_another() {
 async fn a_member_removed_through_one_node_loses_the_room_on_another() {
     let nodes = cluster(2).await;
     let (a, b) = (&nodes[0], &nodes[1]);
-    let owner = a.user("bus-owner").await;
-    let member = a.user("bus-member").await;
-    let room = new_room(a, &owner).await;
-    add_member(a, &owner, &room, &member, "editor").await;
+    let (owner, member, room) = room_with_editor(a, "bus-removal").await;
     let mut on_b = WsClient::connect(b, &member.token)
         .await
         .named("member on B");
@@ -282,10 +280,7 @@ async fn one_node_refreshes_a_session_and_three_rejections_log_it_out_once() {
 async fn typing_on_one_node_is_shown_on_another() {
     let nodes = cluster(2).await;
     let (a, b) = (&nodes[0], &nodes[1]);
-    let owner = a.user("bus-typing-owner").await;
-    let editor = a.user("bus-typing-editor").await;
-    let room = new_room(a, &owner).await;
-    add_member(a, &owner, &room, &editor, "editor").await;
+    let (owner, editor, room) = room_with_editor(a, "bus-typing").await;
     let mut watcher = WsClient::connect(b, &owner.token).await.named("owner on B");
     watcher.subscribe(&room, None).await;
     let mut typist = WsClient::connect(a, &editor.token)

@@ -252,6 +252,29 @@ fn presence(s: &Socket) -> Vec<(String, bool)> {
     seen
 }
 
+/// A room (paused time) with one subscriber, `w@x`, whose own arrival was
+/// announced already: `before` ephemeral frames so far.
+struct Watched {
+    room: Addr<RoomActor>,
+    watcher: Socket,
+    before: usize,
+}
+
+async fn watched_room() -> Watched {
+    tokio::time::pause();
+    let (dir, id) = room_with(Arc::new(MemLog::default()));
+    let room = dir.get_or_start(id);
+    let watcher = Socket::start(false);
+    subscribe(&room, 1, "w@x", &watcher).await;
+    after_presence_window().await;
+    let before = watcher.ephemeral().len();
+    Watched {
+        room,
+        watcher,
+        before,
+    }
+}
+
 /// Lets the room's presence window end and its announcement arrive.
 async fn after_presence_window() {
     tokio::time::sleep(RoomConfig::default().presence_window).await;
@@ -293,14 +316,11 @@ async fn presence_follows_first_and_last_socket_of_a_user() {
 
 #[actix_rt::test]
 async fn presence_changes_within_a_window_are_announced_once_and_together() {
-    tokio::time::pause();
-    let log = Arc::new(MemLog::default());
-    let (dir, id) = room_with(log);
-    let room = dir.get_or_start(id);
-    let watcher = Socket::start(false);
-    subscribe(&room, 1, "w@x", &watcher).await;
-    after_presence_window().await;
-    let before = watcher.ephemeral().len();
+    let Watched {
+        room,
+        watcher,
+        before,
+    } = watched_room().await;
 
     // A shift arrives at once; one of them drops out and back in (flaky Wi-Fi),
     // another comes and goes within the window.
@@ -652,14 +672,11 @@ fn a_frame_built_around_stored_json_text_is_the_frame_of_the_parsed_event() {
 
 #[actix_rt::test]
 async fn a_large_arrival_is_announced_in_frames_of_bounded_size() {
-    tokio::time::pause();
-    let log = Arc::new(MemLog::default());
-    let (dir, id) = room_with(log);
-    let room = dir.get_or_start(id);
-    let watcher = Socket::start(false);
-    subscribe(&room, 1, "w@x", &watcher).await;
-    after_presence_window().await;
-    let before = watcher.ephemeral().len();
+    let Watched {
+        room,
+        watcher,
+        before,
+    } = watched_room().await;
 
     let users: Vec<String> = (0..400)
         .map(|i| format!("operator-{i:04}@plant.example"))
@@ -710,6 +727,50 @@ impl WireBus {
     }
 }
 
+/// Two nodes on one log and one wire, and a socket subscribed on node B.
+struct TwoNodes {
+    log: Arc<MemLog>,
+    bus_a: Arc<WireBus>,
+    bus_b: Arc<WireBus>,
+    node_a: RoomDirectory,
+    room: Uuid,
+    on_b: Socket,
+}
+
+impl TwoNodes {
+    /// With `gate`, node B's subscription is in place only once it opens.
+    async fn start(gate: Option<tokio::sync::oneshot::Receiver<()>>) -> Self {
+        let log = Arc::new(MemLog::default());
+        let (bus_a, bus_b) = WireBus::pair();
+        *bus_b.gate.lock().unwrap() = gate;
+        let node_a = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_a.clone());
+        let node_b = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_b.clone());
+        let room = Uuid::new_v4();
+        let on_b = Socket::start(false);
+        subscribe(&node_b.get_or_start(room), 1, "b@x", &on_b).await;
+        Self {
+            log,
+            bus_a,
+            bus_b,
+            node_a,
+            room,
+            on_b,
+        }
+    }
+
+    /// Event `seq` committed on node A: the log first, then the publish (as
+    /// group commit does).
+    fn commit_on_a(&self, seq: i64) {
+        let e = event(self.room, seq, "room.updated", json!({}));
+        self.log.events.lock().unwrap().push(e.clone());
+        self.node_a.publish(vec![e]);
+    }
+
+    fn set_down(bus: &WireBus, down: bool) {
+        bus.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 impl EventBus for WireBus {
     fn publish(&self, events: &[StoredEvent]) {
         if !self.connected() {
@@ -753,99 +814,66 @@ impl EventBus for WireBus {
 
 #[actix_rt::test]
 async fn events_committed_on_another_node_reach_this_node_s_sockets_in_order() {
-    let log = Arc::new(MemLog::default());
-    let (bus_a, bus_b) = WireBus::pair();
-    let node_a = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_a);
-    let node_b = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_b);
-    let id = Uuid::new_v4();
-    let on_b = Socket::start(false);
-    subscribe(&node_b.get_or_start(id), 1, "b@x", &on_b).await;
+    let n = TwoNodes::start(None).await;
     settle().await;
-
-    // Committed on A: the log first, then the publish (as group commit does).
     for seq in 1..=3 {
-        let e = event(id, seq, "room.updated", json!({}));
-        log.events.lock().unwrap().push(e.clone());
-        node_a.publish(vec![e]);
+        n.commit_on_a(seq);
     }
     settle().await;
-    assert_eq!(on_b.seqs(), vec![1, 2, 3]);
+    assert_eq!(n.on_b.seqs(), vec![1, 2, 3]);
 
     // A message the bus lost is read from the log when the next one shows the gap.
-    let lost = event(id, 4, "room.updated", json!({}));
-    log.events.lock().unwrap().push(lost);
-    let next = event(id, 5, "room.updated", json!({}));
-    log.events.lock().unwrap().push(next.clone());
-    node_a.publish(vec![next]);
+    let lost = event(n.room, 4, "room.updated", json!({}));
+    n.log.events.lock().unwrap().push(lost);
+    n.commit_on_a(5);
     tokio::time::pause();
     tokio::time::sleep(RoomConfig::default().gap_timeout * 2).await;
     settle().await;
-    assert_eq!(on_b.seqs(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(n.on_b.seqs(), vec![1, 2, 3, 4, 5]);
 }
 
 #[actix_rt::test]
 async fn what_was_committed_before_the_bus_subscription_is_read_from_the_log() {
-    let log = Arc::new(MemLog::default());
-    let (bus_a, bus_b) = WireBus::pair();
     let (open, gate) = tokio::sync::oneshot::channel();
-    *bus_b.gate.lock().unwrap() = Some(gate);
-    let node_a = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_a);
-    let node_b = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_b);
-    let id = Uuid::new_v4();
-    let on_b = Socket::start(false);
-    subscribe(&node_b.get_or_start(id), 1, "b@x", &on_b).await;
+    let n = TwoNodes::start(Some(gate)).await;
 
     // Committed and published on A after B read the head, before B's
     // subscription was in place: B's bus never carries it.
-    let e = event(id, 1, "room.updated", json!({}));
-    log.events.lock().unwrap().push(e.clone());
-    node_a.publish(vec![e]);
+    n.commit_on_a(1);
     settle().await;
-    assert!(on_b.seqs().is_empty());
+    assert!(n.on_b.seqs().is_empty());
 
     open.send(()).unwrap();
     settle().await;
-    assert_eq!(on_b.seqs(), vec![1], "caught up from the log");
+    assert_eq!(n.on_b.seqs(), vec![1], "caught up from the log");
 }
 
 #[actix_rt::test]
 async fn with_the_bus_down_other_nodes_events_are_read_from_the_log() {
     tokio::time::pause();
-    let log = Arc::new(MemLog::default());
-    let (bus_a, bus_b) = WireBus::pair();
-    let node_a = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_a.clone());
-    let node_b = RoomDirectory::new(log.clone(), RoomConfig::default()).with_bus(bus_b.clone());
-    let id = Uuid::new_v4();
-    let on_b = Socket::start(false);
-    subscribe(&node_b.get_or_start(id), 1, "b@x", &on_b).await;
+    let n = TwoNodes::start(None).await;
     settle().await;
+    let config = RoomConfig::default();
 
-    for bus in [&bus_a, &bus_b] {
-        bus.down.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-    let e = event(id, 1, "room.updated", json!({}));
-    log.events.lock().unwrap().push(e.clone());
-    node_a.publish(vec![e]); // lost: the bus is down
+    TwoNodes::set_down(&n.bus_a, true);
+    TwoNodes::set_down(&n.bus_b, true);
+    n.commit_on_a(1); // lost: the bus is down
     settle().await;
-    assert!(on_b.seqs().is_empty());
-    tokio::time::sleep(RoomConfig::default().bus_down_poll).await;
+    assert!(n.on_b.seqs().is_empty());
+    tokio::time::sleep(config.bus_down_poll).await;
     settle().await;
-    assert_eq!(on_b.seqs(), vec![1], "read from the log on the timer");
+    assert_eq!(n.on_b.seqs(), vec![1], "read from the log on the timer");
 
     // Back up: live again, and the log read only every `bus_up_poll_every` ticks.
-    for bus in [&bus_a, &bus_b] {
-        bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
-    }
-    let reads = *log.heads.lock().unwrap();
-    let e = event(id, 2, "room.updated", json!({}));
-    log.events.lock().unwrap().push(e.clone());
-    node_a.publish(vec![e]);
+    TwoNodes::set_down(&n.bus_a, false);
+    TwoNodes::set_down(&n.bus_b, false);
+    let reads = *n.log.heads.lock().unwrap();
+    n.commit_on_a(2);
     settle().await;
-    assert_eq!(on_b.seqs(), vec![1, 2]);
-    let config = RoomConfig::default();
+    assert_eq!(n.on_b.seqs(), vec![1, 2]);
     tokio::time::sleep(config.bus_down_poll * 10).await;
     settle().await;
-    let polls = *log.heads.lock().unwrap() - reads;
+    let polls = *n.log.heads.lock().unwrap() - reads;
     assert_eq!(
         polls, 2,
         "with the bus up, one read per {} ticks",
@@ -854,11 +882,9 @@ async fn with_the_bus_down_other_nodes_events_are_read_from_the_log() {
 
     // Published while only A's connection was down: B's bus is up and carries
     // nothing; the slow poll finds it.
-    bus_a.down.store(true, std::sync::atomic::Ordering::SeqCst);
-    let e = event(id, 3, "room.updated", json!({}));
-    log.events.lock().unwrap().push(e.clone());
-    node_a.publish(vec![e]);
+    TwoNodes::set_down(&n.bus_a, true);
+    n.commit_on_a(3);
     tokio::time::sleep(config.bus_down_poll * config.bus_up_poll_every).await;
     settle().await;
-    assert_eq!(on_b.seqs(), vec![1, 2, 3]);
+    assert_eq!(n.on_b.seqs(), vec![1, 2, 3]);
 }

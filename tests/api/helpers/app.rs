@@ -172,7 +172,12 @@ impl TestApp {
     /// A second node: another app with the same settings on the same database,
     /// fake AD and file storage, as behind a load balancer.
     pub async fn node(&self) -> Self {
-        let mut vars = self.vars.clone();
+        self.sibling(self.vars.clone()).await
+    }
+
+    /// Another app with `vars` on this one's database, fake AD and storage, on a
+    /// fresh free port (an old one may linger in TIME_WAIT).
+    async fn sibling(&self, mut vars: BTreeMap<String, String>) -> Self {
         vars.insert("ANDON_LISTEN".into(), "127.0.0.1:0".into());
         Self::launch(
             vars,
@@ -196,16 +201,7 @@ impl TestApp {
         for (k, v) in changes {
             vars.insert(k.to_string(), v.to_string());
         }
-        // A fresh free port: the old one may linger in TIME_WAIT.
-        vars.insert("ANDON_LISTEN".into(), "127.0.0.1:0".into());
-        Self::launch(
-            vars,
-            self.ad.clone(),
-            self.db.clone(),
-            self.db_proxy.clone(),
-            self.storage.clone(),
-        )
-        .await
+        self.sibling(vars).await
     }
 
     /// Triggers graceful shutdown and waits for the app's thread to end.

@@ -496,6 +496,14 @@ pub async fn new_room(app: &TestApp, owner: &TestUser) -> String {
     room["id"].as_str().expect("room id").to_string()
 }
 
+/// `DELETE /api/rooms/{id}/permanent` as `admin`; the status.
+pub async fn delete_room_permanently(app: &TestApp, admin: &TestUser, room: &str) -> u16 {
+    let path = format!("/api/rooms/{room}/permanent");
+    app.send_as(reqwest::Method::DELETE, &path, &admin.token, None)
+        .await
+        .0
+}
+
 /// `POST /api/rooms/{id}/members` as the owner; panics unless 201.
 pub async fn add_member(app: &TestApp, owner: &TestUser, room: &str, user: &TestUser, role: &str) {
     let (status, body) = app

@@ -168,6 +168,17 @@ impl Harness {
     }
 }
 
+/// The user logged out (the caller deleted the session; `Forget` follows).
+async fn logout(supervisor: &Addr<SessionSupervisor>, id: SessionId) {
+    supervisor
+        .send(Forget {
+            id,
+            reason: EndReason::Logout,
+        })
+        .await
+        .unwrap();
+}
+
 /// Advances virtual time and lets every woken actor run.
 async fn advance(d: Duration) {
     tokio::time::sleep(d).await;
@@ -375,13 +386,7 @@ async fn logout_cancels_the_refresh_and_closes_sockets() {
     let closed = h.attach_socket(s.id).await;
     advance(Duration::from_secs(1)).await;
     h.touch(s.id).await;
-    h.addr
-        .send(Forget {
-            id: s.id,
-            reason: EndReason::Logout,
-        })
-        .await
-        .unwrap();
+    logout(&h.addr, s.id).await;
     advance(Duration::from_secs(3600)).await;
     assert_eq!(h.backend.refresh_count(), 0);
     assert_eq!(
@@ -526,13 +531,7 @@ async fn a_session_ended_on_one_node_closes_its_sockets_on_the_others() {
     .await
     .unwrap();
 
-    node_a
-        .send(Forget {
-            id: s.id,
-            reason: EndReason::Logout,
-        })
-        .await
-        .unwrap();
+    logout(&node_a, s.id).await;
     advance(Duration::from_secs(1)).await;
     assert_eq!(
         *closed.lock().unwrap(),
