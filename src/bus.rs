@@ -50,7 +50,8 @@ fn subject(room: Uuid) -> String {
 impl NatsBus {
     /// Connects to `url`; a server that is not up yet is retried in the
     /// background (the node serves its own sockets meanwhile).
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    /// `node` names this node on the bus (the same id as in its refresh leases).
+    pub async fn connect(url: &str, node: Uuid) -> anyhow::Result<Self> {
         let client = ConnectOptions::new()
             .name("andon")
             .retry_on_initial_connect()
@@ -73,7 +74,7 @@ impl NatsBus {
             .context("ANDON_NATS_URL is not a usable NATS server address")?;
         Ok(Self {
             client,
-            node: Uuid::new_v4().to_string(),
+            node: node.to_string(),
             runtime: tokio::runtime::Handle::current(),
         })
     }
@@ -237,7 +238,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_malformed_address_names_the_variable_not_the_address() {
-        let Err(e) = NatsBus::connect("nats://user:secret@bad host:4222").await else {
+        let Err(e) = NatsBus::connect("nats://user:secret@bad host:4222", Uuid::new_v4()).await
+        else {
             panic!("a malformed address was accepted");
         };
         let message = format!("{e:#}");

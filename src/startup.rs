@@ -89,9 +89,11 @@ impl Application {
             config.secret_key.clone(),
             config.old_secret_keys.clone(),
         ));
+        // This process among the nodes sharing the database (leases, the bus).
+        let node = uuid::Uuid::new_v4();
         // Several nodes on one database: events and session ends travel on NATS.
         let bus = match &config.nats_url {
-            Some(url) => Some(Arc::new(crate::bus::NatsBus::connect(url).await?)),
+            Some(url) => Some(Arc::new(crate::bus::NatsBus::connect(url, node).await?)),
             None => None,
         };
         let sessions = SessionRegistry::default();
@@ -100,7 +102,7 @@ impl Application {
                 db: pool.clone(),
                 ad: ad.clone(),
                 keyring: keyring.clone(),
-                node: uuid::Uuid::new_v4(),
+                node,
                 refresh_lease: 2 * config.refresh_retry
                     + config.ad_timeout
                     + Duration::from_secs(5),

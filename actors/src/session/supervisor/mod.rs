@@ -155,13 +155,23 @@ impl SessionSupervisor {
 
     /// Sets the regular refresh at `ad_expires_at - threshold` (now, if past).
     fn schedule_regular(&mut self, id: SessionId, ctx: &mut Context<Self>) {
+        self.schedule_regular_after(id, Duration::ZERO, ctx);
+    }
+
+    /// Like [`Self::schedule_regular`], but not sooner than `at_least` from now.
+    fn schedule_regular_after(
+        &mut self,
+        id: SessionId,
+        at_least: Duration,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(t) = self.sessions.get(&id) else {
             return;
         };
         let due = t.info.ad_expires_at
             - chrono::Duration::from_std(self.config.refresh_threshold).unwrap_or_default();
         let delay = (due - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
-        self.set_timer(id, delay, true, ctx);
+        self.set_timer(id, delay.max(at_least), true, ctx);
     }
 
     /// `needs_activity`: a regular refresh, skipped (parked) for idle sessions;
@@ -235,13 +245,7 @@ impl SessionSupervisor {
                 t.info.ad_expires_at = stored.ad_expires_at;
                 t.info.last_refreshed_at = stored.last_refreshed_at;
                 t.info.refresh_failures = stored.refresh_failures;
-                let due = stored.ad_expires_at
-                    - chrono::Duration::from_std(self.config.refresh_threshold).unwrap_or_default();
-                let delay = (due - self.clock.now())
-                    .to_std()
-                    .unwrap_or(Duration::ZERO)
-                    .max(self.config.refresh_retry);
-                self.set_timer(id, delay, true, ctx);
+                self.schedule_regular_after(id, self.config.refresh_retry, ctx);
             }
             Ok(RefreshOutcome::Rejected) => {
                 t.info.refresh_failures += 1;
