@@ -2,8 +2,6 @@
 //! actor, replay from the log and live delivery, driving the pure
 //! [`Subscriptions`](super::subscriptions::Subscriptions) machine.
 
-use std::sync::Arc;
-
 use actix::prelude::*;
 use andon_actors::realtime::messages::{EventMeta, Subscribe, Subscribed, Unsubscribe};
 use andon_actors::realtime::{EventKind, ServerFrame, WsCode};
@@ -11,10 +9,9 @@ use bytestring::ByteString;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::SocketActor;
 use super::outbox::Class;
 use super::subscriptions::{Fetch, LiveEvent, LiveStep, ReplayStep};
-use super::{SocketActor, SocketDeps};
-use crate::auth::AuthUser;
 use crate::db::events::ReplayEvent;
 use crate::realtime::protocol::WsError;
 use crate::rooms::Standing;
@@ -33,14 +30,12 @@ impl SocketActor {
         if let Err(e) = self.room_for_one_more(room_id) {
             return self.send_error(&e, &reference, Some(room_id), ctx);
         }
-        ctx.spawn(
-            readable(self.deps.clone(), self.user.clone(), room_id)
-                .into_actor(self)
-                .map(move |result, act, ctx| match result {
-                    Err(e) => act.send_error(&WsError::from(e), &reference, Some(room_id), ctx),
-                    Ok(standing) => act.register(room_id, standing, after, reference, ctx),
-                }),
-        );
+        ctx.spawn(self.readable(room_id).into_actor(self).map(
+            move |result, act, ctx| match result {
+                Err(e) => act.send_error(&WsError::from(e), &reference, Some(room_id), ctx),
+                Ok(standing) => act.register(room_id, standing, after, reference, ctx),
+            },
+        ));
     }
 
     fn room_for_one_more(&self, room_id: Uuid) -> Result<(), WsError> {
@@ -114,7 +109,7 @@ impl SocketActor {
         ctx: &mut Context<Self>,
     ) {
         ctx.spawn(
-            readable(self.deps.clone(), self.user.clone(), room_id)
+            self.readable(room_id)
                 .into_actor(self)
                 .map(move |result, act, ctx| {
                     if !act.subs.is_current(&room_id, generation) {
@@ -289,6 +284,15 @@ impl SocketActor {
         }
     }
 
+    /// The user's standing in the room, if they may read it.
+    fn readable(
+        &self,
+        room_id: Uuid,
+    ) -> impl Future<Output = crate::error::ApiResult<Standing>> + 'static {
+        let (deps, user) = (self.deps.clone(), self.user.clone());
+        async move { deps.rooms.readable(&user, room_id).await }
+    }
+
     /// Re-reads the user's role and the room's status after a change to either.
     fn refresh_access(&mut self, room_id: Uuid, ctx: &mut Context<Self>) {
         let (deps, user) = (self.deps.clone(), self.user.clone());
@@ -303,13 +307,4 @@ impl SocketActor {
                 }),
         );
     }
-}
-
-/// The user's standing in the room, if they may read it.
-async fn readable(
-    deps: Arc<SocketDeps>,
-    user: AuthUser,
-    room_id: Uuid,
-) -> crate::error::ApiResult<Standing> {
-    deps.rooms.readable(&user, room_id).await
 }
