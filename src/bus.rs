@@ -1,7 +1,7 @@
 //! The event bus between nodes on NATS core pub/sub (`ANDON_NATS_URL`).
 //!
 //! Each committed event is published once, after its commit, on the subject
-//! `andon.room.<room id>`, as the JSON of a [`StoredEvent`] (typing and read
+//! `andon.room.<room id>`, as JSON `{"t":"event","c":<the StoredEvent>}` (typing and read
 //! frames go the same way, already serialized), with the publishing node's id in
 //! the `Andon-Node` header; a room actor subscribes to its
 //! room's subject while it runs and skips its own node's messages. NATS core
