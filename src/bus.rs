@@ -2,7 +2,8 @@
 //!
 //! Each committed event is published once, after its commit, on the subject
 //! `andon.room.<room id>`, as JSON `{"t":"event","c":<the StoredEvent>}` (typing and read
-//! frames go the same way, already serialized), with the publishing node's id in
+//! frames go the same way, already serialized, as `"t":"ephemeral"`; a node's
+//! online set in the room as `"t":"presence"`), with the publishing node's id in
 //! the `Andon-Node` header; a room actor subscribes to its
 //! room's subject while it runs and skips its own node's messages. NATS core
 //! keeps nothing: PostgreSQL stays the record, and the room actor reads from it
@@ -13,7 +14,7 @@
 //! node subscribes to: the node that ended a session stored that first, the others
 //! close the session's sockets at once.
 
-use andon_actors::realtime::{BusItem, EphemeralFrame, EventBus, StoredEvent};
+use andon_actors::realtime::{BusItem, EphemeralFrame, EventBus, PresenceReport, StoredEvent};
 use andon_actors::session::{EndReason, SessionBus, SessionId};
 use anyhow::Context as _;
 use async_nats::{Client, ConnectOptions, Event, HeaderMap};
@@ -34,7 +35,9 @@ struct SessionEnded {
 pub struct NatsBus {
     client: Client,
     /// This node's id, to skip its own messages.
-    node: String,
+    node: Uuid,
+    /// The same, as sent in the header.
+    node_header: String,
     /// The runtime the client was made on, for the tasks that own subscriptions.
     runtime: tokio::runtime::Handle,
 }
@@ -74,7 +77,8 @@ impl NatsBus {
             .context("ANDON_NATS_URL is not a usable NATS server address")?;
         Ok(Self {
             client,
-            node: node.to_string(),
+            node,
+            node_header: node.to_string(),
             runtime: tokio::runtime::Handle::current(),
         })
     }
@@ -90,7 +94,7 @@ impl NatsBus {
         }
         let client = self.client.clone();
         let mut headers = HeaderMap::new();
-        headers.insert(NODE_HEADER, self.node.as_str());
+        headers.insert(NODE_HEADER, self.node_header.as_str());
         self.runtime.spawn(async move {
             for (subject, payload) in messages {
                 match client
@@ -119,7 +123,7 @@ impl NatsBus {
         &self,
         subject: String,
     ) -> BoxStream<'static, Option<T>> {
-        let (client, node) = (self.client.clone(), self.node.clone());
+        let (client, node) = (self.client.clone(), self.node_header.clone());
         let (tx, rx) = tokio::sync::mpsc::channel::<Option<T>>(FORWARD_QUEUE);
         self.runtime.spawn(async move {
             let mut subscriber = match client.subscribe(subject.clone()).await {
@@ -181,10 +185,14 @@ impl SessionBus for NatsBus {
 /// What travels on a room's subject: written from references, read as values.
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(tag = "t", content = "c", rename_all = "snake_case")]
-enum RoomMessage<E = StoredEvent, F = EphemeralFrame> {
+enum RoomMessage<E = StoredEvent, F = EphemeralFrame, P = PresenceReport> {
     Event(E),
     Ephemeral(F),
+    Presence(P),
 }
+
+/// A room message that holds one of the three by reference.
+type RoomMessageRef<'a> = RoomMessage<&'a StoredEvent, &'a EphemeralFrame, &'a PresenceReport>;
 
 /// `(subject, JSON)`, or `None` (logged) for a value that does not serialize.
 fn encoded(subject: String, value: &impl serde::Serialize) -> Option<(String, Vec<u8>)> {
@@ -199,22 +207,32 @@ fn encoded(subject: String, value: &impl serde::Serialize) -> Option<(String, Ve
 
 impl EventBus for NatsBus {
     fn publish(&self, events: &[StoredEvent]) {
-        let messages = events.iter().filter_map(|e| {
-            encoded(
-                subject(e.room_id),
-                &RoomMessage::<_, &EphemeralFrame>::Event(e),
-            )
-        });
+        let messages = events
+            .iter()
+            .filter_map(|e| encoded(subject(e.room_id), &RoomMessageRef::Event(e)));
         self.send(messages.collect());
     }
 
     fn publish_ephemeral(&self, frame: &EphemeralFrame) {
-        let message = RoomMessage::<&StoredEvent, _>::Ephemeral(frame);
+        let message = RoomMessageRef::Ephemeral(frame);
         self.send(
             encoded(subject(frame.room_id), &message)
                 .into_iter()
                 .collect(),
         );
+    }
+
+    fn publish_presence(&self, report: &PresenceReport) {
+        let message = RoomMessageRef::Presence(report);
+        self.send(
+            encoded(subject(report.room_id), &message)
+                .into_iter()
+                .collect(),
+        );
+    }
+
+    fn node(&self) -> Uuid {
+        self.node
     }
 
     fn connected(&self) -> bool {
@@ -225,8 +243,15 @@ impl EventBus for NatsBus {
         self.others_messages::<RoomMessage>(subject(room))
             .map(|m| match m {
                 None => BusItem::Subscribed,
-                Some(RoomMessage::Event(e)) => BusItem::Event(e),
+                Some(RoomMessage::Event(e)) => {
+                    // From the commit on another node to here (clocks in step).
+                    if let Ok(lag) = (chrono::Utc::now() - e.at).to_std() {
+                        metrics::histogram!("andon_bus_lag_seconds").record(lag.as_secs_f64());
+                    }
+                    BusItem::Event(e)
+                }
                 Some(RoomMessage::Ephemeral(f)) => BusItem::Ephemeral(f),
+                Some(RoomMessage::Presence(p)) => BusItem::Presence(p),
             })
             .boxed()
     }

@@ -65,6 +65,28 @@ fn describe() {
         "Time to get a database connection"
     );
     describe_counter!("andon_events_total", "Room events delivered, by kind");
+    describe_counter!(
+        "andon_bus_published_total",
+        "Messages put on the bus between nodes"
+    );
+    describe_counter!(
+        "andon_bus_received_total",
+        "Messages taken from the bus, from other nodes"
+    );
+    describe_counter!(
+        "andon_bus_publish_failures_total",
+        "Messages the bus did not take (other nodes read them from the log)"
+    );
+    describe_counter!(
+        "andon_bus_connects_total",
+        "Connections to the bus, the first one and every reconnect"
+    );
+    describe_counter!("andon_bus_disconnects_total", "Bus connections lost");
+    describe_histogram!(
+        "andon_bus_lag_seconds",
+        Unit::Seconds,
+        "From an event's commit on another node to its arrival here"
+    );
     describe_counter!("andon_deliveries_total", "Event frames handed to sockets");
     describe_counter!(
         "andon_ephemeral_dropped_total",

@@ -6,7 +6,7 @@ use reqwest::Method;
 
 use crate::helpers::{
     TcpProxy, TestApp, TestUser, WsClient, add_member, db_events, delete_room_permanently,
-    is_event, new_room, send_frame, ws_open, ws_ticket,
+    is_event, nats_url, new_room, send_frame, ws_open, ws_ticket,
 };
 
 #[tokio::test]
@@ -65,11 +65,6 @@ async fn a_socket_for_an_ended_session_is_closed_on_every_node() {
         Err((status, _)) => assert_eq!(status, 401),
         Ok(mut ws) => assert_eq!(ws.expect_close().await, 4001),
     }
-}
-
-/// The NATS server the cluster tests use (`scripts/test` provides one).
-fn nats_url() -> String {
-    std::env::var("ANDON_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
 async fn cluster(nodes: usize) -> Vec<TestApp> {
@@ -276,8 +271,21 @@ async fn one_node_refreshes_a_session_and_three_rejections_log_it_out_once() {
     assert_eq!(body["code"], "session_revoked");
 }
 
+/// Waits for a presence frame in `room` that lists `user` as `online` or not.
+async fn presence_of(ws: &mut WsClient, room: &str, user: &str, online: bool) {
+    let list = if online { "online" } else { "offline" };
+    ws.recv_until(&format!("{user} {list}"), |f| {
+        f["type"] == "presence"
+            && f["room_id"] == room
+            && f[list]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|u| u == user))
+    })
+    .await;
+}
+
 #[tokio::test]
-async fn typing_on_one_node_is_shown_on_another() {
+async fn typing_and_presence_on_one_node_are_shown_on_another() {
     let nodes = cluster(2).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     let (owner, editor, room) = room_with_editor(a, "bus-typing").await;
@@ -286,7 +294,16 @@ async fn typing_on_one_node_is_shown_on_another() {
     let mut typist = WsClient::connect(a, &editor.token)
         .await
         .named("editor on A");
-    typist.subscribe(&room, None).await;
+    let subscribed = typist.subscribe(&room, None).await;
+
+    // Each hears of the other, whichever node they are on.
+    presence_of(&mut watcher, &room, &editor.id, true).await;
+    if !subscribed["online"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|u| u == owner.id.as_str()))
+    {
+        presence_of(&mut typist, &room, &owner.id, true).await;
+    }
 
     typist
         .send(serde_json::json!({"type": "typing", "room_id": room}))
@@ -296,6 +313,10 @@ async fn typing_on_one_node_is_shown_on_another() {
         .await;
     assert_eq!(typing["user"], editor.id.as_str());
     assert_eq!(typing["room_id"], room.as_str());
+
+    // The editor's last socket, on A, goes: offline on B too.
+    drop(typist);
+    presence_of(&mut watcher, &room, &editor.id, false).await;
 }
 
 #[tokio::test]

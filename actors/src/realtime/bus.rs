@@ -23,6 +23,8 @@ pub enum BusItem {
     Event(StoredEvent),
     /// A typing or read frame from another node.
     Ephemeral(EphemeralFrame),
+    /// Who holds sockets in the room on another node.
+    Presence(PresenceReport),
 }
 
 /// An ephemeral frame (typing, read) for a room's sockets on every node, but
@@ -34,11 +36,30 @@ pub struct EphemeralFrame {
     pub text: String,
 }
 
+/// The users holding sockets in a room on one node: the whole set each time, so
+/// the latest report from a node is all a receiver needs (a lost or late one
+/// costs nothing but time).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PresenceReport {
+    pub room_id: Uuid,
+    pub node: Uuid,
+    /// Grows with each report a node sends: an older one arriving late is ignored.
+    pub version: u64,
+    pub online: Vec<String>,
+    /// Sent by a room actor that just subscribed: the others answer with theirs.
+    pub ask: bool,
+}
+
 pub trait EventBus: Send + Sync + 'static {
     /// Hands events committed on this node to the other nodes (no waiting).
     fn publish(&self, events: &[StoredEvent]);
     /// Hands an ephemeral frame to the other nodes (dropped if the bus is down).
     fn publish_ephemeral(&self, frame: &EphemeralFrame);
+    /// Hands this node's presence in a room to the other nodes (dropped if the
+    /// bus is down: reports repeat).
+    fn publish_presence(&self, report: &PresenceReport);
+    /// This node's id on the bus.
+    fn node(&self) -> Uuid;
     /// The events other nodes commit in `room`, while the stream is held.
     fn room_events(&self, room: Uuid) -> BoxStream<'static, BusItem>;
     /// Whether the bus carries messages now; while it does not, room actors read

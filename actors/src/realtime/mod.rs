@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use bus::{BusItem, EphemeralFrame, EventBus};
+pub use bus::{BusItem, EphemeralFrame, EventBus, PresenceReport};
 pub use commit::{
     BatchError, BatchOutcome, BatchWriter, GroupCommit, LANES, SendAck, SendError, SendRequest,
 };

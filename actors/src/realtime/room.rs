@@ -19,13 +19,20 @@
 //!   `presence_window`, in one frame listing who came and who went: when a shift
 //!   of n people connects at once, each socket gets a few frames instead of n (n²
 //!   frames in all, which at n = 2,000 held 100 MB of queued frames).
+//! - Several nodes: a user is online while any node holds a socket of theirs.
+//!   Each node's room actor reports its whole online set on the bus when it
+//!   changes (at the end of the presence window), every `presence_heartbeat`
+//!   while it is not empty, and in answer to a room actor that just started on
+//!   another node. A node not heard from for three heartbeats is taken as gone:
+//!   its users go offline, so a dead node's presence lasts that long at most.
 //! - Typing is forwarded at most once per `typing_interval` per socket, to other
 //!   users' sockets only.
 //! - With no subscriber for `idle_timeout`, the actor stops and leaves the
 //!   directory; the next subscriber starts a fresh one from the log's head.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -39,8 +46,8 @@ use super::messages::{
     ToSocket, Typing, Unsubscribe,
 };
 use super::{
-    BusItem, CloseCode, EphemeralFrame, EventKind, EventLog, RoomDirectory, ServerFrame,
-    StoredEvent, UnsubscribeReason,
+    BusItem, CloseCode, EphemeralFrame, EventKind, EventLog, PresenceReport, RoomDirectory,
+    ServerFrame, StoredEvent, UnsubscribeReason,
 };
 use crate::metrics::RealtimeMetrics;
 
@@ -49,6 +56,13 @@ use crate::metrics::RealtimeMetrics;
 /// size while the connection lives (actix-http's retention limit is 128 KiB):
 /// frames are kept well under its first size, 8 KiB.
 const PRESENCE_FRAME_BYTES: usize = 4 * 1024;
+
+/// Versions of this node's presence reports, for every room: they only grow, so
+/// a receiver keeps the latest of each node even across room actor restarts.
+static PRESENCE_VERSION: AtomicU64 = AtomicU64::new(1);
+
+/// Heartbeats a node may miss before its users are taken as offline.
+const PRESENCE_MISSED_HEARTBEATS: u32 = 3;
 
 #[derive(Debug, Clone)]
 pub struct RoomConfig {
@@ -59,6 +73,9 @@ pub struct RoomConfig {
     pub typing_expiry: Duration,
     /// Presence changes are gathered this long, then announced in one frame.
     pub presence_window: Duration,
+    /// With several nodes: how often a room actor with sockets repeats its
+    /// presence report; a node silent for three of these is taken as gone.
+    pub presence_heartbeat: Duration,
     /// While the bus between nodes is down, a room with subscribers reads the
     /// other nodes' events from the log this often.
     pub bus_down_poll: Duration,
@@ -78,11 +95,18 @@ impl Default for RoomConfig {
             typing_interval: Duration::from_secs(1),
             typing_expiry: Duration::from_secs(3),
             presence_window: Duration::from_millis(250),
+            presence_heartbeat: Duration::from_secs(10),
             bus_down_poll: Duration::from_secs(1),
             bus_up_poll_every: 5,
             metrics: RealtimeMetrics::default(),
         }
     }
+}
+
+struct RemotePresence {
+    version: u64,
+    users: HashSet<String>,
+    heard: Instant,
 }
 
 struct Subscriber {
@@ -103,8 +127,12 @@ pub struct RoomActor {
     gap_timer: Option<SpawnHandle>,
     idle_timer: Option<SpawnHandle>,
     subscribers: HashMap<u64, Subscriber>,
-    /// Sockets per online user.
+    /// Sockets per online user, on this node.
     online: HashMap<String, usize>,
+    /// Users online in this room on other nodes, by node (their latest report).
+    remote: HashMap<Uuid, RemotePresence>,
+    /// This node's online set changed since it was last reported on the bus.
+    report_due: bool,
     /// Presence not yet announced: user → online. Sorted, so the announcement's
     /// lists are.
     presence_pending: BTreeMap<String, bool>,
@@ -131,6 +159,8 @@ impl RoomActor {
             idle_timer: None,
             subscribers: HashMap::new(),
             online: HashMap::new(),
+            remote: HashMap::new(),
+            report_due: false,
             presence_pending: BTreeMap::new(),
             presence_timer: None,
             catching_up: false,
@@ -234,11 +264,15 @@ impl RoomActor {
     /// Announces pending presence changes at the end of the window (called after
     /// every handler that may change presence).
     fn arm_presence(&mut self, ctx: &mut Context<Self>) {
-        if self.presence_pending.is_empty() || self.presence_timer.is_some() {
+        let due = !self.presence_pending.is_empty() || self.report_due;
+        if !due || self.presence_timer.is_some() {
             return;
         }
         self.presence_timer = Some(ctx.run_later(self.config.presence_window, |act, ctx| {
             act.presence_timer = None;
+            if act.report_due {
+                act.report_presence(false);
+            }
             act.announce_presence();
             act.arm_presence(ctx); // what did not fit in this frame
         }));
@@ -270,6 +304,116 @@ impl RoomActor {
         self.broadcast_ephemeral(frame.to_text(None), None);
     }
 
+    /// A user's first socket here arrived (`online`) or their last one left.
+    /// The room hears of it unless another node holds a socket of theirs; the
+    /// other nodes hear of it in this node's next report.
+    fn local_presence(&mut self, user: &str, online: bool) {
+        if self.directory.bus().is_some() {
+            self.report_due = true;
+        }
+        if !self.online_elsewhere(user, None) {
+            self.presence(user, online);
+        }
+    }
+
+    /// Whether a node other than `except` reported `user` online.
+    fn online_elsewhere(&self, user: &str, except: Option<Uuid>) -> bool {
+        self.remote
+            .iter()
+            .any(|(node, r)| Some(*node) != except && r.users.contains(user))
+    }
+
+    /// Puts this node's online set on the bus; with `ask`, the other nodes
+    /// answer with theirs.
+    fn report_presence(&mut self, ask: bool) {
+        self.report_due = false;
+        let Some(bus) = self.directory.bus() else {
+            return;
+        };
+        bus.publish_presence(&PresenceReport {
+            room_id: self.room_id,
+            node: bus.node(),
+            version: PRESENCE_VERSION.fetch_add(1, Ordering::Relaxed),
+            online: self.online.keys().cloned().collect(),
+            ask,
+        });
+    }
+
+    /// Another node's report replaces what it said before: who appeared there
+    /// and is nowhere else comes online, who left there and is nowhere else goes
+    /// offline.
+    fn take_report(&mut self, report: PresenceReport, ctx: &mut Context<Self>) {
+        let Some(bus) = self.directory.bus() else {
+            return;
+        };
+        if report.room_id != self.room_id || report.node == bus.node() {
+            return;
+        }
+        if report.ask && !self.online.is_empty() {
+            self.report_presence(false);
+        }
+        let node = report.node;
+        if self
+            .remote
+            .get(&node)
+            .is_some_and(|r| r.version >= report.version)
+        {
+            return; // overtaken by a later report
+        }
+        let users: HashSet<String> = report.online.into_iter().collect();
+        let before = self
+            .remote
+            .remove(&node)
+            .map(|r| r.users)
+            .unwrap_or_default();
+        self.node_changed(node, &before, &users);
+        // Kept when empty too, so that an older report arriving late is known
+        // as older; a silent node's entry goes with the heartbeat check.
+        self.remote.insert(
+            node,
+            RemotePresence {
+                version: report.version,
+                users,
+                heard: Instant::now(),
+            },
+        );
+        self.arm_presence(ctx);
+    }
+
+    /// Announces what changes in the room when `node`'s users go from `before`
+    /// to `after` (the node's entry in `remote` is out of the way).
+    fn node_changed(&mut self, node: Uuid, before: &HashSet<String>, after: &HashSet<String>) {
+        for (from, to, online) in [(after, before, true), (before, after, false)] {
+            for user in from.difference(to) {
+                if !self.online.contains_key(user) && !self.online_elsewhere(user, Some(node)) {
+                    self.presence(user, online);
+                }
+            }
+        }
+    }
+
+    /// Repeats this node's report, and takes the nodes silent for too long as
+    /// gone.
+    fn presence_heartbeat(&mut self, ctx: &mut Context<Self>) {
+        if !self.online.is_empty() {
+            self.report_presence(false);
+        }
+        let limit = self.config.presence_heartbeat * PRESENCE_MISSED_HEARTBEATS;
+        let gone: Vec<Uuid> = self
+            .remote
+            .iter()
+            .filter(|(_, r)| r.heard.elapsed() >= limit)
+            .map(|(node, _)| *node)
+            .collect();
+        for node in gone {
+            tracing::info!(room = %self.room_id, %node, "no presence report from a node: its users are offline");
+            if let Some(r) = self.remote.remove(&node) {
+                self.node_changed(node, &r.users, &HashSet::new());
+            }
+        }
+        self.arm_presence(ctx);
+    }
+
     fn remove(&mut self, socket_id: u64) -> Option<Subscriber> {
         let sub = self.subscribers.remove(&socket_id)?;
         let last = match self.online.get_mut(&sub.user_id) {
@@ -283,7 +427,7 @@ impl RoomActor {
             }
         };
         if last {
-            self.presence(&sub.user_id, false);
+            self.local_presence(&sub.user_id, false);
         }
         Some(sub)
     }
@@ -421,6 +565,7 @@ impl Actor for RoomActor {
         // while the bus is down.
         if let Some(bus) = self.directory.bus() {
             ctx.add_stream(bus.room_events(self.room_id));
+            ctx.run_interval(self.config.presence_heartbeat, Self::presence_heartbeat);
             let bus = bus.clone();
             let mut ticks: u32 = 0;
             ctx.run_interval(self.config.bus_down_poll, move |act, ctx| {
@@ -455,7 +600,7 @@ impl Handler<Subscribe> for RoomActor {
             *count += 1;
             let first = *count == 1;
             if first {
-                self.presence(&msg.user_id, true);
+                self.local_presence(&msg.user_id, true);
             }
             self.subscribers.insert(
                 msg.socket_id,
@@ -467,8 +612,14 @@ impl Handler<Subscribe> for RoomActor {
             );
         }
         self.arm_presence(ctx);
-        let mut online: Vec<String> = self.online.keys().cloned().collect();
-        online.sort();
+        let mut online: Vec<String> = self
+            .online
+            .keys()
+            .chain(self.remote.values().flat_map(|r| &r.users))
+            .cloned()
+            .collect();
+        online.sort_unstable();
+        online.dedup();
         MessageResult(Subscribed {
             head_seq: self.head,
             online,
@@ -488,7 +639,11 @@ impl Handler<Unsubscribe> for RoomActor {
 impl StreamHandler<BusItem> for RoomActor {
     fn handle(&mut self, item: BusItem, ctx: &mut Context<Self>) {
         match item {
-            BusItem::Subscribed => self.catch_up(ctx),
+            BusItem::Subscribed => {
+                self.catch_up(ctx);
+                self.report_presence(true);
+            }
+            BusItem::Presence(report) => self.take_report(report, ctx),
             // Deleted through another node (not stored, so no seq of its own).
             BusItem::Event(event) if event.kind == EventKind::RoomDeleted.as_str() => {
                 self.end_room(event.actor, ctx);
@@ -579,6 +734,7 @@ impl RoomActor {
             });
         }
         self.online.clear();
+        self.remote.clear();
         ctx.stop();
     }
 }

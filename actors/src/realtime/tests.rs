@@ -705,8 +705,9 @@ async fn a_large_arrival_is_announced_in_frames_of_bounded_size() {
 /// `Subscribed` of each room stream waits for `gate`, if set, so a test can
 /// commit something between a room actor's start and its subscription.
 struct WireBus {
-    node: u8,
-    wire: Arc<tokio::sync::broadcast::Sender<(u8, StoredEvent)>>,
+    node: Uuid,
+    /// What every node put on the wire: (sender, room, item).
+    wire: Arc<tokio::sync::broadcast::Sender<(Uuid, Uuid, BusItem)>>,
     gate: Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
     /// A bus that is down carries nothing.
     down: std::sync::atomic::AtomicBool,
@@ -715,15 +716,21 @@ struct WireBus {
 impl WireBus {
     fn pair() -> (Arc<WireBus>, Arc<WireBus>) {
         let wire = Arc::new(tokio::sync::broadcast::channel(256).0);
-        let node = |n| {
+        let node = || {
             Arc::new(WireBus {
-                node: n,
+                node: Uuid::new_v4(),
                 wire: wire.clone(),
                 gate: Mutex::new(None),
                 down: std::sync::atomic::AtomicBool::new(false),
             })
         };
-        (node(1), node(2))
+        (node(), node())
+    }
+
+    fn put(&self, room: Uuid, item: BusItem) {
+        if self.connected() {
+            let _ = self.wire.send((self.node, room, item));
+        }
     }
 }
 
@@ -733,6 +740,7 @@ struct TwoNodes {
     bus_a: Arc<WireBus>,
     bus_b: Arc<WireBus>,
     node_a: RoomDirectory,
+    node_b: RoomDirectory,
     room: Uuid,
     on_b: Socket,
 }
@@ -753,6 +761,7 @@ impl TwoNodes {
             bus_a,
             bus_b,
             node_a,
+            node_b,
             room,
             on_b,
         }
@@ -773,15 +782,22 @@ impl TwoNodes {
 
 impl EventBus for WireBus {
     fn publish(&self, events: &[StoredEvent]) {
-        if !self.connected() {
-            return;
-        }
         for e in events {
-            let _ = self.wire.send((self.node, e.clone()));
+            self.put(e.room_id, BusItem::Event(e.clone()));
         }
     }
 
-    fn publish_ephemeral(&self, _: &EphemeralFrame) {}
+    fn publish_ephemeral(&self, frame: &EphemeralFrame) {
+        self.put(frame.room_id, BusItem::Ephemeral(frame.clone()));
+    }
+
+    fn publish_presence(&self, report: &PresenceReport) {
+        self.put(report.room_id, BusItem::Presence(report.clone()));
+    }
+
+    fn node(&self) -> Uuid {
+        self.node
+    }
 
     fn connected(&self) -> bool {
         !self.down.load(std::sync::atomic::Ordering::SeqCst)
@@ -800,8 +816,8 @@ impl EventBus for WireBus {
         let events = futures_util::stream::unfold(rx, move |mut rx| async move {
             loop {
                 match rx.recv().await {
-                    Ok((from, e)) if from != me && e.room_id == room => {
-                        return Some((BusItem::Event(e), rx));
+                    Ok((from, to, item)) if from != me && to == room => {
+                        return Some((item, rx));
                     }
                     Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
@@ -887,4 +903,89 @@ async fn with_the_bus_down_other_nodes_events_are_read_from_the_log() {
     tokio::time::sleep(config.bus_down_poll * config.bus_up_poll_every).await;
     settle().await;
     assert_eq!(n.on_b.seqs(), vec![1, 2, 3]);
+}
+
+/// The presence changes of `user` a socket was told, in order.
+fn presence_of(s: &Socket, user: &str) -> Vec<bool> {
+    presence(s)
+        .into_iter()
+        .filter(|(u, _)| u == user)
+        .map(|(_, online)| online)
+        .collect()
+}
+
+#[actix_rt::test]
+async fn a_user_is_online_while_any_node_holds_a_socket_of_theirs() {
+    tokio::time::pause();
+    let n = TwoNodes::start(None).await;
+    after_presence_window().await;
+
+    // a@x's first socket, on node A: B's socket hears of it, and A's socket
+    // hears of b@x (A's new room actor asks, B answers).
+    let room_a = n.node_a.get_or_start(n.room);
+    let on_a = Socket::start(false);
+    subscribe(&room_a, 10, "a@x", &on_a).await;
+    after_presence_window().await;
+    after_presence_window().await;
+    assert_eq!(presence_of(&n.on_b, "a@x"), [true]);
+    assert_eq!(presence_of(&on_a, "b@x"), [true]);
+    let again = subscribe(&room_a, 11, "w@x", &Socket::start(false)).await;
+    assert!(
+        again.online.contains(&"b@x".to_string()),
+        "{:?}",
+        again.online
+    );
+
+    // b@x opens a second socket, on node A: nobody hears of it; closing the
+    // first one (on B) is no news either, b@x is still on A.
+    let b_on_a = Socket::start(false);
+    subscribe(&room_a, 12, "b@x", &b_on_a).await;
+    after_presence_window().await;
+    let room_b = n.node_b.get_or_start(n.room);
+    room_b.send(Unsubscribe { socket_id: 1 }).await.unwrap();
+    after_presence_window().await;
+    after_presence_window().await;
+    assert_eq!(presence_of(&on_a, "b@x"), [true], "b@x never left");
+
+    // Its last socket goes: offline everywhere.
+    let watcher_b = Socket::start(false);
+    subscribe(&room_b, 2, "v@x", &watcher_b).await;
+    after_presence_window().await;
+    room_a.send(Unsubscribe { socket_id: 12 }).await.unwrap();
+    after_presence_window().await;
+    after_presence_window().await;
+    assert_eq!(presence_of(&on_a, "b@x"), [true, false]);
+    assert_eq!(presence_of(&watcher_b, "b@x"), [false]);
+}
+
+#[actix_rt::test]
+async fn a_node_silent_for_three_heartbeats_takes_its_users_offline() {
+    tokio::time::pause();
+    let n = TwoNodes::start(None).await;
+    let heartbeat = RoomConfig::default().presence_heartbeat;
+    let room_a = n.node_a.get_or_start(n.room);
+    subscribe(&room_a, 10, "a@x", &Socket::start(false)).await;
+    after_presence_window().await;
+    assert_eq!(presence_of(&n.on_b, "a@x"), [true]);
+
+    // Heartbeats keep a@x online while the room is quiet.
+    tokio::time::sleep(heartbeat * 5).await;
+    settle().await;
+    assert_eq!(presence_of(&n.on_b, "a@x"), [true]);
+
+    // Node A goes silent (dead, or cut off): a@x stays online for up to three
+    // heartbeats, then goes offline.
+    TwoNodes::set_down(&n.bus_a, true);
+    tokio::time::sleep(heartbeat * 2).await;
+    settle().await;
+    assert_eq!(presence_of(&n.on_b, "a@x"), [true]);
+    tokio::time::sleep(heartbeat * 2).await;
+    after_presence_window().await;
+    assert_eq!(presence_of(&n.on_b, "a@x"), [true, false]);
+
+    // Back: its next heartbeat brings a@x back.
+    TwoNodes::set_down(&n.bus_a, false);
+    tokio::time::sleep(heartbeat).await;
+    after_presence_window().await;
+    assert_eq!(presence_of(&n.on_b, "a@x"), [true, false, true]);
 }

@@ -18,6 +18,11 @@ pub use proxy::TcpProxy;
 pub use storage::Driver;
 pub use ws::*;
 
+/// The NATS server the cluster tests use (`scripts/test` provides one).
+pub fn nats_url() -> String {
+    std::env::var("ANDON_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
 /// The actix runtime used by the app and fake AD runs on threads of its own; each
 /// of them reports once it is listening.
 pub fn spawn_system_thread<T, F, Fut>(name: &str, make: F) -> std::thread::JoinHandle<()>
