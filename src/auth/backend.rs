@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use andon_actors::session::{
-    BackendError, EndReason, RefreshOutcome, SessionBackend, SessionId, SessionInfo,
+    BackendError, EndReason, Expiry, RefreshOutcome, SessionBackend, SessionId, SessionInfo,
 };
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
@@ -111,6 +111,21 @@ impl SessionBackend for DbSessionBackend {
         let client = self.db.get().await?;
         sessions::end(&client, id, reason).await?;
         Ok(())
+    }
+
+    async fn expire(
+        &self,
+        id: SessionId,
+        idle_since: DateTime<Utc>,
+    ) -> Result<Expiry, BackendError> {
+        let client = self.db.get().await?;
+        if sessions::end_if_idle(&client, id, EndReason::Expired, Some(idle_since)).await? {
+            return Ok(Expiry::Expired);
+        }
+        Ok(match sessions::load(&client, id).await? {
+            Some(stored) => Expiry::Active(stored),
+            None => Expiry::Gone,
+        })
     }
 
     async fn flush_activity(

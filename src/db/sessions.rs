@@ -114,15 +114,32 @@ pub async fn ended_reason(client: &impl GenericClient, hash: &[u8; 32]) -> Resul
 
 /// Deletes the session and leaves a tombstone with the reason; false if it was gone.
 pub async fn end(client: &impl GenericClient, id: SessionId, reason: EndReason) -> Result<bool> {
+    end_if_idle(client, id, reason, None).await
+}
+
+/// [`end`], only if the stored last activity is before `idle_since` (when
+/// given); false if it was gone or active since.
+pub async fn end_if_idle(
+    client: &impl GenericClient,
+    id: SessionId,
+    reason: EndReason,
+    idle_since: Option<DateTime<Utc>>,
+) -> Result<bool> {
     let stmt = client
         .prepare_cached(
-            "WITH gone AS (DELETE FROM sessions WHERE id = $1 RETURNING token_hash)
+            "WITH gone AS (
+                 DELETE FROM sessions
+                 WHERE id = $1 AND ($3::timestamptz IS NULL OR last_activity_at < $3)
+                 RETURNING token_hash)
              INSERT INTO ended_sessions (token_hash, reason)
              SELECT token_hash, $2 FROM gone
              ON CONFLICT (token_hash) DO UPDATE SET reason = EXCLUDED.reason, ended_at = now()",
         )
         .await?;
-    Ok(client.execute(&stmt, &[&id, &reason.as_str()]).await? > 0)
+    Ok(client
+        .execute(&stmt, &[&id, &reason.as_str(), &idle_since])
+        .await?
+        > 0)
 }
 
 /// Tombstones older than this are forgotten: such a token just gets `invalid_token`.

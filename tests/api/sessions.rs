@@ -127,6 +127,45 @@ async fn inactive_sessions_expire_with_their_own_code() {
 }
 
 #[tokio::test]
+async fn inactivity_is_judged_by_the_stored_activity_that_other_nodes_write() {
+    let app = TestApp::builder()
+        .env("ANDON_INACTIVITY_SECS", 2)
+        .spawn()
+        .await;
+    let user = app.user("active-elsewhere").await;
+    let db = app.db.client().await;
+    // Activity another node stored (this node saw none): the session is idle
+    // here within 2 s, but may expire only 2 s after that activity.
+    let active: chrono::DateTime<chrono::Utc> = db
+        .query_one(
+            "UPDATE sessions SET last_activity_at = now() + interval '4 seconds'
+             WHERE user_id = $1 RETURNING last_activity_at",
+            &[&user.id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let ended_at: chrono::DateTime<chrono::Utc> =
+        eventually(20, "the session to expire", || async {
+            let row = db
+                .query_opt(
+                    "SELECT e.ended_at FROM ended_sessions e
+                 WHERE e.reason = 'expired'
+                   AND NOT EXISTS (SELECT 1 FROM sessions WHERE user_id = $1)",
+                    &[&user.id],
+                )
+                .await
+                .unwrap();
+            row.map(|r| r.get(0))
+        })
+        .await;
+    assert!(
+        ended_at >= active + chrono::Duration::seconds(2),
+        "expired at {ended_at}, before 2 s had passed since the activity at {active}"
+    );
+}
+
+#[tokio::test]
 async fn a_stored_session_past_its_end_is_refused_and_ended() {
     let app = TestApp::spawn().await;
     // Not used before the change: no activity of theirs waits to be written back.

@@ -56,6 +56,17 @@ pub enum RefreshOutcome {
     Elsewhere(SessionInfo),
 }
 
+/// What an inactivity expiry found in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expiry {
+    /// Idle as stored too: ended as expired.
+    Expired,
+    /// Active since, as stored by another node: the session as stored now.
+    Active(SessionInfo),
+    /// No longer stored (ended elsewhere).
+    Gone,
+}
+
 /// Why a session ended; stored so the next request gets the right 401 code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,6 +115,13 @@ pub trait SessionBackend: Send + Sync + 'static {
     async fn record_failures(&self, id: SessionId, failures: u32) -> Result<(), BackendError>;
     /// Deletes the session, remembering why.
     async fn end(&self, id: SessionId, reason: EndReason) -> Result<(), BackendError>;
+    /// Ends the session as expired if its stored last activity is before
+    /// `idle_since`: another node may have seen activity this one has not.
+    async fn expire(
+        &self,
+        id: SessionId,
+        idle_since: DateTime<Utc>,
+    ) -> Result<Expiry, BackendError>;
     /// Stores last-activity times, many sessions in one write.
     async fn flush_activity(
         &self,

@@ -10,7 +10,9 @@
 //!   `refresh_retry`. A success resets the count. At [`MAX_STRIKES`] the session is
 //!   ended ([`EndReason::Forced`]) and its sockets closed with 4001.
 //! - AD unavailable is not a strike: retry with exponential backoff, keep the session.
-//! - A periodic sweep ends sessions idle for longer than `inactivity`.
+//! - A periodic sweep ends sessions idle for longer than `inactivity`, as the
+//!   database has it: a session idle here but active through another node is
+//!   kept (and its activity time taken from the database).
 //! - Last-activity times collect in memory and are written in one batch per
 //!   `flush_interval` (and on [`FlushActivity`]), never one write per request.
 //! - [`Forget`] (logout) cancels the timers and closes the sockets.
@@ -34,8 +36,8 @@ use super::messages::{
     Adopt, EndSession, FlushActivity, Forget, Inspect, SessionSnapshot, Touch, Track,
 };
 use super::{
-    EndReason, MAX_STRIKES, RefreshOutcome, SessionActor, SessionBackend, SessionBus, SessionId,
-    SessionInfo, SessionRegistry,
+    EndReason, Expiry, MAX_STRIKES, RefreshOutcome, SessionActor, SessionBackend, SessionBus,
+    SessionId, SessionInfo, SessionRegistry,
 };
 use crate::clock::Clock;
 use crate::realtime::CloseCode;
@@ -282,8 +284,14 @@ impl SessionSupervisor {
         }
     }
 
-    /// Ends a session: stored as ended, timers cancelled, sockets closed.
+    /// Ends a session: stored as ended (a logout is stored by its request),
+    /// timers cancelled, sockets closed.
     fn end(&mut self, id: SessionId, reason: EndReason, ctx: &mut Context<Self>) {
+        self.finish(id, reason, reason != EndReason::Logout, ctx);
+    }
+
+    /// [`Self::end`], storing the end only if `store` (else it is stored already).
+    fn finish(&mut self, id: SessionId, reason: EndReason, store: bool, ctx: &mut Context<Self>) {
         self.untrack(id, ctx);
         match reason {
             EndReason::Forced => metrics::counter!("andon_forced_logouts_total").increment(1),
@@ -298,8 +306,7 @@ impl SessionSupervisor {
         );
         ctx.spawn(
             async move {
-                if reason != EndReason::Logout
-                    && let Err(e) = backend.end(id, reason).await
+                if store && let Err(e) = backend.end(id, reason).await
                 {
                     tracing::error!(session = %id, error = %e, "could not end session in the database");
                 }
@@ -325,17 +332,39 @@ impl SessionSupervisor {
         metrics::gauge!("andon_sessions").set(self.sessions.len() as f64);
     }
 
+    /// Expires the sessions idle here for `inactivity`, if the database agrees.
     fn sweep(&mut self, ctx: &mut Context<Self>) {
-        let now = self.clock.now();
         let limit = chrono::Duration::from_std(self.config.inactivity).unwrap_or_default();
+        let idle_since = self.clock.now() - limit;
         let idle: Vec<SessionId> = self
             .sessions
             .iter()
-            .filter(|(_, t)| now - t.info.last_activity_at >= limit)
+            .filter(|(_, t)| t.info.last_activity_at <= idle_since)
             .map(|(id, _)| *id)
             .collect();
         for id in idle {
-            self.end(id, EndReason::Expired, ctx);
+            let backend = self.backend.clone();
+            ctx.spawn(
+                async move { backend.expire(id, idle_since).await }
+                    .into_actor(self)
+                    .map(move |outcome, act, ctx| match outcome {
+                        Ok(Expiry::Expired) => act.finish(id, EndReason::Expired, false, ctx),
+                        Ok(Expiry::Active(stored)) => {
+                            if let Some(t) = act.sessions.get_mut(&id) {
+                                tracing::debug!(session = %id, "active through another node: kept");
+                                t.info.last_activity_at =
+                                    t.info.last_activity_at.max(stored.last_activity_at);
+                            }
+                        }
+                        Ok(Expiry::Gone) => {
+                            act.untrack(id, ctx);
+                            close_sockets(&act.registry, id, EndReason::Expired);
+                        }
+                        Err(e) => {
+                            tracing::warn!(session = %id, error = %e, "could not expire; next sweep retries");
+                        }
+                    }),
+            );
         }
     }
 

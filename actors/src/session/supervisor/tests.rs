@@ -79,6 +79,21 @@ impl SessionBackend for FakeBackend {
         self.flushed.lock().unwrap().push(batch);
         Ok(())
     }
+    /// Expires unless `stored` says the session was active since.
+    async fn expire(
+        &self,
+        id: SessionId,
+        idle_since: DateTime<Utc>,
+    ) -> Result<Expiry, crate::session::BackendError> {
+        let stored = self.stored.lock().unwrap();
+        if let Some(s) = stored.iter().find(|s| s.id == id)
+            && s.last_activity_at > idle_since
+        {
+            return Ok(Expiry::Active(s.clone()));
+        }
+        self.ended.lock().unwrap().push((id, EndReason::Expired));
+        Ok(Expiry::Expired)
+    }
 }
 
 struct FakeSocket(Arc<Mutex<Vec<u16>>>);
@@ -354,6 +369,35 @@ async fn inactive_sessions_expire_and_active_ones_stay() {
         vec![CloseCode::SessionEnded.as_u16()]
     );
     assert!(h.snapshot(busy.id).await.is_some());
+}
+
+#[actix_rt::test]
+async fn a_session_idle_here_but_active_through_another_node_is_not_expired() {
+    let h = harness(vec![]).await;
+    let s = h.session(HOUR * 200);
+    h.track(&s).await;
+    let closed = h.attach_socket(s.id).await;
+    // Another node stores activity two days in (this node sees none).
+    advance(HOUR * 48).await;
+    h.backend.stored.lock().unwrap().push(SessionInfo {
+        last_activity_at: h.clock.now(),
+        ..s.clone()
+    });
+    advance(HOUR * 25).await;
+    assert!(h.backend.ended.lock().unwrap().is_empty(), "kept at 73 h");
+    assert!(closed.lock().unwrap().is_empty());
+    assert!(h.snapshot(s.id).await.is_some());
+
+    // Idle everywhere for the inactivity period, counted from that activity.
+    advance(HOUR * 48).await;
+    assert_eq!(
+        *h.backend.ended.lock().unwrap(),
+        vec![(s.id, EndReason::Expired)]
+    );
+    assert_eq!(
+        *closed.lock().unwrap(),
+        vec![CloseCode::SessionEnded.as_u16()]
+    );
 }
 
 #[actix_rt::test]
