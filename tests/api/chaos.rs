@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::helpers::binary::{self, Server};
-use crate::helpers::{Frame, TcpProxy, TestAd, TestDb, WsClient, eventually, send_frame};
+use crate::helpers::{Frame, TcpProxy, TestAd, TestDb, WsClient, eventually, nats_url, send_frame};
 
 const CLIENTS: usize = 4;
 const ROOMS: usize = 3;
@@ -51,10 +51,11 @@ struct SenderReport {
 }
 
 /// Connects (ticket, then upgrade) until it works: the server may be down, starting
-/// or without its database.
-async fn connect_retrying(port: u16, token: &str, deadline: Instant, who: &str) -> WsClient {
-    loop {
-        match crate::helpers::ws_try_connect(port, token).await {
+/// or without its database. Tries the `ports` in turn, from the first, as a
+/// client behind a load balancer that drops a dead node would.
+async fn connect_retrying(ports: &[u16], token: &str, deadline: Instant, who: &str) -> WsClient {
+    for port in ports.iter().cycle() {
+        match crate::helpers::ws_try_connect(*port, token).await {
             Ok(ws) => return ws.named(who),
             Err(e) => {
                 assert!(Instant::now() < deadline, "{who}: could not reconnect: {e}");
@@ -62,12 +63,13 @@ async fn connect_retrying(port: u16, token: &str, deadline: Instant, who: &str) 
             }
         }
     }
+    unreachable!("no ports to connect to")
 }
 
 /// Sends every `(client_id, room)` of `outbox`, keeping each until it is acked and
 /// resending it after every reconnect, like a tablet's outbox.
 async fn sender(
-    port: u16,
+    ports: Vec<u16>,
     token: String,
     name: String,
     outbox: Vec<(String, String)>,
@@ -84,7 +86,7 @@ async fn sender(
     // message is sent again, and must be acked as it was the first time.
     let mut last_acked: Option<usize> = None;
     while r.acks.len() + given_up.len() < outbox.len() {
-        let mut ws = connect_retrying(port, &token, deadline, &name).await;
+        let mut ws = connect_retrying(&ports, &token, deadline, &name).await;
         r.connections += 1;
         let mut pending: VecDeque<usize> = last_acked
             .take()
@@ -180,7 +182,7 @@ struct ObserverReport {
 /// Subscribes to every room, resuming after the last `seq` it saw in each after
 /// every reconnect, until it has reached the heads it is finally given.
 async fn observer(
-    port: u16,
+    ports: Vec<u16>,
     token: String,
     rooms: Vec<String>,
     mut heads: watch::Receiver<Option<HashMap<String, i64>>>,
@@ -197,7 +199,7 @@ async fn observer(
             .unwrap_or(0)
     };
     loop {
-        let mut ws = connect_retrying(port, &token, deadline, "observer").await;
+        let mut ws = connect_retrying(&ports, &token, deadline, "observer").await;
         report.connections += 1;
         let mut subscribed = true;
         for room in &rooms {
@@ -246,6 +248,286 @@ async fn restart_on(env: &[(&'static str, String)]) -> Server {
     binary::serve(&env).await
 }
 
+/// The people and rooms of a run: `CLIENTS` senders (the first one owns the
+/// rooms, the others are editors) and an observer (a viewer) in `ROOMS` rooms.
+struct Plant {
+    /// (user id, session token) of each sender.
+    users: Vec<(String, String)>,
+    observer_token: String,
+    rooms: Vec<String>,
+}
+
+impl Plant {
+    /// Logs everyone in and makes the rooms, through `server`.
+    async fn set_up(ad: &TestAd, server: &Server) -> Self {
+        let mut users = Vec::new();
+        for n in 0..=CLIENTS {
+            let (id, pw) = (format!("chaos{n}@andon.test"), format!("pw-chaos-{n}"));
+            ad.add_user(&id, &pw, &format!("Chaos {n}")).await;
+            users.push((id.clone(), server.login(&id, &pw).await));
+        }
+        let (observer_id, observer_token) = users.pop().expect("the observer");
+        let owner = users[0].1.clone();
+        let mut rooms = Vec::new();
+        for r in 0..ROOMS {
+            let room = server
+                .post(
+                    "/api/rooms",
+                    Some(&owner),
+                    json!({"title": format!("Chaos {r}"), "incident_type": "other", "severity": "low"}),
+                )
+                .await;
+            let room = room["id"].as_str().expect("room id").to_string();
+            let mut members: Vec<(&str, &str)> = users[1..]
+                .iter()
+                .map(|(id, _)| (id.as_str(), "editor"))
+                .collect();
+            members.push((observer_id.as_str(), "viewer"));
+            for (user, role) in members {
+                let added = server
+                    .post(
+                        &format!("/api/rooms/{room}/members"),
+                        Some(&owner),
+                        json!({"user_id": user, "role": role}),
+                    )
+                    .await;
+                assert_eq!(added["user_id"], user, "adding {user}: {added}");
+            }
+            rooms.push(room);
+        }
+        Self {
+            users,
+            observer_token,
+            rooms,
+        }
+    }
+
+    /// Starts the senders and the observer on `ports` (each client starts on
+    /// the first and moves on when it cannot connect).
+    fn start(&self, ports: &[u16], deadline: Instant) -> Traffic {
+        let (heads_tx, heads_rx) = watch::channel(None);
+        let observer = tokio::spawn(observer(
+            ports.to_vec(),
+            self.observer_token.clone(),
+            self.rooms.clone(),
+            heads_rx,
+            deadline,
+        ));
+        let acked = Arc::new(AtomicUsize::new(0));
+        let senders = self
+            .users
+            .iter()
+            .enumerate()
+            .map(|(c, (_, token))| {
+                let outbox = (0..PER_CLIENT)
+                    .map(|i| (format!("c{c}-{i}"), self.rooms[(c + i) % ROOMS].clone()))
+                    .collect();
+                tokio::spawn(sender(
+                    ports.to_vec(),
+                    token.clone(),
+                    format!("client{c}"),
+                    outbox,
+                    acked.clone(),
+                    deadline,
+                ))
+            })
+            .collect();
+        Traffic {
+            senders,
+            observer,
+            heads: heads_tx,
+            acked,
+        }
+    }
+}
+
+/// The clients of a run, under way.
+struct Traffic {
+    senders: Vec<tokio::task::JoinHandle<SenderReport>>,
+    observer: tokio::task::JoinHandle<ObserverReport>,
+    /// The rooms' final heads, for the observer to read up to.
+    heads: watch::Sender<Option<HashMap<String, i64>>>,
+    acked: Arc<AtomicUsize>,
+}
+
+const TOTAL: usize = CLIENTS * PER_CLIENT;
+
+impl Traffic {
+    /// Waits until `share` per cent of all messages are acked.
+    async fn acked_at_least(&self, share: usize) {
+        let want = TOTAL * share / 100;
+        eventually(30, &format!("{want} acks"), || async {
+            (self.acked.load(Ordering::SeqCst) >= want).then_some(())
+        })
+        .await;
+    }
+
+    /// Waits for every sender, then for the observer to read every room up to
+    /// its stored head, and checks the acks, the stored log and what the
+    /// observer saw against each other: every acked message stored as acked,
+    /// none twice, each room's events exactly 1..head, seen by the observer
+    /// once each and in order.
+    async fn finish_and_check(
+        self,
+        plant: &Plant,
+        db: &TestDb,
+    ) -> (Vec<SenderReport>, ObserverReport) {
+        let rooms = &plant.rooms;
+        let mut reports = Vec::new();
+        for s in self.senders {
+            reports.push(s.await.expect("a sender panicked"));
+        }
+        let pg = db.client().await;
+        let mut heads = HashMap::new();
+        for room in rooms {
+            let room_id: uuid::Uuid = room.parse().expect("uuid");
+            let head: i64 = pg
+                .query_one(
+                    "SELECT coalesce(max(seq), 0) FROM room_events WHERE room_id = $1",
+                    &[&room_id],
+                )
+                .await
+                .expect("head")
+                .get(0);
+            heads.insert(room.clone(), head);
+        }
+        self.heads.send_replace(Some(heads.clone()));
+        let seen = self.observer.await.expect("the observer panicked");
+
+        // The counts, so a run shows how much chaos the traffic met.
+        let sum = |f: fn(&SenderReport) -> usize| reports.iter().map(f).sum::<usize>();
+        println!(
+            "chaos: {TOTAL} messages by {CLIENTS} clients in {ROOMS} rooms; acked {}, \
+             repeated acks {}, resends {}, connections {}, unavailable {}; observer \
+             connections {}, events per room {:?}",
+            sum(|r| r.acks.len()),
+            sum(|r| r.repeated_acks),
+            sum(|r| r.resends),
+            sum(|r| r.connections),
+            sum(|r| r.unavailable),
+            seen.connections,
+            rooms.iter().map(|r| heads[r]).collect::<Vec<_>>()
+        );
+
+        for r in &reports {
+            assert!(
+                r.unexpected.is_empty(),
+                "{}: errors other than unavailable: {:?}",
+                r.name,
+                r.unexpected
+            );
+            assert!(
+                r.mismatched_acks.is_empty(),
+                "{}: a resend was acked with another message or seq: {:?}",
+                r.name,
+                r.mismatched_acks
+            );
+            assert_eq!(r.acks.len(), PER_CLIENT, "{}: every message acked", r.name);
+        }
+        assert!(
+            sum(|r| r.repeated_acks) > 0,
+            "no message was sent again after being stored: the resend path went untested"
+        );
+        // Every acked message is stored with its acked seq.
+        let stored: HashMap<(String, String), (String, String, i64)> = pg
+            .query(
+                "SELECT sender, client_id, room_id::text, id::text, seq FROM messages",
+                &[],
+            )
+            .await
+            .expect("messages")
+            .iter()
+            .map(|row| {
+                (
+                    (row.get(0), row.get(1)),
+                    (row.get(2), row.get(3), row.get(4)),
+                )
+            })
+            .collect();
+        let mut wrong = Vec::new();
+        for (r, (sender, _)) in reports.iter().zip(&plant.users) {
+            for (client_id, ack) in &r.acks {
+                match stored.get(&(sender.clone(), client_id.clone())) {
+                    Some(row) if row == ack => {}
+                    other => wrong.push(format!("{client_id}: acked {ack:?}, stored {other:?}")),
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "acked messages not stored as acked: {wrong:?}"
+        );
+
+        // No client_id stored twice.
+        let twice: Vec<(String, i64)> = pg
+            .query(
+                "SELECT client_id, count(*) FROM messages GROUP BY client_id HAVING count(*) > 1",
+                &[],
+            )
+            .await
+            .expect("duplicates")
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+        assert!(twice.is_empty(), "client_ids stored twice: {twice:?}");
+        assert_eq!(stored.len(), TOTAL, "exactly the messages sent are stored");
+
+        // Every room's events are exactly 1..head.
+        let mut messages_by_room: BTreeMap<&str, Vec<(i64, String)>> = BTreeMap::new();
+        for (room, id, seq) in stored.values() {
+            messages_by_room
+                .entry(room.as_str())
+                .or_default()
+                .push((*seq, id.clone()));
+        }
+        for room in rooms {
+            let room_id: uuid::Uuid = room.parse().expect("uuid");
+            let seqs: Vec<i64> = pg
+                .query(
+                    "SELECT seq FROM room_events WHERE room_id = $1 ORDER BY seq",
+                    &[&room_id],
+                )
+                .await
+                .expect("room_events")
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            let want: Vec<i64> = (1..=heads[room]).collect();
+            assert_eq!(
+                seqs, want,
+                "room {room}: stored events are not exactly 1..head"
+            );
+
+            // The observer saw every event once, in order, and every message.
+            let got: Vec<i64> = seen.events[room]
+                .iter()
+                .map(|e| e["seq"].as_i64().unwrap_or(-1))
+                .collect();
+            assert_eq!(
+                got, want,
+                "room {room}: the observer's events are not 1..head"
+            );
+            let mut messages = messages_by_room.remove(room.as_str()).unwrap_or_default();
+            messages.sort();
+            let observed: Vec<(i64, String)> = seen.events[room]
+                .iter()
+                .filter(|e| e["kind"] == "message.created")
+                .map(|e| {
+                    (
+                        e["seq"].as_i64().unwrap_or(-1),
+                        e["data"]["id"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                observed, messages,
+                "room {room}: the observer's messages differ from the stored ones"
+            );
+        }
+        (reports, seen)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acked_messages_survive_sigkill_a_database_cut_and_sigterm() {
     let deadline = Instant::now() + DEADLINE;
@@ -273,90 +555,19 @@ async fn acked_messages_survive_sigkill_a_database_cut_and_sigterm() {
     env.push(("ANDON_LISTEN", format!("127.0.0.1:{port}")));
     let same_port = env.clone();
 
-    let mut users = Vec::new();
-    for n in 0..=CLIENTS {
-        let (id, pw) = (format!("chaos{n}@andon.test"), format!("pw-chaos-{n}"));
-        ad.add_user(&id, &pw, &format!("Chaos {n}")).await;
-        users.push((id.clone(), server.login(&id, &pw).await));
-    }
-    let (observer_id, observer_token) = users.pop().expect("the observer");
-    let owner = users[0].1.clone();
-    let mut rooms = Vec::new();
-    for r in 0..ROOMS {
-        let room = server
-            .post(
-                "/api/rooms",
-                Some(&owner),
-                json!({"title": format!("Chaos {r}"), "incident_type": "other", "severity": "low"}),
-            )
-            .await;
-        let room = room["id"].as_str().expect("room id").to_string();
-        let mut members: Vec<(&str, &str)> = users[1..]
-            .iter()
-            .map(|(id, _)| (id.as_str(), "editor"))
-            .collect();
-        members.push((observer_id.as_str(), "viewer"));
-        for (user, role) in members {
-            let added = server
-                .post(
-                    &format!("/api/rooms/{room}/members"),
-                    Some(&owner),
-                    json!({"user_id": user, "role": role}),
-                )
-                .await;
-            assert_eq!(added["user_id"], user, "adding {user}: {added}");
-        }
-        rooms.push(room);
-    }
+    let plant = Plant::set_up(&ad, &server).await;
+    let traffic = plant.start(&[port], deadline);
 
-    let (heads_tx, heads_rx) = watch::channel(None);
-    let watcher = tokio::spawn(observer(
-        port,
-        observer_token,
-        rooms.clone(),
-        heads_rx,
-        deadline,
-    ));
-    let acked = Arc::new(AtomicUsize::new(0));
-    let total = CLIENTS * PER_CLIENT;
-    let senders: Vec<_> = users
-        .iter()
-        .enumerate()
-        .map(|(c, (_, token))| {
-            let outbox = (0..PER_CLIENT)
-                .map(|i| (format!("c{c}-{i}"), rooms[(c + i) % ROOMS].clone()))
-                .collect();
-            tokio::spawn(sender(
-                port,
-                token.clone(),
-                format!("client{c}"),
-                outbox,
-                acked.clone(),
-                deadline,
-            ))
-        })
-        .collect();
-    let acked_at_least = |share: usize| {
-        let acked = acked.clone();
-        async move {
-            let want = total * share / 100;
-            eventually(30, &format!("{want} acks"), || async {
-                (acked.load(Ordering::SeqCst) >= want).then_some(())
-            })
-            .await;
-        }
-    };
-
-    acked_at_least(15).await;
+    traffic.acked_at_least(15).await;
     server.sigkill().await;
     server = restart_on(&same_port).await;
 
-    acked_at_least(40).await;
+    traffic.acked_at_least(40).await;
     proxy.cut();
     tokio::time::sleep(Duration::from_secs(2)).await;
     proxy.restore();
 
-    acked_at_least(65).await;
+    traffic.acked_at_least(65).await;
     server.sigterm();
     let (code, log) = server.exit_code(20).await;
     assert_eq!(
@@ -367,163 +578,107 @@ async fn acked_messages_survive_sigkill_a_database_cut_and_sigterm() {
     );
     server = restart_on(&same_port).await;
 
-    let mut reports = Vec::new();
-    for s in senders {
-        reports.push(s.await.expect("a sender panicked"));
-    }
-    let pg = db.client().await;
-    let mut heads = HashMap::new();
-    for room in &rooms {
-        let room_id: uuid::Uuid = room.parse().expect("uuid");
-        let head: i64 = pg
-            .query_one(
-                "SELECT coalesce(max(seq), 0) FROM room_events WHERE room_id = $1",
-                &[&room_id],
-            )
-            .await
-            .expect("head")
-            .get(0);
-        heads.insert(room.clone(), head);
-    }
-    heads_tx.send_replace(Some(heads.clone()));
-    let seen = watcher.await.expect("the observer panicked");
+    let (_, seen) = traffic.finish_and_check(&plant, &db).await;
     server.sigterm();
     let _ = server.exit_code(20).await;
-
-    // The counts, so a run shows how much chaos the traffic met.
-    let sum = |f: fn(&SenderReport) -> usize| reports.iter().map(f).sum::<usize>();
-    println!(
-        "chaos: {total} messages by {CLIENTS} clients in {ROOMS} rooms; acked {}, \
-         repeated acks {}, resends {}, connections {}, unavailable {}; observer \
-         connections {}, events per room {:?}",
-        sum(|r| r.acks.len()),
-        sum(|r| r.repeated_acks),
-        sum(|r| r.resends),
-        sum(|r| r.connections),
-        sum(|r| r.unavailable),
-        seen.connections,
-        rooms.iter().map(|r| heads[r]).collect::<Vec<_>>()
-    );
-
-    for r in &reports {
-        assert!(
-            r.unexpected.is_empty(),
-            "{}: errors other than unavailable: {:?}",
-            r.name,
-            r.unexpected
-        );
-        assert!(
-            r.mismatched_acks.is_empty(),
-            "{}: a resend was acked with another message or seq: {:?}",
-            r.name,
-            r.mismatched_acks
-        );
-        assert_eq!(r.acks.len(), PER_CLIENT, "{}: every message acked", r.name);
-    }
-    assert!(
-        sum(|r| r.repeated_acks) > 0,
-        "no message was sent again after being stored: the resend path went untested"
-    );
     assert!(
         seen.connections >= 3,
         "the observer lost its socket at the SIGKILL and the SIGTERM ({} connections)",
         seen.connections
     );
+}
 
-    // Every acked message is stored with its acked seq.
-    let stored: HashMap<(String, String), (String, String, i64)> = pg
-        .query(
-            "SELECT sender, client_id, room_id::text, id::text, seq FROM messages",
-            &[],
-        )
-        .await
-        .expect("messages")
-        .iter()
-        .map(|row| {
-            (
-                (row.get(0), row.get(1)),
-                (row.get(2), row.get(3), row.get(4)),
-            )
-        })
-        .collect();
-    let mut wrong = Vec::new();
-    for (r, (sender, _)) in reports.iter().zip(&users) {
-        for (client_id, ack) in &r.acks {
-            match stored.get(&(sender.clone(), client_id.clone())) {
-                Some(row) if row == ack => {}
-                other => wrong.push(format!("{client_id}: acked {ack:?}, stored {other:?}")),
-            }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_traffic_hands_its_clients_and_refreshes_to_another() {
+    let deadline = Instant::now() + DEADLINE;
+    let (ad, db) = tokio::join!(TestAd::start(), TestDb::create());
+    // Tokens of 4 s refreshed 2 s before they expire, retries 1 s apart: an
+    // active session is refreshed about every 2 s, under a lease of 2 s.
+    ad.set_token_ttl(4).await;
+    let env = vec![
+        ("ANDON_SECRET_KEY", SECRET_KEY.to_string()),
+        ("ANDON_DATABASE_URL", db.url.clone()),
+        ("ANDON_AD_URL", ad.url.clone()),
+        ("ANDON_WORKERS", "2".to_string()),
+        ("ANDON_NATS_URL", nats_url()),
+        ("ANDON_REFRESH_THRESHOLD_SECS", "2".to_string()),
+        ("ANDON_REFRESH_RETRY_SECS", "1".to_string()),
+        ("ANDON_LOG", "warn,andon=info".to_string()),
+    ];
+    // B first: it never loaded the sessions made through A.
+    let b = restart_on(&env).await;
+    let a = restart_on(&env).await;
+    let plant = Plant::set_up(&ad, &a).await;
+    let senders: Vec<String> = plant.users.iter().map(|(id, _)| id.clone()).collect();
+    let pg = db.client().await;
+    let http = reqwest::Client::new();
+    // A refreshes the senders' sessions while they are active (an idle session
+    // is not refreshed): one lease holder, A.
+    let node_a = eventually(30, "A refreshing the senders' sessions", || async {
+        for (_, token) in &plant.users {
+            let me = http
+                .get(a.url("/api/auth/me"))
+                .bearer_auth(token)
+                .send()
+                .await;
+            assert_eq!(me.expect("a request to A").status(), 200);
         }
-    }
-    assert!(
-        wrong.is_empty(),
-        "acked messages not stored as acked: {wrong:?}"
-    );
-
-    // No client_id stored twice.
-    let twice: Vec<(String, i64)> = pg
-        .query(
-            "SELECT client_id, count(*) FROM messages GROUP BY client_id HAVING count(*) > 1",
-            &[],
-        )
-        .await
-        .expect("duplicates")
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
-    assert!(twice.is_empty(), "client_ids stored twice: {twice:?}");
-    assert_eq!(stored.len(), total, "exactly the messages sent are stored");
-
-    // Every room's events are exactly 1..head.
-    let mut messages_by_room: BTreeMap<&str, Vec<(i64, String)>> = BTreeMap::new();
-    for (room, id, seq) in stored.values() {
-        messages_by_room
-            .entry(room.as_str())
-            .or_default()
-            .push((*seq, id.clone()));
-    }
-    for room in &rooms {
-        let room_id: uuid::Uuid = room.parse().expect("uuid");
-        let seqs: Vec<i64> = pg
+        let holders: Vec<Option<uuid::Uuid>> = pg
             .query(
-                "SELECT seq FROM room_events WHERE room_id = $1 ORDER BY seq",
-                &[&room_id],
+                "SELECT DISTINCT refresh_node FROM sessions WHERE user_id = ANY($1)",
+                &[&senders],
             )
             .await
-            .expect("room_events")
+            .expect("refresh leases")
             .iter()
             .map(|row| row.get(0))
             .collect();
-        let want: Vec<i64> = (1..=heads[room]).collect();
-        assert_eq!(
-            seqs, want,
-            "room {room}: stored events are not exactly 1..head"
-        );
+        match holders.as_slice() {
+            [Some(node)] => Some(*node),
+            _ => None,
+        }
+    })
+    .await;
 
-        // The observer saw every event once, in order, and every message.
-        let got: Vec<i64> = seen.events[room]
-            .iter()
-            .map(|e| e["seq"].as_i64().unwrap_or(-1))
-            .collect();
-        assert_eq!(
-            got, want,
-            "room {room}: the observer's events are not 1..head"
-        );
-        let mut messages = messages_by_room.remove(room.as_str()).unwrap_or_default();
-        messages.sort();
-        let observed: Vec<(i64, String)> = seen.events[room]
-            .iter()
-            .filter(|e| e["kind"] == "message.created")
-            .map(|e| {
-                (
-                    e["seq"].as_i64().unwrap_or(-1),
-                    e["data"]["id"].as_str().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            observed, messages,
-            "room {room}: the observer's messages differ from the stored ones"
-        );
+    // Every client starts on A and moves to B when A is gone.
+    let traffic = plant.start(&[a.port, b.port], deadline);
+    traffic.acked_at_least(30).await;
+    let killed_at: chrono::DateTime<chrono::Utc> =
+        pg.query_one("SELECT now()", &[]).await.expect("now").get(0);
+    a.sigkill().await;
+
+    let (reports, seen) = traffic.finish_and_check(&plant, &db).await;
+    for r in &reports {
+        assert!(r.connections >= 2, "{}: moved to B after the kill", r.name);
     }
+    assert!(
+        seen.connections >= 2,
+        "the observer moved to B after the kill"
+    );
+
+    // The killed node's refreshes are taken over: each sender's session is
+    // refreshed through B once A's lease runs out (each keeps using B).
+    eventually(30, "B refreshing the sessions A refreshed", || async {
+        for (_, token) in &plant.users {
+            let me = http
+                .get(b.url("/api/auth/me"))
+                .bearer_auth(token)
+                .send()
+                .await;
+            assert_eq!(me.expect("a request to B").status(), 200, "alive through B");
+        }
+        let taken: i64 = pg
+            .query_one(
+                "SELECT count(*) FROM sessions
+                 WHERE user_id = ANY($1) AND refresh_node <> $2 AND last_refreshed_at > $3",
+                &[&senders, &node_a, &killed_at],
+            )
+            .await
+            .expect("sessions")
+            .get(0);
+        (taken == CLIENTS as i64).then_some(())
+    })
+    .await;
+    b.sigterm();
+    let _ = b.exit_code(20).await;
 }
