@@ -102,6 +102,11 @@ impl Memory {
     }
 }
 
+/// Server CPU µs per operation; `None` without operations or CPU readings.
+pub fn cpu_us_per(server_s: f64, ops: u64) -> Option<f64> {
+    (ops > 0 && server_s > 0.0).then(|| server_s * 1e6 / ops as f64)
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub scenario: String,
@@ -125,6 +130,12 @@ pub struct Report {
     /// Scenario-specific figures (e.g. the slow scenario's phases).
     pub extra: Value,
     pub notes: Vec<String>,
+    /// Server nodes the sockets were spread over.
+    pub nodes: u64,
+    /// Server CPU (all nodes) per delivered event frame, µs.
+    pub server_cpu_us_per_delivery: Option<f64>,
+    /// Server CPU (all nodes) per acknowledged send, µs.
+    pub server_cpu_us_per_ack: Option<f64>,
 }
 
 impl Report {
@@ -132,6 +143,7 @@ impl Report {
         let mut out = String::new();
         let opt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.0}"));
         let _ = writeln!(out, "scenario        {}", self.scenario);
+        let _ = writeln!(out, "nodes           {}", self.nodes);
         let _ = writeln!(out, "params          {}", self.params);
         let _ = writeln!(out, "duration        {:.2} s", self.duration_s);
         let _ = writeln!(
@@ -186,6 +198,11 @@ impl Report {
                 kb(m.before.tcp_mem),
                 kb(m.after.tcp_mem)
             );
+            if m.after.server_rss_per_node.len() > 1 {
+                let nodes: Vec<String> =
+                    m.after.server_rss_per_node.iter().map(|&b| kb(b)).collect();
+                let _ = writeln!(out, "RSS per node    {}", nodes.join(", "));
+            }
             let _ = writeln!(
                 out,
                 "per connection  {} bytes (server RSS only: {} bytes)",
@@ -196,8 +213,23 @@ impl Report {
         let c = &self.cpu;
         let _ = writeln!(
             out,
-            "CPU seconds     server {:.2}, postgres {:.2}, harness {:.2}, other {:.2} over {:.2} s wall",
-            c.server_s, c.postgres_s, c.harness_s, c.other_s, c.wall_s
+            "CPU seconds     server {:.2}, postgres {:.2}, nats {:.2}, harness {:.2}, other {:.2} over {:.2} s wall",
+            c.server_s, c.postgres_s, c.nats_s, c.harness_s, c.other_s, c.wall_s
+        );
+        if c.server_per_node_s.len() > 1 {
+            let nodes: Vec<String> = c
+                .server_per_node_s
+                .iter()
+                .map(|s| format!("{s:.2}"))
+                .collect();
+            let _ = writeln!(out, "server per node {}", nodes.join(", "));
+        }
+        let us = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.2}"));
+        let _ = writeln!(
+            out,
+            "server CPU µs   {} per delivery, {} per ack",
+            us(self.server_cpu_us_per_delivery),
+            us(self.server_cpu_us_per_ack)
         );
         if !self.extra.is_null() {
             let _ = writeln!(out, "extra           {}", self.extra);

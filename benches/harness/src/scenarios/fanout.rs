@@ -10,6 +10,9 @@
 //! `slow` runs the same load and, halfway through, a share of the non-sending
 //! clients stops reading (with small kernel buffers, so they stall at once); the
 //! report compares the others' latency before and after, and tracks server RSS.
+//!
+//! With several server nodes, socket `i` connects to node `i mod N` (senders
+//! included), so most deliveries cross the bus.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -23,7 +26,7 @@ use super::engine::{self, Payload, Shared, TypingMap};
 use super::{Ctx, PER_SOURCE_ADDR};
 use crate::population::{self, SocketSpec};
 use crate::probe::{CpuSample, CpuSplit, MemSample};
-use crate::report::{Counters, Latency, Memory, Report, progress};
+use crate::report::{Counters, Latency, Memory, Report, cpu_us_per, progress};
 use crate::ws::{ConnectOpts, source_for};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -85,6 +88,7 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
             SocketSpec {
                 session: pop.sessions[room.members[i % members]].clone(),
                 room: room.id,
+                node: i % ctx.api.node_count(),
                 opts: ConnectOpts {
                     source: source_for(i, PER_SOURCE_ADDR, spread),
                     recv_buffer: stalled.then_some(4096),
@@ -94,7 +98,7 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
         })
         .collect();
     let counters = Arc::new(Counters::default());
-    let mem_before = MemSample::take(ctx.server_pid);
+    let mem_before = MemSample::take(&ctx.server_pids);
     let sockets = population::open_all(&ctx.api, &specs, ctx.concurrency, &counters).await?;
     tokio::time::sleep(Duration::from_millis(500)).await; // presence frames settle
 
@@ -128,7 +132,7 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
             u64::MAX
         },
     });
-    let cpu0 = CpuSample::take(ctx.server_pid);
+    let cpu0 = CpuSample::take(&ctx.server_pids);
     let ticker = progress(
         if a.ephemeral {
             "fanout/typing"
@@ -181,10 +185,10 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
     }
     let max_rss = Arc::new(AtomicU64::new(0));
     let rss_probe = {
-        let (pid, max) = (ctx.server_pid, max_rss.clone());
+        let (pids, max) = (ctx.server_pids.clone(), max_rss.clone());
         tokio::spawn(async move {
             loop {
-                if let Some(rss) = pid.and_then(crate::probe::rss_bytes) {
+                if let Some(rss) = crate::probe::server_rss_sum(&pids) {
                     max.fetch_max(rss, Relaxed);
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -209,8 +213,8 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let cpu1 = CpuSample::take(ctx.server_pid);
-    let mem_after = MemSample::take(ctx.server_pid);
+    let cpu1 = CpuSample::take(&ctx.server_pids);
+    let mem_after = MemSample::take(&ctx.server_pids);
     let _ = stop_tx.send(true);
     let mut results = Vec::with_capacity(readers.len());
     for r in readers {
@@ -222,6 +226,7 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
     drop(idle_sinks);
 
     let got = engine::merge(results);
+    let cpu = CpuSplit::between(&cpu0, &cpu1);
     let sent = counters.sent.load(Relaxed);
     let acked = counters.acked.load(Relaxed);
     let delivered = got.delivered[0] + got.delivered[1];
@@ -271,9 +276,14 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
         op_latency: None,
         errors: got.errors,
         memory: Some(Memory::new(mem_before, mem_after, total as u64)),
-        cpu: CpuSplit::between(&cpu0, &cpu1),
+        server_cpu_us_per_delivery: cpu_us_per(cpu.server_s, delivered),
+        server_cpu_us_per_ack: (!a.ephemeral)
+            .then(|| cpu_us_per(cpu.server_s, acked))
+            .flatten(),
+        cpu,
         extra,
         notes,
+        ..Report::default()
     })
 }
 
