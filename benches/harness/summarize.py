@@ -31,6 +31,9 @@ METRICS = [
     ("server µs/ack", lambda r: r.get("server_cpu_us_per_ack")),
     ("srv+nats µs/deliv", lambda r: per_op(r, "delivered")),
     ("srv+nats µs/ack", lambda r: per_op(r, "acked")),
+    ("order: missing", lambda r: (r.get("delivery_check") or {}).get("missing")),
+    ("order: dup/out", lambda r: (r.get("delivery_check") or {}).get("not_ascending")),
+    ("order: incomplete", lambda r: incomplete(r)),
 ]
 
 
@@ -40,6 +43,11 @@ def per_op(r, count):
     if not n or not r["cpu"]["server_s"]:
         return None
     return (r["cpu"]["server_s"] + r["cpu"].get("nats_s", 0)) * 1e6 / n
+
+
+def incomplete(r):
+    d = r.get("delivery_check")
+    return None if d is None else d["receivers"] - d["complete"]
 
 
 def node_cpu(r, k):

@@ -109,18 +109,19 @@ pub async fn open(api: &Api, spec: &SocketSpec) -> anyhow::Result<(Ws, i64)> {
 }
 
 /// Opens every socket (in order), `concurrency` at a time; fails on the first error.
+/// Each socket comes with its room's head at subscription.
 pub async fn open_all(
     api: &Api,
     specs: &[SocketSpec],
     concurrency: usize,
     counters: &Arc<Counters>,
-) -> anyhow::Result<Vec<Ws>> {
+) -> anyhow::Result<Vec<(Ws, i64)>> {
     let t = Instant::now();
-    let sockets: Vec<Ws> = stream::iter(specs)
+    let sockets: Vec<(Ws, i64)> = stream::iter(specs)
         .map(|s| async move {
-            let (ws, _) = open(api, s).await?;
+            let opened = open(api, s).await?;
             counters.connected.fetch_add(1, Relaxed);
-            Ok::<_, anyhow::Error>(ws)
+            Ok::<_, anyhow::Error>(opened)
         })
         .buffered(concurrency)
         .try_collect()

@@ -102,6 +102,32 @@ impl Memory {
     }
 }
 
+/// Per-receiver order check of the `event` frames (by `seq`), over the receivers
+/// that kept reading: every receiver should see every event of its room from its
+/// subscription on, once and in order, whichever node it is connected to.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeliveryCheck {
+    /// Receivers checked.
+    pub receivers: u64,
+    /// Receivers that saw every event of their room once, in order.
+    pub complete: u64,
+    /// Events a receiver never saw: gaps in its `seq`s (from its subscription's
+    /// head on) and a tail short of the latest `seq` its room's others saw.
+    pub missing: u64,
+    /// Events that came at or below a `seq` already seen (duplicates or out of order).
+    pub not_ascending: u64,
+    /// Events the rooms got during the run (Σ latest seen `seq` − head at subscribe);
+    /// equal to `acked` when each acknowledged send is one event and none was lost
+    /// by every receiver of its room.
+    pub room_events: u64,
+}
+
+impl DeliveryCheck {
+    pub fn is_clean(&self) -> bool {
+        self.complete == self.receivers && self.missing == 0 && self.not_ascending == 0
+    }
+}
+
 /// Server CPU µs per operation; `None` without operations or CPU readings.
 pub fn cpu_us_per(server_s: f64, ops: u64) -> Option<f64> {
     (ops > 0 && server_s > 0.0).then(|| server_s * 1e6 / ops as f64)
@@ -136,6 +162,7 @@ pub struct Report {
     pub server_cpu_us_per_delivery: Option<f64>,
     /// Server CPU (all nodes) per acknowledged send, µs.
     pub server_cpu_us_per_ack: Option<f64>,
+    pub delivery_check: Option<DeliveryCheck>,
 }
 
 impl Report {
@@ -188,6 +215,13 @@ impl Report {
             }
         }
         let _ = writeln!(out, "errors          {:?}", self.errors);
+        if let Some(d) = &self.delivery_check {
+            let _ = writeln!(
+                out,
+                "order check     {} of {} receivers complete; {} missing, {} duplicate/out of order; {} room events",
+                d.complete, d.receivers, d.missing, d.not_ascending, d.room_events
+            );
+        }
         if let Some(m) = &self.memory {
             let kb = |b: Option<u64>| b.map_or("-".into(), |b| format!("{} KiB", b / 1024));
             let _ = writeln!(

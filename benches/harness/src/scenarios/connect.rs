@@ -97,7 +97,8 @@ pub async fn storm(
                 let took = t.elapsed();
                 shared.counters.connected.fetch_add(1, Relaxed);
                 let (sink, stream) = ws.split();
-                let reader = tokio::spawn(engine::receive(stream, shared, stop_rx, None, None));
+                let reader =
+                    tokio::spawn(engine::receive(stream, shared, stop_rx, None, None, None));
                 Ok::<_, anyhow::Error>((sink, reader, took))
             }
         })

@@ -12,7 +12,8 @@
 //! report compares the others' latency before and after, and tracks server RSS.
 //!
 //! With several server nodes, socket `i` connects to node `i mod N` (senders
-//! included), so most deliveries cross the bus.
+//! included), so most deliveries cross the bus. Every reader's `event` frames are
+//! checked by `seq`: each one, once and in order (`delivery_check`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -145,7 +146,8 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
     let mut readers = Vec::with_capacity(total);
     let mut writers = Vec::new();
     let mut idle_sinks = Vec::new();
-    for (i, ws) in sockets.into_iter().enumerate() {
+    let mut checked = Vec::with_capacity(total);
+    for (i, (ws, head)) in sockets.into_iter().enumerate() {
         let (sink, stream) = ws.split();
         let map = TypingMap {
             room_index: i / members,
@@ -155,12 +157,14 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
         let stall_at = stalled_share
             .filter(|&s| is_stalled(i, s, members, free_slot))
             .map(|_| end_us / 2);
+        checked.push(stall_at.is_none());
         readers.push(tokio::spawn(engine::receive(
             stream,
             shared.clone(),
             stop_rx.clone(),
             Some(map),
             stall_at,
+            Some(head),
         )));
         match sender_sockets.iter().position(|&s| s == i) {
             Some(k) => {
@@ -225,6 +229,24 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
     let max_rss = max_rss.load(Relaxed).max(mem_after.server_rss.unwrap_or(0));
     drop(idle_sinks);
 
+    // Stored events only (typing frames have no seq); stalled readers excluded.
+    let delivery_check = (!a.ephemeral).then(|| {
+        engine::check_order(
+            results
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| checked[i])
+                .map(|(i, r)| (i / members, &r.seqs)),
+        )
+    });
+    if let Some(d) = &delivery_check
+        && !d.is_clean()
+    {
+        notes.push(format!(
+            "order check failed: {} of {} receivers complete, {} events missing, {} duplicate or out of order",
+            d.complete, d.receivers, d.missing, d.not_ascending
+        ));
+    }
     let got = engine::merge(results);
     let cpu = CpuSplit::between(&cpu0, &cpu1);
     let sent = counters.sent.load(Relaxed);
@@ -283,6 +305,7 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
         cpu,
         extra,
         notes,
+        delivery_check,
         ..Report::default()
     })
 }
