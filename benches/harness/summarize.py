@@ -34,6 +34,7 @@ METRICS = [
     ("order: missing", lambda r: (r.get("delivery_check") or {}).get("missing")),
     ("order: dup/out", lambda r: (r.get("delivery_check") or {}).get("not_ascending")),
     ("order: incomplete", lambda r: incomplete(r)),
+    ("order: ended early", lambda r: (r.get("delivery_check") or {}).get("ended_early")),
 ]
 
 

@@ -109,10 +109,14 @@ impl Memory {
 pub struct DeliveryCheck {
     /// Receivers checked.
     pub receivers: u64,
-    /// Receivers that saw every event of their room once, in order.
+    /// Receivers that stayed connected and saw every event of their room once, in order.
     pub complete: u64,
+    /// Receivers whose socket ended before the run did (closed by the server, e.g.
+    /// as slow consumers: see `errors`); checked up to their end, not complete.
+    pub ended_early: u64,
     /// Events a receiver never saw: gaps in its `seq`s (from its subscription's
-    /// head on) and a tail short of the latest `seq` its room's others saw.
+    /// head on) and, for receivers still connected at the end, a tail short of
+    /// the latest `seq` its room's others saw.
     pub missing: u64,
     /// Events that came at or below a `seq` already seen (duplicates or out of order).
     pub not_ascending: u64,
@@ -123,8 +127,11 @@ pub struct DeliveryCheck {
 }
 
 impl DeliveryCheck {
+    /// Nothing missing or repeated (receivers that ended early aside).
     pub fn is_clean(&self) -> bool {
-        self.complete == self.receivers && self.missing == 0 && self.not_ascending == 0
+        self.complete + self.ended_early == self.receivers
+            && self.missing == 0
+            && self.not_ascending == 0
     }
 }
 
@@ -218,8 +225,8 @@ impl Report {
         if let Some(d) = &self.delivery_check {
             let _ = writeln!(
                 out,
-                "order check     {} of {} receivers complete; {} missing, {} duplicate/out of order; {} room events",
-                d.complete, d.receivers, d.missing, d.not_ascending, d.room_events
+                "order check     {} of {} receivers complete, {} ended early; {} missing, {} duplicate/out of order; {} room events",
+                d.complete, d.receivers, d.ended_early, d.missing, d.not_ascending, d.room_events
             );
         }
         if let Some(m) = &self.memory {

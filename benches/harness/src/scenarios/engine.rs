@@ -61,6 +61,9 @@ pub struct SeqSeen {
     pub gaps: u64,
     /// Events at or below a `seq` already seen (duplicates or out of order).
     pub not_ascending: u64,
+    /// The socket ended before the run did (closed by the server, e.g. as a slow
+    /// consumer, or broken): what came after is not expected.
+    pub ended_early: bool,
 }
 
 impl SeqSeen {
@@ -82,7 +85,8 @@ impl SeqSeen {
 
 /// Every receiver against the others of its room: `(room index, seqs seen)`.
 /// A receiver is complete when it saw every `seq` from its subscription's head to
-/// the latest any receiver of its room saw, once and in order.
+/// the latest any receiver of its room saw, once and in order. A receiver whose
+/// socket ended early is checked up to its end (gaps, order), not complete.
 pub fn check_order<'a>(receivers: impl IntoIterator<Item = (usize, &'a SeqSeen)>) -> DeliveryCheck {
     let all: Vec<(usize, &SeqSeen)> = receivers.into_iter().collect();
     // Per room: (lowest head, highest seq seen).
@@ -102,10 +106,14 @@ pub fn check_order<'a>(receivers: impl IntoIterator<Item = (usize, &'a SeqSeen)>
     };
     for (room, s) in all {
         let room_latest = rooms.get(&room).map_or(0, |r| r.1);
-        let short = s.latest().map_or(0, |l| (room_latest - l).max(0) as u64);
+        let short = match s.latest() {
+            Some(l) if !s.ended_early => (room_latest - l).max(0) as u64,
+            _ => 0,
+        };
         check.missing += s.gaps + short;
         check.not_ascending += s.not_ascending;
-        if s.head.is_some() && s.gaps == 0 && short == 0 && s.not_ascending == 0 {
+        check.ended_early += u64::from(s.ended_early);
+        if s.head.is_some() && !s.ended_early && s.gaps == 0 && short == 0 && s.not_ascending == 0 {
             check.complete += 1;
         }
     }
@@ -173,15 +181,20 @@ pub async fn receive(
                 let code = frame.map_or(1005, |f| u16::from(f.code));
                 *r.errors.entry(format!("close_{code}")).or_default() += 1;
                 shared.counters.errors.fetch_add(1, Relaxed);
+                r.seqs.ended_early = true;
                 break;
             }
             Some(Ok(_)) => continue,
             Some(Err(e)) => {
                 *r.errors.entry(format!("ws_error: {e}")).or_default() += 1;
                 shared.counters.errors.fetch_add(1, Relaxed);
+                r.seqs.ended_early = true;
                 break;
             }
-            None => break,
+            None => {
+                r.seqs.ended_early = true;
+                break;
+            }
         };
         let text = text.as_str();
         let now = shared.now_us();
@@ -330,6 +343,18 @@ mod tests {
         assert_eq!(c.missing, 1 + 2 + 1 + 4);
         assert_eq!(c.not_ascending, 2);
         assert_eq!(c.room_events, 4);
+    }
+
+    #[test]
+    fn a_socket_ended_early_is_checked_up_to_its_end() {
+        let full = seen(0, &[1, 2, 3, 4]);
+        let mut closed = seen(0, &[1, 2]);
+        closed.ended_early = true;
+        let mut closed_gap = seen(0, &[2]);
+        closed_gap.ended_early = true;
+        let c = check_order([(0, &full), (0, &closed), (0, &closed_gap)]);
+        assert_eq!((c.receivers, c.complete, c.ended_early), (3, 1, 2));
+        assert_eq!(c.missing, 1);
     }
 
     #[test]

@@ -243,8 +243,8 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
         && !d.is_clean()
     {
         notes.push(format!(
-            "order check failed: {} of {} receivers complete, {} events missing, {} duplicate or out of order",
-            d.complete, d.receivers, d.missing, d.not_ascending
+            "order check failed: {} of {} receivers complete ({} ended early), {} events missing, {} duplicate or out of order",
+            d.complete, d.receivers, d.ended_early, d.missing, d.not_ascending
         ));
     }
     let got = engine::merge(results);
