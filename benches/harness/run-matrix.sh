@@ -2,6 +2,8 @@
 # Runs every scenario of docs/BENCHMARKS.md N times (default 3), appending
 # `<label>\t<json>` lines to $OUT (default bench-results.tsv), then summarizes.
 # Usage: benches/harness/run-matrix.sh [runs] [label-filter-regex]
+# The `-3nodes` rows start three `andon serve` nodes on one database, joined by the
+# NATS server at nats://127.0.0.1:4222 (`--nats-url` to change it).
 set -uo pipefail
 runs=${1:-3}
 filter=${2:-.}
@@ -10,11 +12,14 @@ bench=${BENCH:-${CARGO_TARGET_DIR:-target}/release/andon-bench}
 
 matrix=(
   "fanout-1x1000|fanout --rooms 1 --members 1000 --senders 10 --rate 600 --duration 10"
+  "fanout-1x1000-3nodes|fanout --rooms 1 --members 1000 --senders 10 --rate 600 --duration 10 --nodes 3"
   "fanout-1x1000-ephemeral|fanout --rooms 1 --members 1000 --rate 600 --duration 10 --ephemeral"
   "fanout-1000x10|fanout --rooms 1000 --members 10 --senders 1000 --rate 10000 --duration 10"
   "fanout-1000x10-ephemeral|fanout --rooms 1000 --members 10 --rate 10000 --duration 10 --ephemeral"
   "send-max|send --sockets 400 --duration 10"
+  "send-max-3nodes|send --sockets 400 --duration 10 --nodes 3"
   "send-10k|send --sockets 400 --rate 10000 --duration 10"
+  "send-10k-3nodes|send --sockets 400 --rate 10000 --duration 10 --nodes 3"
   "idle-19k|idle --connections 19000 --hold 5"
   "idle-per-person|idle --users 2000 --connections 2000 --hold 5"
   "idle-one-room|idle --users 1000 --connections 1000 --rooms 1 --hold 5"

@@ -26,7 +26,46 @@ METRICS = [
     ("cpu postgres s", lambda r: r["cpu"]["postgres_s"]),
     ("cpu harness s", lambda r: r["cpu"]["harness_s"]),
     ("cpu other s", lambda r: r["cpu"].get("other_s")),
+    ("cpu nats s", lambda r: r["cpu"].get("nats_s")),
+    ("server µs/delivery", lambda r: r.get("server_cpu_us_per_delivery")),
+    ("server µs/ack", lambda r: r.get("server_cpu_us_per_ack")),
+    ("srv+nats µs/deliv", lambda r: per_op(r, "delivered")),
+    ("srv+nats µs/ack", lambda r: per_op(r, "acked")),
+    ("order: missing", lambda r: (r.get("delivery_check") or {}).get("missing")),
+    ("order: dup/out", lambda r: (r.get("delivery_check") or {}).get("not_ascending")),
+    ("order: incomplete", lambda r: incomplete(r)),
+    ("order: ended early", lambda r: (r.get("delivery_check") or {}).get("ended_early")),
 ]
+
+
+def per_op(r, count):
+    """Server and NATS CPU per operation, µs (the cost of the bus included)."""
+    n = r.get(count) or 0
+    if not n or not r["cpu"]["server_s"]:
+        return None
+    return (r["cpu"]["server_s"] + r["cpu"].get("nats_s", 0)) * 1e6 / n
+
+
+def incomplete(r):
+    d = r.get("delivery_check")
+    return None if d is None else d["receivers"] - d["complete"]
+
+
+def node_cpu(r, k):
+    per_node = r["cpu"].get("server_per_node_s") or []
+    return per_node[k] if k < len(per_node) else None
+
+
+def node_metrics(reports):
+    """`cpu node<k> s` for every node any report has (more than one)."""
+    nodes = max((len(r["cpu"].get("server_per_node_s") or []) for r in reports), default=0)
+    if nodes < 2:
+        return []
+    return [
+        (f"cpu node{k} s", lambda r, k=k: node_cpu(r, k))
+        for k in range(nodes)
+    ]
+
 
 runs = {}
 for line in sys.stdin:
@@ -40,7 +79,7 @@ for line in sys.stdin:
 
 for label, reports in runs.items():
     print(f"## {label} ({len(reports)} runs)")
-    for name, get in METRICS:
+    for name, get in METRICS + node_metrics(reports):
         values = [v for v in (get(r) for r in reports) if v is not None]
         if not values:
             continue

@@ -23,7 +23,12 @@ pub fn user_index(id: &str) -> Option<usize> {
 #[derive(Clone)]
 pub struct Api {
     http: reqwest::Client,
+    /// Node 0: every REST call of the setup goes here.
     pub base: String,
+    /// Every node's base URL (node 0 first); sockets choose theirs with
+    /// [`Api::ws_url_on`]. Sessions and tickets live in the shared database, so a
+    /// ticket minted on node 0 opens a socket on any node.
+    pub nodes: Vec<String>,
     pub ad: String,
 }
 
@@ -48,7 +53,13 @@ struct RoomBody {
 }
 
 impl Api {
-    pub fn new(base: &str, ad: &str) -> anyhow::Result<Self> {
+    /// `nodes`: each server node's base URL; the first one takes the REST calls.
+    pub fn new(nodes: &[String], ad: &str) -> anyhow::Result<Self> {
+        let nodes: Vec<String> = nodes
+            .iter()
+            .map(|b| b.trim_end_matches('/').to_string())
+            .collect();
+        let base = nodes.first().context("no server URL")?.clone();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(256)
@@ -56,14 +67,21 @@ impl Api {
             .build()?;
         Ok(Self {
             http,
-            base: base.trim_end_matches('/').to_string(),
+            base,
+            nodes,
             ad: ad.trim_end_matches('/').to_string(),
         })
     }
 
-    /// `ws://host:port/api/ws?ticket=`.
-    pub fn ws_url(&self, ticket: &str) -> String {
-        let host = self.base.trim_start_matches("http://");
+    /// How many server nodes there are.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// `ws://host:port/api/ws?ticket=` on node `node` (modulo the node count).
+    pub fn ws_url_on(&self, node: usize, ticket: &str) -> String {
+        let base = &self.nodes[node % self.nodes.len()];
+        let host = base.trim_start_matches("http://");
         format!("ws://{host}/api/ws?ticket={ticket}")
     }
 

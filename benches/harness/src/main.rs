@@ -5,7 +5,9 @@
 //! stalled server cannot hide latency by slowing the generator down: no coordinated
 //! omission), and prints one report — a table, or with `--json` one stable JSON
 //! object. Without `--url` it starts its own `andon fake-ad` and `andon serve` on free
-//! loopback ports with a fresh PostgreSQL database, and drops both at the end.
+//! loopback ports with a fresh PostgreSQL database, and drops both at the end; with
+//! `--nodes N` it starts N `andon serve` nodes on that database, joined by NATS, and
+//! spreads the sockets over them.
 //!
 //! Progress lines go to stderr once a second; stdout carries only the report.
 
@@ -37,17 +39,27 @@ pub struct Cli {
 #[derive(clap::Args, Debug, Clone)]
 pub struct Common {
     /// Base URL of a running server; without it the harness starts its own.
+    /// Repeat it for the nodes of a running cluster (node 0 first; sockets go
+    /// round-robin over them, REST calls to node 0).
     #[arg(long, global = true)]
-    url: Option<String>,
+    url: Vec<String>,
     /// The fake AD the running server uses (users are created through its admin API).
     #[arg(long, global = true, default_value = "http://127.0.0.1:8081")]
     ad_url: String,
     /// Start fake AD + server with a fresh database (the default without --url).
     #[arg(long, global = true)]
     start_server: bool,
-    /// PID of the running server, for memory and CPU readings (with --url).
+    /// PID of the running server, for memory and CPU readings (with --url);
+    /// repeatable, one per node.
     #[arg(long, global = true)]
-    server_pid: Option<u32>,
+    server_pid: Vec<u32>,
+    /// Server nodes to start on one database, joined by NATS (socket `i` connects
+    /// to node `i mod N`; REST setup calls go to node 0).
+    #[arg(long, global = true, default_value_t = 1)]
+    nodes: usize,
+    /// The NATS server the started nodes share (only with --nodes > 1).
+    #[arg(long, global = true, default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
     /// The `andon` binary to start; default: next to this executable.
     #[arg(long, global = true)]
     andon_bin: Option<std::path::PathBuf>,
@@ -76,29 +88,38 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let want_fds = cli.scenario.connections() as u64 * 2 + 4096;
     probe::raise_nofile(want_fds);
-    let server = if cli.common.url.is_some() && !cli.common.start_server {
+    let external = !cli.common.url.is_empty() && !cli.common.start_server;
+    if external && cli.common.nodes > 1 && cli.common.nodes != cli.common.url.len() {
+        anyhow::bail!(
+            "--nodes {} with {} --url: give one --url per node",
+            cli.common.nodes,
+            cli.common.url.len()
+        );
+    }
+    let server = if external {
         None
     } else {
         Some(server::Server::start(&cli.common).await?)
     };
-    let (url, ad_url, pid) = match &server {
-        Some(s) => (s.url.clone(), s.ad_url.clone(), Some(s.pid)),
+    let (urls, ad_url, pids) = match &server {
+        Some(s) => (s.urls.clone(), s.ad_url.clone(), s.pids.clone()),
         None => (
-            cli.common.url.clone().unwrap_or_default(),
+            cli.common.url.clone(),
             cli.common.ad_url.clone(),
-            cli.common.server_pid,
+            cli.common.server_pid.clone(),
         ),
     };
     let ctx = Ctx {
-        api: api::Api::new(&url, &ad_url)?,
-        server_pid: pid,
+        api: api::Api::new(&urls, &ad_url)?,
+        server_pids: pids,
         concurrency: cli.common.setup_concurrency.max(1),
     };
     let result = cli.scenario.run(&ctx).await;
     if let Some(s) = server {
         s.stop().await;
     }
-    let report = result?;
+    let mut report = result?;
+    report.nodes = ctx.api.node_count() as u64;
     if cli.common.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

@@ -89,42 +89,47 @@ pub fn rooms_of(rooms: usize, members: usize, users: usize) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// One socket to open: who, which room, from where.
+/// One socket to open: who, which room, on which server node, from where.
 #[derive(Clone)]
 pub struct SocketSpec {
     pub session: Session,
     pub room: Uuid,
+    /// Server node (index into [`Api::nodes`]); the ticket comes from node 0.
+    pub node: usize,
     pub opts: ConnectOpts,
 }
 
-/// Ticket + connect + subscribe (live only).
+/// Ticket (from node 0) + connect (to the spec's node) + subscribe (live only);
+/// returns the socket and the room's head at subscription.
 pub async fn open(api: &Api, spec: &SocketSpec) -> anyhow::Result<(Ws, i64)> {
     let ticket = api.ticket(&spec.session).await?;
-    let mut ws = ws::connect(&api.ws_url(&ticket), spec.opts).await?;
+    let mut ws = ws::connect(&api.ws_url_on(spec.node, &ticket), spec.opts).await?;
     let head = ws::subscribe(&mut ws, spec.room, None).await?;
     Ok((ws, head))
 }
 
 /// Opens every socket (in order), `concurrency` at a time; fails on the first error.
+/// Each socket comes with its room's head at subscription.
 pub async fn open_all(
     api: &Api,
     specs: &[SocketSpec],
     concurrency: usize,
     counters: &Arc<Counters>,
-) -> anyhow::Result<Vec<Ws>> {
+) -> anyhow::Result<Vec<(Ws, i64)>> {
     let t = Instant::now();
-    let sockets: Vec<Ws> = stream::iter(specs)
+    let sockets: Vec<(Ws, i64)> = stream::iter(specs)
         .map(|s| async move {
-            let (ws, _) = open(api, s).await?;
+            let opened = open(api, s).await?;
             counters.connected.fetch_add(1, Relaxed);
-            Ok::<_, anyhow::Error>(ws)
+            Ok::<_, anyhow::Error>(opened)
         })
         .buffered(concurrency)
         .try_collect()
         .await?;
     eprintln!(
-        "setup: {} sockets subscribed ({:.1} s)",
+        "setup: {} sockets subscribed over {} node(s) ({:.1} s)",
         sockets.len(),
+        api.node_count(),
         t.elapsed().as_secs_f64()
     );
     Ok(sockets)

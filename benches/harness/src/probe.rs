@@ -1,6 +1,7 @@
 //! Readings from `/proc`: the server's resident memory, the kernel's TCP socket
-//! memory, and CPU time of the server, PostgreSQL and the harness itself (so every
-//! report says which of the three used the two cores).
+//! memory, and CPU time of the server (each node and their sum), PostgreSQL, the
+//! NATS server and the harness itself (so every report says which of them used
+//! the two cores).
 
 use serde::Serialize;
 
@@ -72,39 +73,47 @@ fn machine_busy_ticks() -> u64 {
         .saturating_sub(v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0))
 }
 
-/// CPU ticks at one moment: server, all `postgres` processes, this harness, and
-/// the whole machine (whatever else runs shows up as `other`).
-#[derive(Debug, Clone, Copy, Default)]
+/// CPU ticks at one moment: each server node, all `postgres` processes, all
+/// `nats-server` processes, this harness, and the whole machine (whatever else
+/// runs shows up as `other`).
+#[derive(Debug, Clone, Default)]
 pub struct CpuSample {
-    server: u64,
+    server: Vec<u64>,
     postgres: u64,
+    nats: u64,
     harness: u64,
     machine: u64,
     at: Option<std::time::Instant>,
 }
 
 impl CpuSample {
-    pub fn take(server_pid: Option<u32>) -> Self {
-        let server = server_pid
-            .and_then(|p| cpu_ticks(&p.to_string()))
-            .map_or(0, |(_, t)| t);
+    /// `server_pids`: one per node (none when the server's PID is unknown).
+    pub fn take(server_pids: &[u32]) -> Self {
+        let server = server_pids
+            .iter()
+            .map(|p| cpu_ticks(&p.to_string()).map_or(0, |(_, t)| t))
+            .collect();
         let harness = cpu_ticks("self").map_or(0, |(_, t)| t);
-        let mut postgres = 0;
+        let (mut postgres, mut nats) = (0, 0);
         if let Ok(dir) = std::fs::read_dir("/proc") {
             for entry in dir.flatten() {
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
                 if name.bytes().all(|b| b.is_ascii_digit())
                     && let Some((comm, t)) = cpu_ticks(&name)
-                    && comm == "postgres"
                 {
-                    postgres += t;
+                    match comm.as_str() {
+                        "postgres" => postgres += t,
+                        "nats-server" => nats += t,
+                        _ => {}
+                    }
                 }
             }
         }
         Self {
             server,
             postgres,
+            nats,
             harness,
             machine: machine_busy_ticks(),
             at: Some(std::time::Instant::now()),
@@ -113,14 +122,19 @@ impl CpuSample {
 }
 
 /// CPU seconds used between two samples, and the wall time (100 ticks per second).
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct CpuSplit {
     pub wall_s: f64,
+    /// All server nodes together.
     pub server_s: f64,
     pub postgres_s: f64,
     pub harness_s: f64,
     /// Everything else that kept the CPUs busy meanwhile (kernel threads, other jobs).
     pub other_s: f64,
+    /// Each server node, node 0 first (their sum is `server_s`).
+    pub server_per_node_s: Vec<f64>,
+    /// The NATS server (0 with one node: nothing publishes).
+    pub nats_s: f64,
 }
 
 impl CpuSplit {
@@ -130,33 +144,56 @@ impl CpuSplit {
             (Some(x), Some(y)) => y.duration_since(x).as_secs_f64(),
             _ => 0.0,
         };
-        let (server_s, postgres_s, harness_s) = (
-            secs(a.server, b.server),
+        let server_per_node_s: Vec<f64> = a
+            .server
+            .iter()
+            .zip(&b.server)
+            .map(|(&x, &y)| secs(x, y))
+            .collect();
+        let server_s = server_per_node_s.iter().sum();
+        let (postgres_s, harness_s, nats_s) = (
             secs(a.postgres, b.postgres),
             secs(a.harness, b.harness),
+            secs(a.nats, b.nats),
         );
+        let known = server_s + postgres_s + harness_s + nats_s;
         Self {
             wall_s: wall,
             server_s,
             postgres_s,
             harness_s,
-            other_s: (secs(a.machine, b.machine) - server_s - postgres_s - harness_s).max(0.0),
+            other_s: (secs(a.machine, b.machine) - known).max(0.0),
+            server_per_node_s,
+            nats_s,
         }
     }
 }
 
 /// Memory at one moment.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct MemSample {
+    /// All server nodes together.
     pub server_rss: Option<u64>,
     pub tcp_mem: Option<u64>,
+    /// Each server node, node 0 first (`null` where unreadable).
+    pub server_rss_per_node: Vec<Option<u64>>,
 }
 
 impl MemSample {
-    pub fn take(server_pid: Option<u32>) -> Self {
+    pub fn take(server_pids: &[u32]) -> Self {
+        let per_node: Vec<Option<u64>> = server_pids.iter().map(|&p| rss_bytes(p)).collect();
         Self {
-            server_rss: server_pid.and_then(rss_bytes),
+            server_rss: per_node.iter().flatten().copied().reduce(|a, b| a + b),
             tcp_mem: tcp_mem_bytes(),
+            server_rss_per_node: per_node,
         }
     }
+}
+
+/// `VmRSS` of all server nodes together; `None` when none could be read.
+pub fn server_rss_sum(server_pids: &[u32]) -> Option<u64> {
+    server_pids
+        .iter()
+        .filter_map(|&p| rss_bytes(p))
+        .reduce(|a, b| a + b)
 }

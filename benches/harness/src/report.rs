@@ -102,6 +102,44 @@ impl Memory {
     }
 }
 
+/// Per-receiver order check of the `event` frames (by `seq`), over the receivers
+/// that kept reading: every receiver should see every event of its room from its
+/// subscription on, once and in order, whichever node it is connected to.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeliveryCheck {
+    /// Receivers checked.
+    pub receivers: u64,
+    /// Receivers that stayed connected and saw every event of their room once, in order.
+    pub complete: u64,
+    /// Receivers whose socket ended before the run did (closed by the server, e.g.
+    /// as slow consumers: see `errors`); checked up to their end, not complete.
+    pub ended_early: u64,
+    /// Events a receiver never saw: gaps in its `seq`s (from its subscription's
+    /// head on) and, for receivers still connected at the end, a tail short of
+    /// the latest `seq` its room's others saw.
+    pub missing: u64,
+    /// Events that came at or below a `seq` already seen (duplicates or out of order).
+    pub not_ascending: u64,
+    /// Events the rooms got during the run (Σ latest seen `seq` − head at subscribe);
+    /// equal to `acked` when each acknowledged send is one event and none was lost
+    /// by every receiver of its room.
+    pub room_events: u64,
+}
+
+impl DeliveryCheck {
+    /// Nothing missing or repeated (receivers that ended early aside).
+    pub fn is_clean(&self) -> bool {
+        self.complete + self.ended_early == self.receivers
+            && self.missing == 0
+            && self.not_ascending == 0
+    }
+}
+
+/// Server CPU µs per operation; `None` without operations or CPU readings.
+pub fn cpu_us_per(server_s: f64, ops: u64) -> Option<f64> {
+    (ops > 0 && server_s > 0.0).then(|| server_s * 1e6 / ops as f64)
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub scenario: String,
@@ -125,6 +163,13 @@ pub struct Report {
     /// Scenario-specific figures (e.g. the slow scenario's phases).
     pub extra: Value,
     pub notes: Vec<String>,
+    /// Server nodes the sockets were spread over.
+    pub nodes: u64,
+    /// Server CPU (all nodes) per delivered event frame, µs.
+    pub server_cpu_us_per_delivery: Option<f64>,
+    /// Server CPU (all nodes) per acknowledged send, µs.
+    pub server_cpu_us_per_ack: Option<f64>,
+    pub delivery_check: Option<DeliveryCheck>,
 }
 
 impl Report {
@@ -132,6 +177,7 @@ impl Report {
         let mut out = String::new();
         let opt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.0}"));
         let _ = writeln!(out, "scenario        {}", self.scenario);
+        let _ = writeln!(out, "nodes           {}", self.nodes);
         let _ = writeln!(out, "params          {}", self.params);
         let _ = writeln!(out, "duration        {:.2} s", self.duration_s);
         let _ = writeln!(
@@ -176,6 +222,13 @@ impl Report {
             }
         }
         let _ = writeln!(out, "errors          {:?}", self.errors);
+        if let Some(d) = &self.delivery_check {
+            let _ = writeln!(
+                out,
+                "order check     {} of {} receivers complete, {} ended early; {} missing, {} duplicate/out of order; {} room events",
+                d.complete, d.receivers, d.ended_early, d.missing, d.not_ascending, d.room_events
+            );
+        }
         if let Some(m) = &self.memory {
             let kb = |b: Option<u64>| b.map_or("-".into(), |b| format!("{} KiB", b / 1024));
             let _ = writeln!(
@@ -186,6 +239,11 @@ impl Report {
                 kb(m.before.tcp_mem),
                 kb(m.after.tcp_mem)
             );
+            if m.after.server_rss_per_node.len() > 1 {
+                let nodes: Vec<String> =
+                    m.after.server_rss_per_node.iter().map(|&b| kb(b)).collect();
+                let _ = writeln!(out, "RSS per node    {}", nodes.join(", "));
+            }
             let _ = writeln!(
                 out,
                 "per connection  {} bytes (server RSS only: {} bytes)",
@@ -196,8 +254,23 @@ impl Report {
         let c = &self.cpu;
         let _ = writeln!(
             out,
-            "CPU seconds     server {:.2}, postgres {:.2}, harness {:.2}, other {:.2} over {:.2} s wall",
-            c.server_s, c.postgres_s, c.harness_s, c.other_s, c.wall_s
+            "CPU seconds     server {:.2}, postgres {:.2}, nats {:.2}, harness {:.2}, other {:.2} over {:.2} s wall",
+            c.server_s, c.postgres_s, c.nats_s, c.harness_s, c.other_s, c.wall_s
+        );
+        if c.server_per_node_s.len() > 1 {
+            let nodes: Vec<String> = c
+                .server_per_node_s
+                .iter()
+                .map(|s| format!("{s:.2}"))
+                .collect();
+            let _ = writeln!(out, "server per node {}", nodes.join(", "));
+        }
+        let us = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.2}"));
+        let _ = writeln!(
+            out,
+            "server CPU µs   {} per delivery, {} per ack",
+            us(self.server_cpu_us_per_delivery),
+            us(self.server_cpu_us_per_ack)
         );
         if !self.extra.is_null() {
             let _ = writeln!(out, "extra           {}", self.extra);

@@ -1,5 +1,6 @@
-//! Starts `andon fake-ad` and `andon serve` on free loopback ports with a fresh
-//! PostgreSQL database, and tears all of it down afterwards.
+//! Starts `andon fake-ad` and one or more `andon serve` nodes on free loopback
+//! ports with a fresh PostgreSQL database, and tears all of it down afterwards.
+//! Several nodes share the database and talk over NATS (`--nodes`, `--nats-url`).
 //!
 //! The database is created through the admin URL
 //! (`postgres://postgres@127.0.0.1:5432/postgres`, or `ANDON_BENCH_ADMIN_DATABASE_URL`)
@@ -20,10 +21,12 @@ use crate::Common;
 const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 pub struct Server {
-    pub url: String,
+    /// Each node's base URL, node 0 first.
+    pub urls: Vec<String>,
     pub ad_url: String,
-    pub pid: u32,
-    serve: Child,
+    /// Each node's PID, in the order of `urls`.
+    pub pids: Vec<u32>,
+    serve: Vec<Child>,
     fake_ad: Child,
     admin_url: String,
     database: String,
@@ -32,7 +35,7 @@ pub struct Server {
 /// A free port below the kernel's ephemeral range. A port 0 picks from that
 /// range, where the harness's own tens of thousands of client sockets (and their
 /// TIME_WAIT leftovers) can take it between this check and the server's bind.
-fn free_port() -> anyhow::Result<u16> {
+fn free_port(taken: &[u16]) -> anyhow::Result<u16> {
     let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
@@ -40,7 +43,7 @@ fn free_port() -> anyhow::Result<u16> {
     let low = 10_000.min(ephemeral_start.saturating_sub(1000));
     for _ in 0..100 {
         let port = rand::random_range(low..ephemeral_start);
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if !taken.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return Ok(port);
         }
     }
@@ -84,8 +87,17 @@ async fn admin_exec(admin_url: &str, sql: &str) -> anyhow::Result<()> {
 }
 
 impl Server {
+    /// Fake AD and `common.nodes` server nodes on one fresh database. With more than
+    /// one node, each gets `ANDON_NATS_URL` (the same secret key, fake AD and
+    /// database); node 0 starts first and applies the migrations, the others start
+    /// once it is ready (they find nothing to migrate).
     pub async fn start(common: &Common) -> anyhow::Result<Self> {
         let bin = andon_binary(common)?;
+        let extra_env = common
+            .server_env
+            .iter()
+            .map(|kv| kv.split_once('=').context("--server-env takes KEY=VALUE"))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let admin_url = std::env::var("ANDON_BENCH_ADMIN_DATABASE_URL")
             .unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string());
         let database = format!(
@@ -94,9 +106,13 @@ impl Server {
         );
         admin_exec(&admin_url, &format!("CREATE DATABASE {database}")).await?;
 
-        let (ad_port, port) = (free_port()?, free_port()?);
+        let nodes = common.nodes.max(1);
+        let mut ports = vec![free_port(&[])?];
+        for _ in 0..nodes {
+            ports.push(free_port(&ports)?);
+        }
+        let ad_port = ports[0];
         let ad_url = format!("http://127.0.0.1:{ad_port}");
-        let url = format!("http://127.0.0.1:{port}");
         let key: [u8; 32] = rand::random();
         let fake_ad = Command::new(&bin)
             .args(["fake-ad", "--listen", &format!("127.0.0.1:{ad_port}")])
@@ -105,68 +121,101 @@ impl Server {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
-        let mut cmd = Command::new(&bin);
-        cmd.arg("serve")
-            .env("ANDON_LISTEN", format!("127.0.0.1:{port}"))
-            .env("ANDON_DATABASE_URL", database_url(&admin_url, &database))
-            .env("ANDON_AD_URL", &ad_url)
-            .env(
-                "ANDON_SECRET_KEY",
-                base64::engine::general_purpose::STANDARD.encode(key),
-            )
-            .env("ANDON_LOGIN_MAX_FAILURES", "1000000")
-            .env("ANDON_LOGIN_ADDR_LIMIT_PER_MINUTE", "1000000")
-            // The load generator opens many sockets per session (`idle` 190 each)
-            // and reconnects at full speed (`connect`): no per-session caps.
-            .env("ANDON_WS_SOCKETS_PER_SESSION", "1000000")
-            .env("ANDON_WS_TICKETS_PER_MINUTE", "1000000")
-            .env("ANDON_LOG", "warn")
-            .stdout(Stdio::from(std::io::stderr()))
-            .kill_on_drop(true);
-        for kv in &common.server_env {
-            let (k, v) = kv.split_once('=').context("--server-env takes KEY=VALUE")?;
-            cmd.env(k, v);
-        }
-        let serve = cmd.spawn()?;
-        let pid = serve.id().context("server exited at once")?;
         let mut server = Self {
-            url,
+            urls: Vec::new(),
             ad_url,
-            pid,
-            serve,
+            pids: Vec::new(),
+            serve: Vec::new(),
             fake_ad,
             admin_url,
             database,
         };
-        if let Err(e) = server.wait_ready().await {
-            server.stop().await;
-            return Err(e);
+        let node_cmd = |port: u16| {
+            let mut cmd = Command::new(&bin);
+            cmd.arg("serve")
+                .env("ANDON_LISTEN", format!("127.0.0.1:{port}"))
+                .env(
+                    "ANDON_DATABASE_URL",
+                    database_url(&server.admin_url, &server.database),
+                )
+                .env("ANDON_AD_URL", &server.ad_url)
+                .env(
+                    "ANDON_SECRET_KEY",
+                    base64::engine::general_purpose::STANDARD.encode(key),
+                )
+                .env("ANDON_LOGIN_MAX_FAILURES", "1000000")
+                .env("ANDON_LOGIN_ADDR_LIMIT_PER_MINUTE", "1000000")
+                // The load generator opens many sockets per session (`idle` 190 each)
+                // and reconnects at full speed (`connect`): no per-session caps.
+                .env("ANDON_WS_SOCKETS_PER_SESSION", "1000000")
+                .env("ANDON_WS_TICKETS_PER_MINUTE", "1000000")
+                .env("ANDON_LOG", "warn")
+                .stdout(Stdio::from(std::io::stderr()))
+                .kill_on_drop(true);
+            if nodes > 1 {
+                cmd.env("ANDON_NATS_URL", &common.nats_url);
+            }
+            cmd.envs(extra_env.iter().copied());
+            cmd
+        };
+        let mut cmds: Vec<_> = ports[1..].iter().map(|&p| (p, node_cmd(p))).collect();
+        // Node 0 alone first (it migrates), then the rest together.
+        let mut batches = vec![cmds.drain(..1).collect::<Vec<_>>()];
+        if !cmds.is_empty() {
+            batches.push(cmds);
         }
-        eprintln!(
-            "server pid {pid} on {} (database {})",
-            server.url, server.database
-        );
+        for batch in batches {
+            for (port, mut cmd) in batch {
+                let child = match cmd.spawn() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        server.stop().await;
+                        return Err(e).with_context(|| format!("starting {}", bin.display()));
+                    }
+                };
+                server.pids.push(child.id().unwrap_or(0));
+                server.serve.push(child);
+                server.urls.push(format!("http://127.0.0.1:{port}"));
+            }
+            if let Err(e) = server.wait_ready().await {
+                server.stop().await;
+                return Err(e);
+            }
+        }
+        for (i, (pid, url)) in server.pids.iter().zip(&server.urls).enumerate() {
+            eprintln!(
+                "server node {i}: pid {pid} on {url} (database {})",
+                server.database
+            );
+        }
         Ok(server)
     }
 
+    /// Until every node started so far and the fake AD answer.
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            for (name, child) in [
-                ("andon serve", &mut self.serve),
-                ("andon fake-ad", &mut self.fake_ad),
-            ] {
+            if let Some(status) = self.fake_ad.try_wait()? {
+                bail!("andon fake-ad exited during start-up ({status}); its log is above");
+            }
+            for (i, child) in self.serve.iter_mut().enumerate() {
                 if let Some(status) = child.try_wait()? {
-                    bail!("{name} exited during start-up ({status}); its log is above");
+                    bail!(
+                        "andon serve (node {i}) exited during start-up ({status}); its log is above"
+                    );
                 }
             }
-            let server = http.get(format!("{}/readyz", self.url)).send().await;
-            let ad = http
+            let mut ready = http
                 .get(format!("{}/admin/stats", self.ad_url))
                 .send()
-                .await;
-            if server.is_ok_and(|r| r.status().is_success()) && ad.is_ok() {
+                .await
+                .is_ok();
+            for url in &self.urls {
+                let r = http.get(format!("{url}/readyz")).send().await;
+                ready &= r.is_ok_and(|r| r.status().is_success());
+            }
+            if ready {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -176,9 +225,10 @@ impl Server {
         }
     }
 
-    /// SIGTERM (graceful shutdown), then SIGKILL after 10 s; drops the database.
+    /// SIGTERM (graceful shutdown) to every node at once, then SIGKILL to whatever
+    /// still runs after 10 s; then the fake AD; drops the database.
     pub async fn stop(mut self) {
-        for child in [&mut self.serve, &mut self.fake_ad] {
+        async fn terminate(child: &mut Child) {
             if let Some(pid) = child.id() {
                 let _ = Command::new("kill")
                     .args(["-TERM", &pid.to_string()])
@@ -192,6 +242,8 @@ impl Server {
                 let _ = child.kill().await;
             }
         }
+        futures_util::future::join_all(self.serve.iter_mut().map(terminate)).await;
+        terminate(&mut self.fake_ad).await;
         let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
         if let Err(e) = admin_exec(&self.admin_url, &drop).await {
             eprintln!("could not drop database {}: {e:#}", self.database);

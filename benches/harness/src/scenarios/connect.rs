@@ -83,6 +83,7 @@ pub async fn storm(
             let spec = SocketSpec {
                 session: pop.sessions[u].clone(),
                 room: pop.rooms[u % pop.rooms.len()].id,
+                node: i % ctx.api.node_count(),
                 opts: ConnectOpts {
                     source: source_for(i, PER_SOURCE_ADDR, spread),
                     recv_buffer: None,
@@ -96,7 +97,8 @@ pub async fn storm(
                 let took = t.elapsed();
                 shared.counters.connected.fetch_add(1, Relaxed);
                 let (sink, stream) = ws.split();
-                let reader = tokio::spawn(engine::receive(stream, shared, stop_rx, None, None));
+                let reader =
+                    tokio::spawn(engine::receive(stream, shared, stop_rx, None, None, None));
                 Ok::<_, anyhow::Error>((sink, reader, took))
             }
         })
@@ -148,12 +150,12 @@ impl Storm {
 pub async fn run(ctx: &Ctx, a: &ConnectArgs) -> anyhow::Result<Report> {
     let pop = population(ctx, a.users.max(1)).await?;
     let counters = Arc::new(Counters::default());
-    let mem0 = MemSample::take(ctx.server_pid);
-    let cpu0 = CpuSample::take(ctx.server_pid);
+    let mem0 = MemSample::take(&ctx.server_pids);
+    let cpu0 = CpuSample::take(&ctx.server_pids);
     let ticker = progress("connect", counters.clone());
     let storm = storm(ctx, &pop, a.connections, a.concurrency, 4096, &counters).await;
-    let cpu1 = CpuSample::take(ctx.server_pid);
-    let mem1 = MemSample::take(ctx.server_pid);
+    let cpu1 = CpuSample::take(&ctx.server_pids);
+    let mem1 = MemSample::take(&ctx.server_pids);
     ticker.abort();
     let (elapsed, failures, first_error) =
         (storm.elapsed, storm.failures, storm.first_error.clone());

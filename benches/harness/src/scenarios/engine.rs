@@ -15,7 +15,7 @@ use hdrhistogram::Histogram;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::report::{Counters, histogram};
+use crate::report::{Counters, DeliveryCheck, histogram};
 use crate::ws::{self, Ws};
 
 pub type Sink = SplitSink<Ws, Message>;
@@ -46,6 +46,78 @@ pub struct Received {
     pub ack: Histogram<u64>,
     pub delivered: [u64; 2],
     pub errors: BTreeMap<String, u64>,
+    pub seqs: SeqSeen,
+}
+
+/// The `seq`s of the `event` frames one receiver saw, against the room's head at
+/// its subscription.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeqSeen {
+    /// The room's head when the receiver subscribed (`None`: not known).
+    pub head: Option<i64>,
+    /// The highest `seq` seen.
+    pub last: Option<i64>,
+    /// `seq`s skipped between consecutive events (and after the head).
+    pub gaps: u64,
+    /// Events at or below a `seq` already seen (duplicates or out of order).
+    pub not_ascending: u64,
+    /// The socket ended before the run did (closed by the server, e.g. as a slow
+    /// consumer, or broken): what came after is not expected.
+    pub ended_early: bool,
+}
+
+impl SeqSeen {
+    fn saw(&mut self, seq: i64) {
+        match self.last.or(self.head) {
+            Some(prev) if seq <= prev => self.not_ascending += 1,
+            Some(prev) => {
+                self.gaps += (seq - prev - 1) as u64;
+                self.last = Some(seq);
+            }
+            None => self.last = Some(seq),
+        }
+    }
+
+    fn latest(&self) -> Option<i64> {
+        self.last.or(self.head)
+    }
+}
+
+/// Every receiver against the others of its room: `(room index, seqs seen)`.
+/// A receiver is complete when it saw every `seq` from its subscription's head to
+/// the latest any receiver of its room saw, once and in order. A receiver whose
+/// socket ended early is checked up to its end (gaps, order), not complete.
+pub fn check_order<'a>(receivers: impl IntoIterator<Item = (usize, &'a SeqSeen)>) -> DeliveryCheck {
+    let all: Vec<(usize, &SeqSeen)> = receivers.into_iter().collect();
+    // Per room: (lowest head, highest seq seen).
+    let mut rooms = BTreeMap::<usize, (i64, i64)>::new();
+    for &(room, s) in &all {
+        let (Some(head), Some(latest)) = (s.head, s.latest()) else {
+            continue;
+        };
+        let e = rooms.entry(room).or_insert((head, latest));
+        e.0 = e.0.min(head);
+        e.1 = e.1.max(latest);
+    }
+    let mut check = DeliveryCheck {
+        receivers: all.len() as u64,
+        room_events: rooms.values().map(|&(h, l)| (l - h) as u64).sum(),
+        ..DeliveryCheck::default()
+    };
+    for (room, s) in all {
+        let room_latest = rooms.get(&room).map_or(0, |r| r.1);
+        let short = match s.latest() {
+            Some(l) if !s.ended_early => (room_latest - l).max(0) as u64,
+            _ => 0,
+        };
+        check.missing += s.gaps + short;
+        check.not_ascending += s.not_ascending;
+        check.ended_early += u64::from(s.ended_early);
+        if s.head.is_some() && !s.ended_early && s.gaps == 0 && short == 0 && s.not_ascending == 0 {
+            check.complete += 1;
+        }
+    }
+    check
 }
 
 /// How a receiver maps a typing frame to the socket that sent it.
@@ -65,19 +137,25 @@ impl TypingMap {
 }
 
 /// Reads until `stop` fires (or the socket ends); `stall_at`: stop reading at that
-/// time (µs) but keep the connection open.
+/// time (µs) but keep the connection open; `head`: the room's head at subscription
+/// (for the order check).
 pub async fn receive(
     mut stream: Stream,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
     typing: Option<TypingMap>,
     stall_at: Option<u64>,
+    head: Option<i64>,
 ) -> Received {
     let mut r = Received {
         latency: [histogram(), histogram()],
         ack: histogram(),
         delivered: [0, 0],
         errors: BTreeMap::new(),
+        seqs: SeqSeen {
+            head,
+            ..SeqSeen::default()
+        },
     };
     let stall = async {
         match stall_at {
@@ -103,20 +181,30 @@ pub async fn receive(
                 let code = frame.map_or(1005, |f| u16::from(f.code));
                 *r.errors.entry(format!("close_{code}")).or_default() += 1;
                 shared.counters.errors.fetch_add(1, Relaxed);
+                r.seqs.ended_early = true;
                 break;
             }
             Some(Ok(_)) => continue,
             Some(Err(e)) => {
                 *r.errors.entry(format!("ws_error: {e}")).or_default() += 1;
                 shared.counters.errors.fetch_add(1, Relaxed);
+                r.seqs.ended_early = true;
                 break;
             }
-            None => break,
+            None => {
+                r.seqs.ended_early = true;
+                break;
+            }
         };
         let text = text.as_str();
         let now = shared.now_us();
         let intended = match ws::frame_type(text) {
-            "event" => ws::intended_of_event(text),
+            "event" => {
+                if let Some(seq) = ws::num_after(text, "\"seq\":") {
+                    r.seqs.saw(seq as i64);
+                }
+                ws::intended_of_event(text)
+            }
             "typing" => typing.and_then(|map| {
                 let user = crate::api::user_index(ws::str_after(text, "\"user\":\"")?)?;
                 Some(shared.typing_sent.get(map.socket_of(user))?.load(Relaxed))
@@ -186,13 +274,14 @@ pub async fn send_schedule(
     sink
 }
 
-/// Merges the receivers' results.
+/// Merges the receivers' results (their `seqs` are not merged: check them first).
 pub fn merge(all: Vec<Received>) -> Received {
     let mut out = Received {
         latency: [histogram(), histogram()],
         ack: histogram(),
         delivered: [0, 0],
         errors: BTreeMap::new(),
+        seqs: SeqSeen::default(),
     };
     for r in all {
         for p in 0..2 {
@@ -205,4 +294,73 @@ pub fn merge(all: Vec<Received>) -> Received {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(head: i64, seqs: &[i64]) -> SeqSeen {
+        let mut s = SeqSeen {
+            head: Some(head),
+            ..SeqSeen::default()
+        };
+        for &q in seqs {
+            s.saw(q);
+        }
+        s
+    }
+
+    #[test]
+    fn complete_receivers_pass() {
+        let (a, b) = (seen(5, &[6, 7, 8]), seen(5, &[6, 7, 8]));
+        let c = check_order([(0, &a), (0, &b)]);
+        assert_eq!(
+            (c.receivers, c.complete, c.missing, c.not_ascending),
+            (2, 2, 0, 0)
+        );
+        assert_eq!(c.room_events, 3);
+    }
+
+    #[test]
+    fn gaps_short_tails_and_repeats_are_counted() {
+        let full = seen(0, &[1, 2, 3, 4]);
+        let gap = seen(0, &[1, 3, 4]); // 2 missing
+        let short = seen(0, &[1, 2]); // 3, 4 missing
+        let repeat = seen(0, &[1, 2, 2, 3, 4]); // 2 twice
+        let late = seen(0, &[2, 1, 3, 4]); // 1 after 2: the gap stays counted
+        let none = seen(0, &[]); // all 4 missing
+        let c = check_order([
+            (0, &full),
+            (0, &gap),
+            (0, &short),
+            (0, &repeat),
+            (0, &late),
+            (0, &none),
+        ]);
+        assert_eq!(c.receivers, 6);
+        assert_eq!(c.complete, 1);
+        assert_eq!(c.missing, 1 + 2 + 1 + 4);
+        assert_eq!(c.not_ascending, 2);
+        assert_eq!(c.room_events, 4);
+    }
+
+    #[test]
+    fn a_socket_ended_early_is_checked_up_to_its_end() {
+        let full = seen(0, &[1, 2, 3, 4]);
+        let mut closed = seen(0, &[1, 2]);
+        closed.ended_early = true;
+        let mut closed_gap = seen(0, &[2]);
+        closed_gap.ended_early = true;
+        let c = check_order([(0, &full), (0, &closed), (0, &closed_gap)]);
+        assert_eq!((c.receivers, c.complete, c.ended_early), (3, 1, 2));
+        assert_eq!(c.missing, 1);
+    }
+
+    #[test]
+    fn rooms_are_checked_apart() {
+        let (a, b) = (seen(0, &[1, 2]), seen(10, &[11]));
+        let c = check_order([(0, &a), (1, &b)]);
+        assert_eq!((c.complete, c.missing, c.room_events), (2, 0, 3));
+    }
 }

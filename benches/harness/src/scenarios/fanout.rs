@@ -10,6 +10,10 @@
 //! `slow` runs the same load and, halfway through, a share of the non-sending
 //! clients stops reading (with small kernel buffers, so they stall at once); the
 //! report compares the others' latency before and after, and tracks server RSS.
+//!
+//! With several server nodes, socket `i` connects to node `i mod N` (senders
+//! included), so most deliveries cross the bus. Every reader's `event` frames are
+//! checked by `seq`: each one, once and in order (`delivery_check`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -23,7 +27,7 @@ use super::engine::{self, Payload, Shared, TypingMap};
 use super::{Ctx, PER_SOURCE_ADDR};
 use crate::population::{self, SocketSpec};
 use crate::probe::{CpuSample, CpuSplit, MemSample};
-use crate::report::{Counters, Latency, Memory, Report, progress};
+use crate::report::{Counters, Latency, Memory, Report, cpu_us_per, progress};
 use crate::ws::{ConnectOpts, source_for};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -85,6 +89,7 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
             SocketSpec {
                 session: pop.sessions[room.members[i % members]].clone(),
                 room: room.id,
+                node: i % ctx.api.node_count(),
                 opts: ConnectOpts {
                     source: source_for(i, PER_SOURCE_ADDR, spread),
                     recv_buffer: stalled.then_some(4096),
@@ -94,7 +99,7 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
         })
         .collect();
     let counters = Arc::new(Counters::default());
-    let mem_before = MemSample::take(ctx.server_pid);
+    let mem_before = MemSample::take(&ctx.server_pids);
     let sockets = population::open_all(&ctx.api, &specs, ctx.concurrency, &counters).await?;
     tokio::time::sleep(Duration::from_millis(500)).await; // presence frames settle
 
@@ -128,7 +133,7 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
             u64::MAX
         },
     });
-    let cpu0 = CpuSample::take(ctx.server_pid);
+    let cpu0 = CpuSample::take(&ctx.server_pids);
     let ticker = progress(
         if a.ephemeral {
             "fanout/typing"
@@ -141,7 +146,8 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
     let mut readers = Vec::with_capacity(total);
     let mut writers = Vec::new();
     let mut idle_sinks = Vec::new();
-    for (i, ws) in sockets.into_iter().enumerate() {
+    let mut checked = Vec::with_capacity(total);
+    for (i, (ws, head)) in sockets.into_iter().enumerate() {
         let (sink, stream) = ws.split();
         let map = TypingMap {
             room_index: i / members,
@@ -151,12 +157,14 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
         let stall_at = stalled_share
             .filter(|&s| is_stalled(i, s, members, free_slot))
             .map(|_| end_us / 2);
+        checked.push(stall_at.is_none());
         readers.push(tokio::spawn(engine::receive(
             stream,
             shared.clone(),
             stop_rx.clone(),
             Some(map),
             stall_at,
+            Some(head),
         )));
         match sender_sockets.iter().position(|&s| s == i) {
             Some(k) => {
@@ -181,10 +189,10 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
     }
     let max_rss = Arc::new(AtomicU64::new(0));
     let rss_probe = {
-        let (pid, max) = (ctx.server_pid, max_rss.clone());
+        let (pids, max) = (ctx.server_pids.clone(), max_rss.clone());
         tokio::spawn(async move {
             loop {
-                if let Some(rss) = pid.and_then(crate::probe::rss_bytes) {
+                if let Some(rss) = crate::probe::server_rss_sum(&pids) {
                     max.fetch_max(rss, Relaxed);
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -209,8 +217,8 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let cpu1 = CpuSample::take(ctx.server_pid);
-    let mem_after = MemSample::take(ctx.server_pid);
+    let cpu1 = CpuSample::take(&ctx.server_pids);
+    let mem_after = MemSample::take(&ctx.server_pids);
     let _ = stop_tx.send(true);
     let mut results = Vec::with_capacity(readers.len());
     for r in readers {
@@ -221,7 +229,26 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
     let max_rss = max_rss.load(Relaxed).max(mem_after.server_rss.unwrap_or(0));
     drop(idle_sinks);
 
+    // Stored events only (typing frames have no seq); stalled readers excluded.
+    let delivery_check = (!a.ephemeral).then(|| {
+        engine::check_order(
+            results
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| checked[i])
+                .map(|(i, r)| (i / members, &r.seqs)),
+        )
+    });
+    if let Some(d) = &delivery_check
+        && !d.is_clean()
+    {
+        notes.push(format!(
+            "order check failed: {} of {} receivers complete ({} ended early), {} events missing, {} duplicate or out of order",
+            d.complete, d.receivers, d.ended_early, d.missing, d.not_ascending
+        ));
+    }
     let got = engine::merge(results);
+    let cpu = CpuSplit::between(&cpu0, &cpu1);
     let sent = counters.sent.load(Relaxed);
     let acked = counters.acked.load(Relaxed);
     let delivered = got.delivered[0] + got.delivered[1];
@@ -271,9 +298,15 @@ pub async fn run(ctx: &Ctx, a: &FanoutArgs, stalled_share: Option<f64>) -> anyho
         op_latency: None,
         errors: got.errors,
         memory: Some(Memory::new(mem_before, mem_after, total as u64)),
-        cpu: CpuSplit::between(&cpu0, &cpu1),
+        server_cpu_us_per_delivery: cpu_us_per(cpu.server_s, delivered),
+        server_cpu_us_per_ack: (!a.ephemeral)
+            .then(|| cpu_us_per(cpu.server_s, acked))
+            .flatten(),
+        cpu,
         extra,
         notes,
+        delivery_check,
+        ..Report::default()
     })
 }
 

@@ -42,16 +42,16 @@ pub async fn run(ctx: &Ctx, a: &IdleArgs) -> anyhow::Result<Report> {
     let counters = Arc::new(Counters::default());
     // Let the setup's allocations settle before the baseline reading.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let mem0 = MemSample::take(ctx.server_pid);
-    let cpu0 = CpuSample::take(ctx.server_pid);
+    let mem0 = MemSample::take(&ctx.server_pids);
+    let cpu0 = CpuSample::take(&ctx.server_pids);
     let ticker = progress("idle", counters.clone());
     // Small read buffers: the harness holds N sockets too.
     let storm = storm(ctx, &pop, a.connections, a.concurrency, 1024, &counters).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mem1 = MemSample::take(ctx.server_pid);
+    let mem1 = MemSample::take(&ctx.server_pids);
     tokio::time::sleep(Duration::from_secs_f64(a.hold)).await;
-    let mem2 = MemSample::take(ctx.server_pid);
-    let cpu1 = CpuSample::take(ctx.server_pid);
+    let mem2 = MemSample::take(&ctx.server_pids);
+    let cpu1 = CpuSample::take(&ctx.server_pids);
     ticker.abort();
     let (elapsed, failures, first_error) =
         (storm.elapsed, storm.failures, storm.first_error.clone());

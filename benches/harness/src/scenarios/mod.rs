@@ -16,7 +16,8 @@ use crate::report::Report;
 /// What every scenario gets.
 pub struct Ctx {
     pub api: Api,
-    pub server_pid: Option<u32>,
+    /// One per server node (empty when not known: a running server without --server-pid).
+    pub server_pids: Vec<u32>,
     pub concurrency: usize,
 }
 

@@ -34,9 +34,12 @@ pub async fn run(ctx: &Ctx, a: &ResumeArgs) -> anyhow::Result<Report> {
     let pop = population::build(&ctx.api, 2, vec![vec![0, 1]], ctx.concurrency).await?;
     let room = pop.rooms[0].id;
     let (writer, reader) = (&pop.sessions[0], &pop.sessions[1]);
+    // The reader on the last node, the writer's REST sends on node 0: with
+    // several nodes, the replay is read by a node that committed none of it.
     let spec = SocketSpec {
         session: reader.clone(),
         room,
+        node: ctx.api.node_count() - 1,
         opts: ConnectOpts::default(),
     };
     let (ws0, mut last) = population::open(&ctx.api, &spec).await?;
@@ -67,10 +70,10 @@ pub async fn run(ctx: &Ctx, a: &ResumeArgs) -> anyhow::Result<Report> {
             t.elapsed().as_secs_f64()
         );
 
-        let cpu0 = CpuSample::take(ctx.server_pid);
+        let cpu0 = CpuSample::take(&ctx.server_pids);
         let t_ticket = Instant::now();
         let ticket = ctx.api.ticket(reader).await?;
-        let mut ws = ws::connect(&ctx.api.ws_url(&ticket), spec.opts).await?;
+        let mut ws = ws::connect(&ctx.api.ws_url_on(spec.node, &ticket), spec.opts).await?;
         let t_sub = Instant::now();
         ws.send(ws::subscribe_frame(room, Some(last))).await?;
         let (mut head, mut expect, mut events) = (None::<i64>, last + 1, 0u64);
@@ -95,7 +98,7 @@ pub async fn run(ctx: &Ctx, a: &ResumeArgs) -> anyhow::Result<Report> {
             }
         }
         let (replay_t, whole_t) = (t_sub.elapsed(), t_ticket.elapsed());
-        cpu = CpuSplit::between(&cpu0, &CpuSample::take(ctx.server_pid));
+        cpu = CpuSplit::between(&cpu0, &CpuSample::take(&ctx.server_pids));
         let _ = replay.record(replay_t.as_micros() as u64);
         let _ = whole.record(whole_t.as_micros() as u64);
         eprintln!(

@@ -9,7 +9,8 @@
 //!   intended send time.
 //!
 //! Sockets do not subscribe (unless `--subscribe`), so nothing but the write path
-//! and the acks is measured.
+//! and the acks is measured. With several server nodes, socket `i` connects to
+//! node `i mod N`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use uuid::Uuid;
 use super::{Ctx, PER_SOURCE_ADDR};
 use crate::population::{self, SocketSpec};
 use crate::probe::{CpuSample, CpuSplit};
-use crate::report::{Counters, Latency, Report, histogram, progress};
+use crate::report::{Counters, Latency, Report, cpu_us_per, histogram, progress};
 use crate::ws::{self, ConnectOpts, Ws, source_for};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -142,6 +143,7 @@ pub async fn run(ctx: &Ctx, a: &SendArgs) -> anyhow::Result<Report> {
             let spec = SocketSpec {
                 session: pop.sessions[i % users].clone(),
                 room: pop.rooms[i].id,
+                node: i % ctx.api.node_count(),
                 opts: ConnectOpts {
                     source: source_for(i, PER_SOURCE_ADDR, spread),
                     ..ConnectOpts::default()
@@ -150,7 +152,7 @@ pub async fn run(ctx: &Ctx, a: &SendArgs) -> anyhow::Result<Report> {
             let subscribe = a.subscribe;
             async move {
                 let ticket = ctx.api.ticket(&spec.session).await?;
-                let mut ws = ws::connect(&ctx.api.ws_url(&ticket), spec.opts).await?;
+                let mut ws = ws::connect(&ctx.api.ws_url_on(spec.node, &ticket), spec.opts).await?;
                 if subscribe {
                     ws::subscribe(&mut ws, spec.room, None).await?;
                 }
@@ -166,7 +168,7 @@ pub async fn run(ctx: &Ctx, a: &SendArgs) -> anyhow::Result<Report> {
 
     let end_us = (a.duration * 1e6) as u64;
     let epoch = Instant::now() + Duration::from_millis(100);
-    let cpu0 = CpuSample::take(ctx.server_pid);
+    let cpu0 = CpuSample::take(&ctx.server_pids);
     let ticker = progress("send", counters.clone());
     let n = sockets.len().max(1) as u64;
     let tasks: Vec<_> = sockets
@@ -198,9 +200,11 @@ pub async fn run(ctx: &Ctx, a: &SendArgs) -> anyhow::Result<Report> {
             *errors.entry(k).or_default() += v;
         }
     }
-    let cpu1 = CpuSample::take(ctx.server_pid);
+    let cpu1 = CpuSample::take(&ctx.server_pids);
     ticker.abort();
     let acked = counters.acked.load(Relaxed);
+    let delivered = counters.delivered.load(Relaxed);
+    let cpu = CpuSplit::between(&cpu0, &cpu1);
     Ok(Report {
         scenario: "send".into(),
         params: json!({"sockets": a.sockets, "users": users, "rate": a.rate, "window": a.window,
@@ -210,10 +214,12 @@ pub async fn run(ctx: &Ctx, a: &SendArgs) -> anyhow::Result<Report> {
         sent: counters.sent.load(Relaxed),
         acked,
         acked_per_s: Some(acked as f64 / a.duration),
-        delivered: counters.delivered.load(Relaxed),
+        delivered,
         ack_latency: Latency::of(&ack),
         errors,
-        cpu: CpuSplit::between(&cpu0, &cpu1),
+        server_cpu_us_per_ack: cpu_us_per(cpu.server_s, acked),
+        server_cpu_us_per_delivery: cpu_us_per(cpu.server_s, delivered),
+        cpu,
         ..Report::default()
     })
 }
