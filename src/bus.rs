@@ -85,7 +85,11 @@ impl NatsBus {
 }
 
 impl NatsBus {
-    /// Publishes `payload` on `subject` as this node, without waiting.
+    /// Publishes one message on `room`'s subject.
+    fn send_one(&self, room: Uuid, message: &RoomMessageRef<'_>) {
+        self.send(encoded(subject(room), message).into_iter().collect());
+    }
+
     /// Publishes `(subject, payload)`s as this node, in order, in one task and
     /// without waiting (a commit's events are one call).
     fn send(&self, messages: Vec<(String, Vec<u8>)>) {
@@ -214,21 +218,11 @@ impl EventBus for NatsBus {
     }
 
     fn publish_ephemeral(&self, frame: &EphemeralFrame) {
-        let message = RoomMessageRef::Ephemeral(frame);
-        self.send(
-            encoded(subject(frame.room_id), &message)
-                .into_iter()
-                .collect(),
-        );
+        self.send_one(frame.room_id, &RoomMessageRef::Ephemeral(frame));
     }
 
     fn publish_presence(&self, report: &PresenceReport) {
-        let message = RoomMessageRef::Presence(report);
-        self.send(
-            encoded(subject(report.room_id), &message)
-                .into_iter()
-                .collect(),
-        );
+        self.send_one(report.room_id, &RoomMessageRef::Presence(report));
     }
 
     fn node(&self) -> Uuid {
