@@ -25,6 +25,9 @@ impl EventLog for EmptyLog {
     async fn head(&self, _: Uuid) -> Result<Option<i64>, BackendError> {
         Ok(Some(0))
     }
+    async fn heads(&self, rooms: &[Uuid]) -> Result<Vec<(Uuid, i64)>, BackendError> {
+        Ok(rooms.iter().map(|r| (*r, 0)).collect())
+    }
     async fn range(&self, _: Uuid, _: i64, _: i64) -> Result<Vec<StoredEvent>, BackendError> {
         Ok(Vec::new())
     }

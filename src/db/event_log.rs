@@ -25,6 +25,15 @@ impl EventLog for PgEventLog {
         Ok(client.query_opt(&stmt, &[&room]).await?.map(|r| r.get(0)))
     }
 
+    async fn heads(&self, rooms: &[Uuid]) -> Result<Vec<(Uuid, i64)>, BackendError> {
+        let client = self.db.get().await?;
+        let stmt = client
+            .prepare_cached("SELECT id, head_seq FROM rooms WHERE id = ANY($1)")
+            .await?;
+        let rows = client.query(&stmt, &[&rooms]).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     async fn range(
         &self,
         room: Uuid,

@@ -1,12 +1,12 @@
 //! Finds the actor of a room, starting one on first use.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use actix::{Actor, Addr};
 use dashmap::DashMap;
 use uuid::Uuid;
 
-use super::messages::{Publish, RoomDeleted};
+use super::messages::{Head, Publish, RoomDeleted};
 use super::{EventBus, EventKind, EventLog, RoomActor, RoomConfig, StoredEvent};
 
 /// Shared by every worker thread; cloning is cheap.
@@ -30,8 +30,14 @@ impl RoomDirectory {
     }
 
     /// Publishes committed events to other nodes through `bus` too, and has room
-    /// actors take theirs from it.
+    /// actors take theirs from it; polls the log for what the bus loses.
     pub fn with_bus(mut self, bus: Arc<dyn EventBus>) -> Self {
+        actix::spawn(poll_heads(
+            Arc::downgrade(&self.rooms),
+            self.log.clone(),
+            bus.clone(),
+            self.config.clone(),
+        ));
         self.bus = Some(bus);
         self
     }
@@ -110,5 +116,55 @@ impl RoomDirectory {
     /// Number of running room actors.
     pub fn active(&self) -> usize {
         self.rooms.len()
+    }
+}
+
+/// What the bus loses, read from the log: every `bus_down_poll` while the bus
+/// is down, every `bus_up_poll_every`-th of those with it up (another node may
+/// have published while only its own link was down), one read of the heads of
+/// every room with an actor on this node, each actor told its room's head.
+/// One query per node instead of a timer and a query per room: with 1,000
+/// rooms on 3 nodes those cost 1.7× the CPU per delivery of one node
+/// (docs/BENCHMARKS.md). Ends when the directory is dropped.
+async fn poll_heads(
+    directory: Weak<DashMap<Uuid, Addr<RoomActor>>>,
+    log: Arc<dyn EventLog>,
+    bus: Arc<dyn EventBus>,
+    config: RoomConfig,
+) {
+    let mut timer = tokio::time::interval(config.bus_down_poll);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut ticks: u32 = 0;
+    loop {
+        timer.tick().await;
+        ticks = ticks.wrapping_add(1);
+        if bus.connected() && !ticks.is_multiple_of(config.bus_up_poll_every.max(1)) {
+            continue;
+        }
+        // Not held across the read.
+        let Some(ids) = directory
+            .upgrade()
+            .map(|rooms| rooms.iter().map(|e| *e.key()).collect::<Vec<Uuid>>())
+        else {
+            return;
+        };
+        if ids.is_empty() {
+            continue;
+        }
+        let heads = match log.heads(&ids).await {
+            Ok(heads) => heads,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the rooms' heads failed; next tick retries");
+                continue;
+            }
+        };
+        let Some(rooms) = directory.upgrade() else {
+            return;
+        };
+        for (room, head) in heads {
+            if let Some(actor) = rooms.get(&room) {
+                actor.do_send(Head(head));
+            }
+        }
     }
 }

@@ -136,6 +136,12 @@ pub struct Publish {
     pub events: Vec<StoredEvent>,
 }
 
+/// Directory → room: the room's head in the log now (with several nodes, read
+/// for every room of the node at once); the room reads what it has not seen.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Head(pub i64);
+
 /// Socket → room: the user is typing (ephemeral, rate-limited per socket).
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -104,6 +104,8 @@ pub fn event_frame_text(
 pub trait EventLog: Send + Sync + 'static {
     /// The room's current head; `None` if the room does not exist.
     async fn head(&self, room: Uuid) -> Result<Option<i64>, BackendError>;
+    /// The current heads of those of `rooms` that exist, in one read.
+    async fn heads(&self, rooms: &[Uuid]) -> Result<Vec<(Uuid, i64)>, BackendError>;
     /// Events with `after < seq ≤ upto`, in order.
     async fn range(
         &self,

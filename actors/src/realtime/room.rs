@@ -42,7 +42,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::messages::{
-    EventMeta, Frame, Publish, ReadUpTo, RoomDeleted, Subscribe, Subscribed, SubscriberCount,
+    EventMeta, Frame, Head, Publish, ReadUpTo, RoomDeleted, Subscribe, Subscribed, SubscriberCount,
     ToSocket, Typing, Unsubscribe,
 };
 use super::{
@@ -76,13 +76,13 @@ pub struct RoomConfig {
     /// With several nodes: how often a room actor with sockets repeats its
     /// presence report; a node silent for three of these is taken as gone.
     pub presence_heartbeat: Duration,
-    /// While the bus between nodes is down, a room with subscribers reads the
-    /// other nodes' events from the log this often.
+    /// While the bus between nodes is down, the node reads its rooms' heads
+    /// (one query for all) this often, and rooms behind read what they lack.
     pub bus_down_poll: Duration,
     /// With the bus up, every this many `bus_down_poll`s all the same: another
     /// node whose connection was down while this one's was up published into
     /// the void, and nothing here would show the gap before the room's next
-    /// event. Bounds that latency at the cost of one head read per active room.
+    /// event. Bounds that latency at the cost of one query per node.
     pub bus_up_poll_every: u32,
     pub metrics: RealtimeMetrics,
 }
@@ -502,14 +502,20 @@ impl RoomActor {
         );
     }
 
-    /// Reads what other nodes committed before this actor's bus subscription was
-    /// in place (from the head read at start to the log's head now).
-    fn catch_up(&mut self, ctx: &mut Context<Self>) {
+    /// Reads what other nodes committed and this node has not delivered, up to
+    /// `upto`, or up to the log's head now (read first) without it: at the bus
+    /// subscription, for what was committed since the head read at start; on a
+    /// [`Head`] from the directory's poll, for what the bus lost.
+    fn catch_up(&mut self, upto: Option<i64>, ctx: &mut Context<Self>) {
         let (log, room, after) = (self.log.clone(), self.room_id, self.head);
         self.catching_up = true;
         ctx.spawn(
             async move {
-                match log.head(room).await? {
+                let head = match upto {
+                    Some(head) => Some(head),
+                    None => log.head(room).await?,
+                };
+                match head {
                     Some(head) if head > after => log.range(room, after, head).await,
                     _ => Ok(Vec::new()),
                 }
@@ -561,21 +567,11 @@ impl Actor for RoomActor {
                 }
             },
         ));
-        // Other nodes' events in this room, while this actor runs; from the log
-        // while the bus is down.
+        // Other nodes' events in this room, while this actor runs (what the bus
+        // loses comes as a `Head` from the directory's poll).
         if let Some(bus) = self.directory.bus() {
             ctx.add_stream(bus.room_events(self.room_id));
             ctx.run_interval(self.config.presence_heartbeat, Self::presence_heartbeat);
-            let bus = bus.clone();
-            let mut ticks: u32 = 0;
-            ctx.run_interval(self.config.bus_down_poll, move |act, ctx| {
-                ticks = ticks.wrapping_add(1);
-                let due =
-                    !bus.connected() || ticks.is_multiple_of(act.config.bus_up_poll_every.max(1));
-                if due && !act.subscribers.is_empty() && !act.catching_up {
-                    act.catch_up(ctx);
-                }
-            });
         }
         self.arm_idle(ctx);
     }
@@ -640,7 +636,7 @@ impl StreamHandler<BusItem> for RoomActor {
     fn handle(&mut self, item: BusItem, ctx: &mut Context<Self>) {
         match item {
             BusItem::Subscribed => {
-                self.catch_up(ctx);
+                self.catch_up(None, ctx);
                 self.report_presence(true);
             }
             BusItem::Presence(report) => self.take_report(report, ctx),
@@ -668,6 +664,15 @@ impl Handler<Publish> for RoomActor {
     type Result = ();
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
         self.take(msg.events, ctx);
+    }
+}
+
+impl Handler<Head> for RoomActor {
+    type Result = ();
+    fn handle(&mut self, Head(head): Head, ctx: &mut Context<Self>) {
+        if head > self.head && !self.subscribers.is_empty() && !self.catching_up {
+            self.catch_up(Some(head), ctx);
+        }
     }
 }
 
