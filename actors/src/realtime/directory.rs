@@ -7,7 +7,7 @@ use dashmap::DashMap;
 use uuid::Uuid;
 
 use super::messages::{Head, Publish, RoomDeleted};
-use super::{EventBus, EventKind, EventLog, RoomActor, RoomConfig, StoredEvent};
+use super::{EventBus, EventLog, RoomActor, RoomConfig, StoredEvent};
 
 /// Shared by every worker thread; cloning is cheap.
 #[derive(Clone)]
@@ -97,14 +97,7 @@ impl RoomDirectory {
     pub fn room_deleted(&self, room: Uuid, actor: &str) {
         if let Some(bus) = &self.bus {
             // Not stored, so it has no seq: 0 (the room actor goes by its kind).
-            bus.publish(&[StoredEvent {
-                room_id: room,
-                seq: 0,
-                kind: EventKind::RoomDeleted.into(),
-                at: chrono::Utc::now(),
-                actor: actor.to_string(),
-                data: serde_json::json!({}),
-            }]);
+            bus.publish(&[StoredEvent::room_deleted(room, 0, actor.to_string())]);
         }
         if let Some(addr) = self.get(room) {
             addr.do_send(RoomDeleted {

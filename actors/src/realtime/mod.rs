@@ -61,6 +61,19 @@ struct EventFrame<'a, D: Serialize + ?Sized> {
 }
 
 impl StoredEvent {
+    /// The `room.deleted` event of a permanent deletion, which is not stored:
+    /// `seq` is one past the head for the sockets, 0 on the bus.
+    pub fn room_deleted(room_id: Uuid, seq: i64, actor: String) -> Self {
+        Self {
+            room_id,
+            seq,
+            kind: EventKind::RoomDeleted.into(),
+            at: Utc::now(),
+            actor,
+            data: serde_json::json!({}),
+        }
+    }
+
     /// The `event` frame of the wire protocol.
     pub fn to_frame_text(&self) -> String {
         event_frame_text(

@@ -37,7 +37,6 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use bytestring::ByteString;
-use serde_json::json;
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -723,14 +722,7 @@ impl RoomActor {
     /// The room was deleted permanently: a last `room.deleted` event (one past
     /// the head, not stored), every subscription ended, the actor stopped.
     fn end_room(&mut self, actor: String, ctx: &mut Context<Self>) {
-        let event = StoredEvent {
-            room_id: self.room_id,
-            seq: self.head + 1,
-            kind: EventKind::RoomDeleted.into(),
-            at: chrono::Utc::now(),
-            actor,
-            data: json!({}),
-        };
+        let event = StoredEvent::room_deleted(self.room_id, self.head + 1, actor);
         self.deliver(&event);
         for (_, sub) in self.subscribers.drain() {
             sub.socket.do_send(ToSocket::Ended {
