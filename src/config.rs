@@ -129,6 +129,72 @@ pub struct FileLimits {
     pub allowed_types: Vec<String>,
 }
 
+/// Incident reports (issue 18): the pool they run on and how they are written.
+#[derive(Debug, Clone)]
+pub struct ReportConfig {
+    /// Reports built at once in this process; the rest wait in the queue.
+    pub workers: usize,
+    /// Reports waiting or running in this process before new ones get 503.
+    pub queue: usize,
+    /// Times in reports are shown in this zone (IANA name).
+    pub time_zone: chrono_tz::Tz,
+    /// Images embedded in one report; later ones are listed with their hash only.
+    pub max_images: usize,
+    /// An on-premise model that writes the Summary and Resolution process;
+    /// `None`: nothing is sent anywhere and those sections come from the record.
+    pub llm: Option<LlmConfig>,
+}
+
+/// An OpenAI-compatible chat completions endpoint (Ollama, vLLM, llama.cpp).
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    /// Base URL; requests go to `<url>/v1/chat/completions`.
+    pub url: String,
+    pub model: String,
+    pub api_key: Option<SecretString>,
+    pub timeout: Duration,
+}
+
+fn reports_from_vars(vars: &Vars) -> Result<ReportConfig, ConfigError> {
+    let zone = vars.get("ANDON_TIMEZONE").unwrap_or("Asia/Taipei");
+    let time_zone = zone.parse::<chrono_tz::Tz>().map_err(|_| {
+        ConfigError::new(
+            "ANDON_TIMEZONE",
+            format!("`{zone}` is not an IANA time zone (e.g. Asia/Taipei, Europe/Berlin, UTC)"),
+        )
+    })?;
+    let llm = match vars.get("ANDON_LLM_URL") {
+        None => None,
+        Some(raw) => {
+            let url = raw.trim_end_matches('/').to_string();
+            match reqwest::Url::parse(&url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err(ConfigError::new(
+                        "ANDON_LLM_URL",
+                        "must be an http:// or https:// URL",
+                    ));
+                }
+            }
+            Some(LlmConfig {
+                url,
+                model: vars.get("ANDON_LLM_MODEL").unwrap_or("llama3.1").to_string(),
+                api_key: vars
+                    .get("ANDON_LLM_API_KEY")
+                    .map(|k| SecretString::from(k.to_string())),
+                timeout: vars.secs_or("ANDON_LLM_TIMEOUT_SECS", 60)?,
+            })
+        }
+    };
+    Ok(ReportConfig {
+        workers: vars.positive("ANDON_REPORT_WORKERS", 2)?,
+        queue: vars.positive("ANDON_REPORT_QUEUE", 32)?,
+        time_zone,
+        max_images: vars.positive("ANDON_REPORT_MAX_IMAGES", 100)?,
+        llm,
+    })
+}
+
 pub const ALL_FILE_TYPES: &[&str] = &[
     "image/jpeg",
     "image/png",
@@ -178,6 +244,7 @@ pub struct Config {
     pub ws_tickets_per_minute: u32,
     pub ws_ping_interval: Duration,
     pub ws_idle_timeout: Duration,
+    pub reports: ReportConfig,
     /// `ANDON_*` variables that were set but mean nothing to Andon (typos); logged at start.
     pub unknown_vars: Vec<String>,
 }
@@ -226,6 +293,14 @@ const KNOWN: &[&str] = &[
     "ANDON_WS_TICKETS_PER_MINUTE",
     "ANDON_WS_PING_SECS",
     "ANDON_WS_IDLE_SECS",
+    "ANDON_TIMEZONE",
+    "ANDON_REPORT_WORKERS",
+    "ANDON_REPORT_QUEUE",
+    "ANDON_REPORT_MAX_IMAGES",
+    "ANDON_LLM_URL",
+    "ANDON_LLM_MODEL",
+    "ANDON_LLM_API_KEY",
+    "ANDON_LLM_TIMEOUT_SECS",
 ];
 
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/andon";
@@ -549,6 +624,7 @@ impl Config {
                 .unwrap_or(u32::MAX),
             ws_ping_interval: vars.secs_or("ANDON_WS_PING_SECS", 20)?,
             ws_idle_timeout: vars.secs_or("ANDON_WS_IDLE_SECS", 60)?,
+            reports: reports_from_vars(&vars)?,
             unknown_vars,
         })
     }

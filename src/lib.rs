@@ -14,6 +14,7 @@ pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod realtime;
+pub mod reports;
 pub mod rooms;
 pub mod startup;
 pub mod state;
