@@ -3,9 +3,10 @@
 
 import type { QueryClient } from '@tanstack/react-query';
 import { api, ApiError } from './api/http';
-import type { Room } from './api/types';
+import type { Report, ReportDetail, ReportList, Room } from './api/types';
 import { AuthLostError, ProtocolClient, type SocketLike } from './protocol/client';
 import { useLive } from './stores/live';
+import { progressList, progressReport, upsertReport, type ReportProgress } from './stores/reports';
 import { useSession } from './stores/session';
 
 let client: ProtocolClient | null = null;
@@ -52,7 +53,13 @@ export function startConnection(userId: string, queryClient: QueryClient): Proto
         void queryClient.invalidateQueries({ queryKey: ['files', e.room_id] });
       }
       if (e.kind === 'room.deleted') void queryClient.invalidateQueries({ queryKey: ['rooms'] });
+      if (e.kind === 'report.created' && e.data?.report) {
+        const r = e.data.report as Report;
+        queryClient.setQueryData<ReportList>(['reports', e.room_id], (old) => (old ? upsertReport(old, r) : old));
+        void queryClient.invalidateQueries({ queryKey: ['report', e.room_id, r.id] });
+      }
     },
+    onReportProgress: (p) => reportProgress(queryClient, p),
     onSubscribed: (room, _head, online) => {
       useLive.getState().setOnline(room, online);
       useLive.getState().setSubscribed(room, true);
@@ -85,6 +92,21 @@ export function startConnection(userId: string, queryClient: QueryClient): Proto
   client = c;
   c.start();
   return c;
+}
+
+/** A report's stage, from a `report_progress` frame, into the cached list and detail. */
+function reportProgress(queryClient: QueryClient, p: ReportProgress) {
+  const list = queryClient.getQueryData<ReportList>(['reports', p.room_id]);
+  const next = list && progressList(list, p);
+  if (next) queryClient.setQueryData(['reports', p.room_id], next);
+  else void queryClient.invalidateQueries({ queryKey: ['reports', p.room_id] });
+  const key = ['report', p.room_id, p.report_id];
+  queryClient.setQueryData<ReportDetail>(key, (old) => (old ? progressReport(old, p) : old));
+  // A finished report's file name, size and sections come with the REST answer.
+  if (p.status === 'completed' || p.status === 'failed') {
+    void queryClient.invalidateQueries({ queryKey: ['reports', p.room_id] });
+    void queryClient.invalidateQueries({ queryKey: key });
+  }
 }
 
 export function stopConnection(clearOutbox: boolean) {

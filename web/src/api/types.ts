@@ -109,3 +109,52 @@ export interface Message {
 
 /** A durable room event as delivered over the socket (generated from the server's type). */
 export type RoomEvent = Extract<ServerFrame, { type: 'event' }>;
+
+// Incident reports (docs/PROTOCOL.md, "Reports").
+
+export type ReportLanguage = 'zh-TW' | 'en';
+export type ReportStatus = 'pending' | 'collecting' | 'writing' | 'assembling' | 'completed' | 'failed';
+
+export interface Report {
+  id: string;
+  room_id: string;
+  requested_by: string;
+  language: ReportLanguage;
+  ai: boolean;
+  status: ReportStatus;
+  reason: string | null;
+  created_at: string;
+  finished_at: string | null;
+  file_name: string | null;
+  size: number | null;
+  sha256: string | null;
+  content_url: string | null;
+}
+
+export type ReportBlock =
+  | { type: 'paragraph'; text: string }
+  | { type: 'note'; text: string }
+  | { type: 'table'; header: string[]; rows: string[][] }
+  | { type: 'image'; file_id: string; caption: string };
+
+export interface ReportSection {
+  key: string;
+  heading: string;
+  blocks: ReportBlock[];
+}
+
+export interface ReportContent {
+  language: ReportLanguage;
+  title: string;
+  subtitle: string[];
+  sections: ReportSection[];
+}
+
+export interface ReportDetail extends Report {
+  content: ReportContent | null;
+}
+
+export interface ReportList {
+  reports: Report[];
+  ai_available: boolean;
+}

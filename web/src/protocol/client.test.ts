@@ -371,6 +371,20 @@ describe('requests and liveness', () => {
     expect(last().ofType('typing')).toHaveLength(2);
   });
 
+  it('hands report_progress frames to the listener, apart from the room events', async () => {
+    const { client, events } = make();
+    const progress: unknown[] = [];
+    client.listen({ onReportProgress: (f) => progress.push(f) });
+    client.subscribe('r1', 0);
+    client.start();
+    await flush();
+    last().open();
+    const frame = { type: 'report_progress', room_id: 'r1', report_id: 'p1', status: 'failed', reason: 'no model' };
+    last().recv(frame);
+    expect(progress).toEqual([frame]);
+    expect(events).toEqual([]);
+  });
+
   it('networkLost goes offline at once and reconnectNow skips the backoff', async () => {
     const { client, states } = make({ random: () => 1 });
     client.start();

@@ -14,6 +14,7 @@
 //!   (the session ended), 1009/4400 are reported, everything else resumes.
 
 import type { Message, RoomEvent } from '../api/types';
+import type { ReportProgress } from '../stores/reports';
 import { CloseCode, type ClientFrame, type SendFrame, type ServerFrame, type WithRef } from './generated';
 
 export interface SocketLike {
@@ -58,6 +59,7 @@ export type ErrorFrame = WithRef<Frame<'error'>>;
 export type TypingFrame = Frame<'typing'>;
 export type PresenceFrame = Frame<'presence'>;
 export type ReadFrame = Frame<'read'>;
+export type ReportProgressFrame = ReportProgress;
 
 export interface ClientListener {
   onState?(state: ConnectionState, info: { attempt: number; retryInMs?: number }): void;
@@ -67,6 +69,8 @@ export interface ClientListener {
   onTyping?(frame: TypingFrame): void;
   onPresence?(frame: PresenceFrame): void;
   onRead?(frame: ReadFrame): void;
+  /** A report this user asked for moved to another stage (sent while subscribed to its room). */
+  onReportProgress?(frame: ReportProgressFrame): void;
   onAck?(item: OutboxItem, ack: Ack): void;
   onSendFailed?(item: OutboxItem, code: string, message: string): void;
   onOutbox?(items: OutboxItem[]): void;
@@ -380,6 +384,8 @@ export class ProtocolClient {
         return this.emit('onPresence', f as PresenceFrame);
       case 'read':
         return this.emit('onRead', f as ReadFrame);
+      case 'report_progress':
+        return this.emit('onReportProgress', f as ReportProgressFrame);
       default:
         return; // pong and anything newer
     }

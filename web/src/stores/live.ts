@@ -4,7 +4,7 @@
 import { create } from 'zustand';
 import type { Message, RoomEvent } from '../api/types';
 import type { ConnectionState, OutboxItem } from '../protocol/client';
-import { addTyping, applyEvent, emptyTimeline, mergeMessages, pruneTyping, type Timeline, type Typing } from './timeline';
+import { addTyping, applyEvent, emptyTimeline, mergeMessages, mergeNotices, pruneTyping, type Notice, type Timeline, type Typing } from './timeline';
 
 export interface SendFailure {
   item: OutboxItem;
@@ -27,6 +27,8 @@ export interface LiveState {
   setConnection(state: ConnectionState, retryInMs?: number): void;
   setProtocolError(msg: string | null): void;
   loadPage(roomId: string, messages: Message[], hasOlder: boolean): void;
+  /** Non-message lines (completed reports) for a room whose timeline is loaded. */
+  loadNotices(roomId: string, notices: Notice[]): void;
   resetRoom(roomId: string): void;
   event(e: RoomEvent): void;
   typingFrom(roomId: string, user: string, name: string, expiresInMs: number, now?: number): void;
@@ -60,6 +62,11 @@ export const useLive = create<LiveState>((set) => ({
   setProtocolError: (protocolError) => set({ protocolError }),
   loadPage: (roomId, messages, hasOlder) =>
     set((s) => ({ timelines: { ...s.timelines, [roomId]: mergeMessages(s.timelines[roomId] ?? emptyTimeline, messages, hasOlder) } })),
+  loadNotices: (roomId, notices) =>
+    set((s) => {
+      const tl = s.timelines[roomId];
+      return tl ? { timelines: { ...s.timelines, [roomId]: mergeNotices(tl, notices) } } : {};
+    }),
   resetRoom: (roomId) =>
     set((s) => {
       const timelines = { ...s.timelines };

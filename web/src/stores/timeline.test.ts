@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Message, RoomEvent } from '../api/types';
+import type { Message, Report, RoomEvent } from '../api/types';
 import { useLive } from './live';
 import { useSession } from './session';
-import { addTyping, applyEvent, canEdit, emptyTimeline, mergeMessages, pruneTyping } from './timeline';
+import { addTyping, applyEvent, canEdit, emptyTimeline, mergeMessages, pruneTyping, reportNotices, timelineItems, type Timeline } from './timeline';
 
 const msg = (seq: number, extra: Partial<Message> = {}): Message => ({
   id: `m${seq}`, room_id: 'r', seq, sender: 'a@x', sender_name: 'A', message_type: 'text', content: `c${seq}`,
@@ -59,6 +59,51 @@ describe('timeline reducers', () => {
     expect(canEdit(m, 'b@x', t0 + 60_000)).toBe(false);
     expect(canEdit(m, 'a@x', t0 + 901_000)).toBe(false);
     expect(canEdit({ ...m, message_type: 'image_ref' }, 'a@x', t0)).toBe(false);
+  });
+});
+
+describe('report notices', () => {
+  const at = (min: number) => `2026-01-01T00:${String(min).padStart(2, '0')}:00Z`;
+  const rep = (id: string, finished: string | null, status: Report['status'] = 'completed'): Report => ({
+    id, room_id: 'r', requested_by: 'a@x', language: 'en', ai: false, status, reason: null, created_at: at(0),
+    finished_at: finished, file_name: `${id}.docx`, size: 1, sha256: 'x', content_url: `/c/${id}`,
+  });
+  const shape = (tl: Timeline) => timelineItems(tl).map((i) => (i.type === 'message' ? i.message.seq : i.notice.id));
+  const page = (hasOlder: boolean) => mergeMessages(emptyTimeline, [msg(3, { created_at: at(3) }), msg(5, { created_at: at(5) }), msg(9, { created_at: at(9) })], hasOlder);
+
+  it('places a report.created event by its seq, once', () => {
+    let tl = applyEvent(page(false), { ...ev(6, 'report.created', { report: rep('x', at(6)) }), at: at(6) });
+    tl = applyEvent(tl, { ...ev(6, 'report.created', { report: rep('x', at(6)) }), at: at(6) });
+    expect(shape(tl)).toEqual([3, 5, 'x', 9]);
+    expect(applyEvent(tl, ev(7, 'report.created', {}))).toBe(tl);
+  });
+
+  it('places reports from the list by time, and the event seq wins', () => {
+    const notices = reportNotices([rep('late', at(10)), rep('mid', at(4)), rep('running', null, 'writing')]);
+    expect(notices.map((n) => n.id)).toEqual(['late', 'mid']);
+    let tl = mergeMessages(page(false), []);
+    tl = { ...tl, notices };
+    expect(shape(tl)).toEqual([3, 'mid', 5, 9, 'late']);
+    tl = applyEvent(tl, { ...ev(10, 'report.created', { report: rep('mid', at(4)) }), at: at(9) });
+    expect(shape(tl)).toEqual([3, 5, 9, 'mid', 'late']);
+    expect(tl.notices).toHaveLength(2);
+  });
+
+  it('leaves out notices older than the loaded page while history is missing', () => {
+    const tl = { ...page(true), notices: reportNotices([rep('old', at(1)), rep('new', at(4))]) };
+    expect(shape(tl)).toEqual([3, 'new', 5, 9]);
+    expect(shape({ ...tl, hasOlder: false })).toEqual(['old', 3, 'new', 5, 9]);
+  });
+
+  it('keeps notices when messages are merged, and the live store loads them', () => {
+    useLive.getState().clear();
+    const s = useLive.getState();
+    s.loadNotices('r', reportNotices([rep('x', at(4))]));
+    expect(useLive.getState().timelines.r).toBeUndefined();
+    s.loadPage('r', [msg(3, { created_at: at(3) })], false);
+    s.loadNotices('r', reportNotices([rep('x', at(4))]));
+    s.loadPage('r', [msg(5, { created_at: at(5) })], false);
+    expect(shape(useLive.getState().timelines.r)).toEqual([3, 'x', 5]);
   });
 });
 

@@ -1,16 +1,30 @@
 // Pure reducers for one room's message timeline, kept apart from React so the unit
 // tests exercise exactly what the UI renders.
 
-import type { Message, RoomEvent } from '../api/types';
+import type { Message, Report, RoomEvent } from '../api/types';
+
+/**
+ * A line in the timeline that is not a message: a completed incident report, from
+ * its `report.created` event (with the event's seq) or, for reports older than the
+ * page's load, from the room's report list (placed by time).
+ */
+export interface Notice {
+  id: string;
+  seq: number | null;
+  at: string;
+  report: Report;
+}
 
 export interface Timeline {
   /** Ascending by seq, one entry per message id. */
   messages: Message[];
   /** Older messages exist on the server (scrolling up loads them). */
   hasOlder: boolean;
+  /** One per report id. */
+  notices: Notice[];
 }
 
-export const emptyTimeline: Timeline = { messages: [], hasOlder: false };
+export const emptyTimeline: Timeline = { messages: [], hasOlder: false, notices: [] };
 
 /** Merges a page of messages (from REST or events), keeping seq order and one copy per id. */
 export function mergeMessages(tl: Timeline, incoming: Message[], hasOlder?: boolean): Timeline {
@@ -25,7 +39,57 @@ export function mergeMessages(tl: Timeline, incoming: Message[], hasOlder?: bool
     else if (m.deleted || (m.edited_at ?? '') >= (have.edited_at ?? '')) byId.set(m.id, m);
   }
   const messages = [...byId.values()].sort((a, b) => a.seq - b.seq);
-  return { messages, hasOlder: hasOlder ?? tl.hasOlder };
+  return { ...tl, messages, hasOlder: hasOlder ?? tl.hasOlder };
+}
+
+/** Adds notices, one per report: a known seq wins over a placement by time. */
+export function mergeNotices(tl: Timeline, incoming: Notice[]): Timeline {
+  if (!incoming.length) return tl;
+  const byId = new Map(tl.notices.map((n) => [n.id, n]));
+  for (const n of incoming) {
+    const have = byId.get(n.id);
+    if (!have || (have.seq === null && n.seq !== null)) byId.set(n.id, n);
+  }
+  return { ...tl, notices: [...byId.values()] };
+}
+
+/** The notices of the room's completed reports, as its report list gives them. */
+export function reportNotices(reports: Report[]): Notice[] {
+  return reports
+    .filter((r) => r.status === 'completed')
+    .map((r) => ({ id: r.id, seq: null, at: r.finished_at ?? r.created_at, report: r }));
+}
+
+export type TimelineItem = { type: 'message'; message: Message } | { type: 'notice'; notice: Notice };
+
+/**
+ * Messages and notices in one list: a notice with a seq goes after the messages with
+ * lower seqs, one without after the messages created before it. A notice before the
+ * first loaded message is left out while older history is not loaded.
+ */
+export function timelineItems(tl: Timeline): TimelineItem[] {
+  const ms = tl.messages;
+  const place = (n: Notice) => {
+    const i = ms.findIndex((m) => (n.seq !== null ? m.seq > n.seq : Date.parse(m.created_at) > Date.parse(n.at)));
+    return i < 0 ? ms.length : i;
+  };
+  const slots = new Map<number, Notice[]>();
+  for (const n of tl.notices) {
+    const i = place(n);
+    if (i === 0 && tl.hasOlder) continue;
+    slots.set(i, [...(slots.get(i) ?? []), n]);
+  }
+  const out: TimelineItem[] = [];
+  const flush = (i: number) => {
+    const ns = (slots.get(i) ?? []).sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity) || a.at.localeCompare(b.at));
+    for (const notice of ns) out.push({ type: 'notice', notice });
+  };
+  ms.forEach((message, i) => {
+    flush(i);
+    out.push({ type: 'message', message });
+  });
+  flush(ms.length);
+  return out;
 }
 
 function update(tl: Timeline, id: string, f: (m: Message) => Message): Timeline {
@@ -62,6 +126,8 @@ export function applyEvent(tl: Timeline, e: RoomEvent): Timeline {
       return update(tl, d.message_id, (m) => react(m, d.emoji, d.user, true));
     case 'reaction.removed':
       return update(tl, d.message_id, (m) => react(m, d.emoji, d.user, false));
+    case 'report.created':
+      return d.report ? mergeNotices(tl, [{ id: d.report.id, seq: e.seq, at: e.at, report: d.report as Report }]) : tl;
     default:
       return tl;
   }
