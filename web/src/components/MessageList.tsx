@@ -1,13 +1,15 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useSearchParams } from 'react-router';
 import { api, ApiError } from '../api/http';
 import type { FileMeta, Message, Room } from '../api/types';
 import { getClient } from '../connection';
-import { formatBytes, formatTime, useLang, useT, type Key } from '../i18n';
+import { formatBytes, formatTime, useLang, useT, type Key, type Lang } from '../i18n';
 import { ProtocolRequestError } from '../protocol/client';
 import { useLive } from '../stores/live';
-import { canEdit, emptyTimeline } from '../stores/timeline';
+import { canEdit, emptyTimeline, timelineItems, type Notice } from '../stores/timeline';
 import { AuthImage, download } from './AuthImage';
 import { Lightbox } from './Lightbox';
+import { downloadReport, useMemberName } from './ReportsPanel';
 
 const EMOJIS = ['👍', '✅', '👀', '⚠️', '🔧', '🙏'];
 
@@ -34,6 +36,7 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
   const pending = outbox.filter((o) => o.room_id === room.id && !knownClientIds.has(o.client_id));
   const failed = failures.filter((f) => f.item.room_id === room.id);
   const last = tl.messages[tl.messages.length - 1];
+  const items = timelineItems(tl);
 
   // Keep the view pinned to the bottom while the user is there; keep the position
   // when older history is prepended above.
@@ -46,7 +49,7 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
     } else if (stuck) {
       el.scrollTop = el.scrollHeight;
     }
-  }, [tl.messages.length, pending.length, failed.length, last?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [items.length, pending.length, failed.length, last?.id]); // eslint-disable-line react-hooks/exhaustive-deps
 
   // Read marker: everything visible at the bottom counts as read.
   useEffect(() => {
@@ -90,19 +93,23 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
             <span className="muted">{t('room.beginning')}</span>
           )}
         </div>
-        {tl.messages.map((m, i) => (
-          <MessageItem
-            key={m.id}
-            m={m}
-            prev={tl.messages[i - 1]}
-            me={me}
-            room={room}
-            canWrite={canWrite}
-            isOwner={isOwner}
-            onOpen={setLightbox}
-            act={act}
-          />
-        ))}
+        {items.map((item, i) => {
+          if (item.type === 'notice') return <ReportNotice key={`n-${item.notice.id}`} notice={item.notice} roomId={room.id} />;
+          const before = items[i - 1];
+          return (
+            <MessageItem
+              key={item.message.id}
+              m={item.message}
+              prev={before?.type === 'message' ? before.message : undefined}
+              me={me}
+              room={room}
+              canWrite={canWrite}
+              isOwner={isOwner}
+              onOpen={setLightbox}
+              act={act}
+            />
+          );
+        })}
         {pending.map((p) => (
           <div key={p.client_id} className="msg mine pending" data-testid="pending-message">
             <div className="msg-body">
@@ -134,6 +141,33 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
         </div>
       )}
       <Lightbox file={lightbox} onClose={() => setLightbox(null)} />
+    </div>
+  );
+}
+
+const paren = (lang: Lang, s: string) => (lang === 'en' ? ` (${s})` : `（${s}）`);
+
+/** A completed report, as a system line with its download. */
+function ReportNotice({ notice, roomId }: { notice: Notice; roomId: string }) {
+  const t = useT();
+  const lang = useLang((s) => s.lang);
+  const nameOf = useMemberName(roomId);
+  const [params, setParams] = useSearchParams();
+  const r = notice.report;
+  const what = t(`reports.lang.${r.language}`) + (r.ai ? ` · ${t('reports.ai')}` : '');
+  const view = () => {
+    const next = new URLSearchParams(params);
+    next.set('panel', 'reports');
+    next.set('report', r.id);
+    setParams(next, { replace: true });
+  };
+  return (
+    <div className="msg-system report-notice" data-testid="report-notice" data-seq={notice.seq ?? undefined}>
+      <span>📄 {t('reports.generated')}{paren(lang, what)} · {nameOf(r.requested_by)} · {formatTime(notice.at, lang)}</span>
+      <span className="report-notice-actions">
+        <button className="btn small ghost" onClick={view}>{t('reports.view')}</button>
+        <button className="btn small ghost" onClick={() => downloadReport(r)}>{t('msg.download')}</button>
+      </span>
     </div>
   );
 }

@@ -5,7 +5,7 @@ import { INCIDENT_TYPES, SEVERITIES, type IncidentType, type Role, type Room, ty
 import { formatTime, useLang, useT } from '../i18n';
 import { useMembers } from './MembersPanel';
 
-export function SettingsPanel({ room, role, isAdmin }: { room: Room; role: Role | null; isAdmin: boolean }) {
+export function SettingsPanel({ room, role, isAdmin, onReport }: { room: Room; role: Role | null; isAdmin: boolean; onReport?: () => void }) {
   const t = useT();
   const lang = useLang((s) => s.lang);
   const qc = useQueryClient();
@@ -17,6 +17,7 @@ export function SettingsPanel({ room, role, isAdmin }: { room: Room; role: Role 
   const [saved, setSaved] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [newOwner, setNewOwner] = useState('');
+  const [justResolved, setJustResolved] = useState(false);
   const members = useMembers(room.id, isOwner);
   useEffect(() => setF(fields(room)), [room]);
 
@@ -30,7 +31,10 @@ export function SettingsPanel({ room, role, isAdmin }: { room: Room; role: Role 
   const onError = (e: unknown) => { setSaved(false); setError(e instanceof ApiError ? e.message : String(e)); };
   const patch = useMutation({
     mutationFn: (body: Record<string, unknown>) => api<Room>('PATCH', `/api/rooms/${room.id}`, body),
-    onSuccess,
+    onSuccess: (r: Room, body) => {
+      onSuccess(r);
+      setJustResolved(body.status === 'resolved');
+    },
     onError,
   });
   const transfer = useMutation({
@@ -113,6 +117,12 @@ export function SettingsPanel({ room, role, isAdmin }: { room: Room; role: Role 
           <label className="field"><span>{t('settings.notes')}</span><textarea name="resolution_notes" required rows={3} value={notes} onChange={(e) => setNotes(e.target.value)} /></label>
           <button className="btn primary" type="submit" disabled={!notes.trim() || patch.isPending}>{t('settings.resolve')}</button>
         </form>
+      )}
+      {room.status === 'resolved' && justResolved && onReport && (
+        <div className="notice ok report-prompt" role="status" data-testid="resolved-report-prompt">
+          <span>{t('reports.resolvedPrompt')}</span>
+          <button className="btn primary small" onClick={onReport}>📄 {t('reports.generate')}</button>
+        </div>
       )}
       {room.status === 'resolved' && (
         <div className="actions start">

@@ -8,14 +8,16 @@ import { Composer, TypingIndicator } from '../components/Composer';
 import { FilesPanel } from '../components/FilesPanel';
 import { MembersPanel } from '../components/MembersPanel';
 import { MessageList } from '../components/MessageList';
+import { ReportsPanel, useReports } from '../components/ReportsPanel';
 import { SettingsPanel } from '../components/SettingsPanel';
 import { getClient } from '../connection';
 import { formatBytes, useT } from '../i18n';
 import { useLive } from '../stores/live';
+import { reportNotices } from '../stores/timeline';
 import { useSession } from '../stores/session';
 import { checkFile } from '../uploads';
 
-type Panel = 'members' | 'files' | 'settings' | null;
+type Panel = 'members' | 'files' | 'reports' | 'settings' | null;
 interface Upload { id: number; name: string; progress: number; error?: string; abort: () => void }
 let uploadSeq = 0;
 
@@ -30,6 +32,7 @@ export function RoomPage() {
     const next = new URLSearchParams(params);
     if (p && p !== panel) next.set('panel', p);
     else next.delete('panel');
+    next.delete('report');
     setParams(next, { replace: true });
   };
   const room = useQuery({ queryKey: ['room', roomId], queryFn: () => api<Room>('GET', `/api/rooms/${roomId}`) });
@@ -43,6 +46,8 @@ export function RoomPage() {
   const [dragging, setDragging] = useState(false);
   const typing = useLive((s) => s.typing[roomId]);
   const live = useLive((s) => !!s.subscribed[roomId]);
+  const loaded = useLive((s) => !!s.timelines[roomId]);
+  const reports = useReports(roomId, isMember);
 
   // Load the latest page, then follow the room from the head seen before the load:
   // replayed events that the page already holds are merged by id.
@@ -69,6 +74,12 @@ export function RoomPage() {
       useLive.getState().setSubscribed(roomId, false);
     };
   }, [roomId, isMember]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  // Completed reports are lines of the timeline; those before the page's load come
+  // from the report list (newer ones from their `report.created` events too).
+  useEffect(() => {
+    if (loaded && reports.data) useLive.getState().loadNotices(roomId, reportNotices(reports.data.reports));
+  }, [roomId, loaded, reports.data]);
 
   // Typing indicators run out expires_in_ms after the last frame.
   useEffect(() => {
@@ -150,7 +161,7 @@ export function RoomPage() {
           </div>
           {isMember && (
             <div className="room-tabs" role="tablist">
-              {(['members', 'files', 'settings'] as const).map((p) => (
+              {(['members', 'files', 'reports', 'settings'] as const).map((p) => (
                 <button key={p} role="tab" aria-selected={panel === p} className={`btn ghost ${panel === p ? 'active' : ''}`} onClick={() => setPanel(p)} data-testid={`tab-${p}`}>
                   {t(`room.${p}`)}{p === 'members' ? ` · ${r.member_count}` : ''}
                 </button>
@@ -201,7 +212,8 @@ export function RoomPage() {
           <button className="btn ghost side-close" onClick={() => setPanel(null)} aria-label={t('close')}>✕ {t('room.chat')}</button>
           {panel === 'members' && <MembersPanel room={r} me={user.id} role={role} isAdmin={isAdmin} />}
           {panel === 'files' && <FilesPanel room={r} me={user.id} canWrite={canWrite} isOwner={isOwner} />}
-          {panel === 'settings' && <SettingsPanel room={r} role={role} isAdmin={isAdmin} />}
+          {panel === 'reports' && <ReportsPanel room={r} canGenerate={canWrite} initial={params.get('report')} />}
+          {panel === 'settings' && <SettingsPanel room={r} role={role} isAdmin={isAdmin} onReport={() => setPanel('reports')} />}
         </aside>
       )}
     </div>
