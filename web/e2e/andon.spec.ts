@@ -1,5 +1,5 @@
-import { expect, test } from '@playwright/test';
-import { mkdirSync } from 'node:fs';
+import { expect, test, type Locator, type Page } from '@playwright/test';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { AD, SHOTS, USERS, login, newUserPage, openRoom, rest, shot, unique } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
@@ -173,6 +173,130 @@ test('resolve with notes, then archive', async ({ page, request }) => {
   await expect(page.getByTestId('status-badge')).toHaveText('已封存');
   await expect(page.getByText('此事件室已封存，僅供閱讀。').first()).toBeVisible();
   await expect(page.getByTestId('composer')).toHaveCount(0);
+});
+
+/** Clicks `button`, which downloads a report: a .docx, so a zip ("PK"). */
+async function expectDocx(page: Page, button: Locator): Promise<string> {
+  const [d] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  expect(d.suggestedFilename()).toMatch(/\.docx$/);
+  const bytes = readFileSync(await d.path());
+  expect(bytes.subarray(0, 2).toString('latin1')).toBe('PK');
+  return d.suggestedFilename();
+}
+
+/** Records every stage the report progress shows (a small report is done within a second). */
+async function recordStages(page: Page) {
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { reportStages: string[] }).reportStages = seen;
+    new MutationObserver(() => {
+      const s = document.querySelector('[data-testid=report-progress]')?.getAttribute('data-stage');
+      if (s && seen[seen.length - 1] !== s) seen.push(s);
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-stage'] });
+  });
+}
+const stagesSeen = (page: Page) => page.evaluate(() => (window as unknown as { reportStages: string[] }).reportStages);
+
+test('an incident report: offered after resolving, its progress, preview and .docx; a viewer only reads them', async ({ page, browser, request }) => {
+  test.setTimeout(180_000);
+  const lin = await rest(request, USERS.lin);
+  const chen = await rest(request, USERS.chen);
+  const room = await lin.call('POST', '/api/rooms', {
+    title: unique('Reflow oven 4 conveyor stopped'), incident_type: 'equipment_failure', severity: 'high',
+    location: 'Plant 1', line: 'L4', equipment: 'RO-04', lots: ['E-5120', 'E-5121'],
+    description: 'Conveyor chain stopped at 09:12; boards stuck in zone 6.',
+  });
+  await lin.call('POST', `/api/rooms/${room.id}/members`, { user_id: USERS.chen.id, role: 'editor' });
+  await lin.call('POST', `/api/rooms/${room.id}/members`, { user_id: USERS.maria.id, role: 'viewer' });
+  let n = 0;
+  const say = (who: typeof lin, content: string) =>
+    who.call('POST', `/api/rooms/${room.id}/messages`, { client_id: `report-${++n}`, content });
+  await say(lin, 'Conveyor chain stopped in zone 6, 12 boards inside the oven.');
+  await say(chen, 'Maintenance on site: the chain tensioner sheared.');
+  await say(chen, 'Tensioner replaced, conveyor back at 85 cm/min.');
+
+  await login(page, USERS.lin);
+  await openRoom(page, room.id);
+  const png = await page.screenshot({ clip: { x: 0, y: 0, width: 480, height: 300 } });
+  await lin.upload(room.id, 'zone6-tensioner.png', 'image/png', png, 'Sheared tensioner');
+  await expect(page.getByTestId('thumbnail')).toHaveCount(1);
+
+  // Resolving through the UI offers the report right there.
+  await page.getByTestId('tab-settings').click();
+  const settings = page.getByTestId('settings-panel');
+  await settings.locator('textarea[name=resolution_notes]').fill('Chain tensioner replaced; 12 boards scrapped, line restarted at 10:05.');
+  await settings.getByRole('button', { name: '標記為已解決' }).click();
+  await expect(page.getByTestId('status-badge')).toHaveText('已解決');
+  const prompt = page.getByTestId('resolved-report-prompt');
+  await expect(prompt).toContainText('要產生事件報告嗎');
+  await prompt.getByRole('button', { name: /產生報告/ }).click();
+
+  const panel = page.getByTestId('reports-panel');
+  await expect(panel).toContainText('尚未產生任何報告');
+  await expect(panel.locator('select[name=language]')).toHaveValue('zh-TW');
+  const { ai_available } = await lin.call('GET', `/api/rooms/${room.id}/reports`);
+  expect(ai_available).toBe(!!process.env.ANDON_E2E_LLM);
+  await expect(panel.getByTestId('report-ai')).toHaveCount(ai_available ? 1 : 0);
+
+  // Traditional Chinese (the UI's language): progress, then the sections.
+  await recordStages(page);
+  await panel.getByTestId('generate-report').click();
+  const view = panel.getByTestId('report-view');
+  await expect(view).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+  expect((await stagesSeen(page)).length).toBeGreaterThan(0);
+  const preview = view.getByTestId('report-preview');
+  await expect(preview.getByRole('heading', { name: '事件摘要' })).toBeVisible();
+  await expect(preview.getByRole('heading', { name: '時間軸' })).toBeVisible();
+  await expect(preview.locator('.report-table').first()).toBeVisible();
+  await expect(preview.locator('.report-figure figcaption')).toContainText('zone6-tensioner.png');
+  await expect(preview.locator('.report-figure img')).toBeVisible();
+  await expectDocx(page, view.getByTestId('report-download'));
+  // Everyone in the room sees it in the timeline.
+  await expect(page.getByTestId('report-notice')).toHaveCount(1);
+  await expect(page.getByTestId('report-notice')).toContainText('已產生事件報告');
+
+  // English.
+  await panel.locator('select[name=language]').selectOption('en');
+  await panel.getByTestId('generate-report').click();
+  await expect(panel.getByTestId('report-item')).toHaveCount(2);
+  await expect(view).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+  await expect(view.getByTestId('report-preview').getByRole('heading', { name: 'Summary', exact: true })).toBeVisible();
+  await expect(view.getByTestId('report-preview').getByRole('heading', { name: 'Timeline', exact: true })).toBeVisible();
+  await expectDocx(page, view.getByTestId('report-download'));
+
+  // With the model, when the server has one (scripts/web-test starts the fake one).
+  if (ai_available) {
+    await panel.locator('select[name=language]').selectOption('en');
+    await panel.getByTestId('report-ai').check();
+    await panel.getByTestId('generate-report').click();
+    await expect(panel.getByTestId('report-item')).toHaveCount(3);
+    await expect(view).toHaveAttribute('data-status', 'completed', { timeout: 60_000 });
+    await expect(view.locator('section[data-section=summary]')).toContainText('FAKE-LLM');
+  }
+
+  // The earliest (Traditional Chinese) report, picked from the list.
+  await panel.getByTestId('report-item').last().locator('.report-pick').click();
+  await expect(view.getByTestId('report-preview').getByRole('heading', { name: '事件摘要' })).toBeVisible();
+  await shot(page, 'reports-panel');
+
+  // A viewer, on a phone: the list, previews and downloads, but no generate button.
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+  const phone = await ctx.newPage();
+  await login(phone, USERS.maria);
+  await openRoom(phone, room.id);
+  await expect(phone.getByTestId('report-notice')).toHaveCount(ai_available ? 3 : 2);
+  await phone.getByTestId('tab-reports').click();
+  const vpanel = phone.getByTestId('reports-panel');
+  await expect(vpanel.getByTestId('report-item')).toHaveCount(ai_available ? 3 : 2);
+  await expect(vpanel.getByTestId('reports-viewer-note')).toContainText('只有編輯者與擁有者可以產生報告');
+  await expect(vpanel.getByTestId('generate-report')).toHaveCount(0);
+  await expect(vpanel.getByTestId('report-preview')).toBeVisible();
+  await shot(phone, 'reports-panel-phone');
+  await expectDocx(phone, vpanel.getByTestId('report-download'));
+  // The server agrees: a viewer may not start one.
+  const maria = await rest(request, USERS.maria);
+  await expect(maria.call('POST', `/api/rooms/${room.id}/reports`, { language: 'en', ai: false })).rejects.toThrow(/403/);
+  await ctx.close();
 });
 
 test('messages written offline arrive exactly once after reconnecting', async ({ browser, request }) => {

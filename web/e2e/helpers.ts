@@ -48,6 +48,14 @@ export async function rest(request: APIRequestContext, u: U) {
       if (res.status() >= 400) throw new Error(`${method} ${url}: ${res.status()} ${await res.text()}`);
       return res.status() === 204 ? null : res.json();
     },
+    /** A multipart upload of one file (`POST /api/rooms/{id}/files`). */
+    async upload(roomId: string, name: string, mimeType: string, buffer: Buffer, caption?: string) {
+      const res = await request.post(`/api/rooms/${roomId}/files`, {
+        headers, multipart: { file: { name, mimeType, buffer }, ...(caption ? { caption } : {}) },
+      });
+      if (res.status() >= 400) throw new Error(`upload ${name}: ${res.status()} ${await res.text()}`);
+      return res.json();
+    },
   };
 }
 
