@@ -2,5 +2,6 @@
 //! timeline, participants, figures and evidence; the Summary and Resolution
 //! process optionally written by an on-premise model.
 
+pub mod docx;
 pub mod images;
 pub mod model;
