@@ -2,4 +2,5 @@
 //! timeline, participants, figures and evidence; the Summary and Resolution
 //! process optionally written by an on-premise model.
 
+pub mod digest;
 pub mod model;
