@@ -3,4 +3,5 @@
 //! process optionally written by an on-premise model.
 
 pub mod digest;
+pub mod llm;
 pub mod model;
