@@ -1,5 +1,5 @@
 //! The `andon` command line. Settings come from `ANDON_*` variables (see the README);
-//! flags are only for the fake AD, which is a development tool.
+//! flags are only for the fake AD and the fake model, which are development tools.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, DatabaseConfig, LogFormat};
 use crate::fake_ad::{self, FakeAd};
+use crate::fake_llm::FakeLlm;
 use crate::startup::Application;
 use crate::telemetry;
 
@@ -37,6 +38,12 @@ pub enum Command {
         /// JSON array of users: {username, password, name, office_location, job_title}.
         #[arg(long)]
         users: Option<PathBuf>,
+    },
+    /// Run a fake OpenAI-compatible model server (for ANDON_LLM_URL) for
+    /// development and tests.
+    FakeLlm {
+        #[arg(long, default_value = "127.0.0.1:8082")]
+        listen: SocketAddr,
     },
 }
 
@@ -96,6 +103,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 handle.stop(true).await;
             });
             ad.server.await?;
+            Ok(())
+        }
+        Command::FakeLlm { listen } => {
+            telemetry::init(log_format_from_env(), &log_filter_from_env());
+            let llm = FakeLlm::start(TcpListener::bind(listen)?)?;
+            tracing::info!(%listen, "fake LLM listening");
+            let handle = llm.handle();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                handle.stop(true).await;
+            });
+            llm.server.await?;
             Ok(())
         }
     }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod fake_ad;
+pub mod fake_llm;
 pub mod files;
 pub mod http;
 pub mod metrics;

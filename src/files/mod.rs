@@ -12,7 +12,13 @@ use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 pub use sniff::{Kind, sniff};
-pub use thumbnail::{THUMBNAILS, Thumbnail, make_thumbnail};
+pub use thumbnail::{
+    Caps, Fitted, THUMBNAILS, Thumbnail, decode_fitted, make_thumbnail, write_jpeg,
+};
+
+/// A tiny PNG declaring huge dimensions, for tests of the decode caps.
+#[cfg(test)]
+pub(crate) use thumbnail::tests::png_declaring;
 
 use crate::config::FileLimits;
 use crate::error::{ApiError, ErrorCode};

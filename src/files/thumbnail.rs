@@ -10,7 +10,7 @@
 //! - per process: at most [`CONCURRENT_DECODES`] decodes at once ([`THUMBNAILS`]);
 //!   further uploads wait their turn, holding only their spool file.
 
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -63,6 +63,33 @@ pub fn make_thumbnail(src: &Path, dst: &Path) -> Result<Thumbnail, String> {
 }
 
 fn make_thumbnail_within(src: &Path, dst: &Path, caps: Caps) -> Result<Thumbnail, String> {
+    let thumb = match decode_fitted(src, THUMBNAIL_SIDE, caps)? {
+        Fitted::Image(img) => img,
+        Fitted::TooLarge(why) => return Ok(Thumbnail::TooLarge(why)),
+    };
+    let mut out = BufWriter::new(std::fs::File::create(dst).map_err(|e| e.to_string())?);
+    write_jpeg(&thumb, &mut out)?;
+    out.flush().map_err(|e| e.to_string())?;
+    Ok(Thumbnail::Made)
+}
+
+/// An image decoded within its caps, upright and fitted into its box.
+#[derive(Debug)]
+pub enum Fitted {
+    Image(DynamicImage),
+    /// Over the caps: not decoded; why, for the log.
+    TooLarge(String),
+}
+
+/// Decodes `src` within `caps`, scales it down so that its longest side is at
+/// most `side` (never up), and applies its EXIF orientation. What comes out is
+/// pixels only: whatever metadata the file carried stays behind. Errors are for
+/// people: the image could not be decoded.
+///
+/// The caps are checked against the dimensions the file declares, before the
+/// pixel buffer exists. CPU-bound and synchronous: run it through a
+/// [`Thumbnailer`], which bounds how many run at once.
+pub fn decode_fitted(src: &Path, side: u32, caps: Caps) -> Result<Fitted, String> {
     let mut reader = ImageReader::open(src)
         .map_err(|e| e.to_string())?
         .with_guessed_format()
@@ -75,12 +102,12 @@ fn make_thumbnail_within(src: &Path, dst: &Path, caps: Caps) -> Result<Thumbnail
     // Reads the header only; refuses sides over the limits.
     let mut decoder = match reader.into_decoder() {
         Ok(d) => d,
-        Err(ImageError::Limits(e)) => return Ok(Thumbnail::TooLarge(e.to_string())),
+        Err(ImageError::Limits(e)) => return Ok(Fitted::TooLarge(e.to_string())),
         Err(e) => return Err(e.to_string()),
     };
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > caps.max_pixels {
-        return Ok(Thumbnail::TooLarge(format!(
+        return Ok(Fitted::TooLarge(format!(
             "{width}×{height} is over {} pixels",
             caps.max_pixels
         )));
@@ -90,7 +117,7 @@ fn make_thumbnail_within(src: &Path, dst: &Path, caps: Caps) -> Result<Thumbnail
     // path loses the orientation): reserve it here, then hand the decoder what
     // is left for its own buffers, as `decode` does.
     if let Err(e) = limits.reserve(decoder.total_bytes()) {
-        return Ok(Thumbnail::TooLarge(format!(
+        return Ok(Fitted::TooLarge(format!(
             "{width}×{height} needs {} bytes decoded: {e}",
             decoder.total_bytes()
         )));
@@ -102,28 +129,33 @@ fn make_thumbnail_within(src: &Path, dst: &Path, caps: Caps) -> Result<Thumbnail
     let img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     // Scale first, then orient the small copy: rotating the full image would
     // allocate it a second time. The box is square, so the order does not matter.
-    let mut thumb = if img.width() > THUMBNAIL_SIDE || img.height() > THUMBNAIL_SIDE {
-        img.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
+    let side = side.max(1);
+    let mut fitted = if img.width() > side || img.height() > side {
+        img.thumbnail(side, side)
     } else {
         img
     };
-    thumb.apply_orientation(orientation);
-    let file = std::fs::File::create(dst).map_err(|e| e.to_string())?;
-    JpegEncoder::new_with_quality(BufWriter::new(file), 80)
-        .encode_image(&thumb.to_rgb8())
-        .map_err(|e| e.to_string())?;
-    Ok(Thumbnail::Made)
+    fitted.apply_orientation(orientation);
+    Ok(Fitted::Image(fitted))
 }
 
-/// Runs thumbnail decodes on the blocking pool, a bounded number at once.
+/// Writes `img` to `out` as a baseline JPEG of quality 80, without metadata.
+pub fn write_jpeg(img: &DynamicImage, out: &mut impl Write) -> Result<(), String> {
+    JpegEncoder::new_with_quality(out, 80)
+        .encode_image(&img.to_rgb8())
+        .map_err(|e| e.to_string())
+}
+
+/// Runs image decodes (thumbnails, a report's evidence pictures) on the blocking
+/// pool, a bounded number at once.
 pub struct Thumbnailer {
     permits: Semaphore,
     busy: AtomicUsize,
     busy_high_water: AtomicUsize,
 }
 
-/// The process's thumbnailer: the bound is on the process's memory, so it is
-/// shared by everything in it.
+/// The process's decoder slots: the bound is on the process's memory, so it is
+/// shared by everything in it that decodes images.
 pub static THUMBNAILS: Thumbnailer = Thumbnailer::new(CONCURRENT_DECODES);
 
 impl Thumbnailer {
@@ -146,6 +178,17 @@ impl Thumbnailer {
         dst: PathBuf,
         caps: Caps,
     ) -> Result<Thumbnail, String> {
+        self.run(move || make_thumbnail_within(&src, &dst, caps))
+            .await?
+    }
+
+    /// Runs `decode` on the blocking pool once a decode slot is free; for work
+    /// that decodes an image (see [`decode_fitted`]). The error is for people:
+    /// the decode panicked.
+    pub async fn run<T: Send + 'static>(
+        &'static self,
+        decode: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
         let permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
         // The permit moves into the blocking task: a request cancelled while the
         // decode runs must not free its slot before the memory is freed.
@@ -153,12 +196,12 @@ impl Thumbnailer {
             let _permit = permit;
             let busy = self.busy.fetch_add(1, Ordering::SeqCst) + 1;
             self.busy_high_water.fetch_max(busy, Ordering::SeqCst);
-            let result = make_thumbnail_within(&src, &dst, caps);
+            let result = decode();
             self.busy.fetch_sub(1, Ordering::SeqCst);
             result
         })
         .await
-        .map_err(|e| format!("the decoder failed: {e}"))?
+        .map_err(|e| format!("the decoder failed: {e}"))
     }
 
     /// The most decodes that ran at once.
@@ -168,7 +211,7 @@ impl Thumbnailer {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn temp_dir() -> PathBuf {

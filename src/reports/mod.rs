@@ -2,4 +2,8 @@
 //! timeline, participants, figures and evidence; the Summary and Resolution
 //! process optionally written by an on-premise model.
 
+pub mod digest;
+pub mod docx;
+pub mod images;
+pub mod llm;
 pub mod model;

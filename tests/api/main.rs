@@ -11,6 +11,7 @@ mod auth;
 mod chaos;
 mod cli;
 mod fake_ad;
+mod fake_llm;
 mod files;
 mod health;
 mod messages;
