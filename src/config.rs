@@ -178,7 +178,10 @@ fn reports_from_vars(vars: &Vars) -> Result<ReportConfig, ConfigError> {
             }
             Some(LlmConfig {
                 url,
-                model: vars.get("ANDON_LLM_MODEL").unwrap_or("llama3.1").to_string(),
+                model: vars
+                    .get("ANDON_LLM_MODEL")
+                    .unwrap_or("llama3.1")
+                    .to_string(),
                 api_key: vars
                     .get("ANDON_LLM_API_KEY")
                     .map(|k| SecretString::from(k.to_string())),
