@@ -204,8 +204,13 @@ pub async fn record(
         });
     }
     // Key messages: the first and the last, each participant's first, and
-    // incident data.
-    let mut key: Vec<&RecordMessage> = firsts.iter().map(|(_, m)| m).collect();
+    // incident data (a file's message without a caption is on the timeline as
+    // the file already).
+    let mut key: Vec<&RecordMessage> = firsts
+        .iter()
+        .map(|(_, m)| m)
+        .filter(|m| !m.content.is_empty())
+        .collect();
     key.extend(incident_data.iter());
     key.extend(messages.first());
     key.extend(messages.last());
@@ -257,6 +262,7 @@ async fn end_messages(client: &impl GenericClient, room_id: Uuid) -> Result<Vec<
         .query(
             "SELECT seq, created_at, sender_name, content FROM messages
              WHERE room_id = $1 AND deleted_at IS NULL AND message_type <> 'system'
+               AND content <> ''
              ORDER BY seq LIMIT $2",
             &[&room_id, &MESSAGES_EACH_END],
         )
@@ -265,6 +271,7 @@ async fn end_messages(client: &impl GenericClient, room_id: Uuid) -> Result<Vec<
         .query(
             "SELECT seq, created_at, sender_name, content FROM messages
              WHERE room_id = $1 AND deleted_at IS NULL AND message_type <> 'system'
+               AND content <> ''
              ORDER BY seq DESC LIMIT $2",
             &[&room_id, &MESSAGES_EACH_END],
         )

@@ -224,57 +224,75 @@ struct Incident {
 }
 
 async fn incident(app: &TestApp) -> Incident {
-    let c = cast(app).await;
-    let (status, room) = app
-        .send_as(
-            Method::PATCH,
-            &format!("/api/rooms/{}", c.room),
-            &c.owner.token,
-            Some(json!({
+    let named = |name: &'static str, who: &'static str| async move {
+        let id = format!(
+            "{who}-{}@andon.test",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        app.user_with_id(&id, name).await
+    };
+    let (owner, editor, viewer) = tokio::join!(
+        named("王建明", "wang"),
+        named("陳怡君", "chen"),
+        named("林志豪", "lin")
+    );
+    let room = app
+        .create_room(
+            &owner.token,
+            json!({
+                "title": "SMT-3 回焊爐 4 區溫度異常", "incident_type": "equipment_failure",
+                "severity": "high", "location": "新竹二廠 3F",
+                "description": "4 區實測 245°C，超出規格上限 235°C，產線暫停。",
                 "line": "SMT-3", "equipment": "Reflow oven R-7",
-                "lots": ["LOT-2411-A7", "LOT-2411-B2"], "location": "Hsinchu plant 2",
-            })),
+                "lots": ["LOT-2411-A7", "LOT-2411-B2"],
+            }),
         )
         .await;
-    assert_eq!(status, 200, "{room}");
-    let mut ws = WsClient::connect(app, &c.owner.token).await;
-    ws.subscribe(&c.room, None).await;
-    ws.send_text(&c.room, "m1", "輸送帶停止，溫度 245°C 超出規格")
+    let room_id = room["id"].as_str().unwrap().to_string();
+    add_member(app, &owner, &room_id, &editor, "editor").await;
+    add_member(app, &owner, &room_id, &viewer, "viewer").await;
+    let mut ws = WsClient::connect(app, &owner.token).await;
+    ws.subscribe(&room_id, None).await;
+    ws.send_text(&room_id, "m1", "輸送帶停止，溫度 245°C 超出規格")
         .await;
-    let mut ws2 = WsClient::connect(app, &c.editor.token).await;
-    ws2.subscribe(&c.room, None).await;
-    ws2.send_text(&c.room, "m2", "On my way; isolating LOT-2411-A7")
-        .await;
-    ws.send_text(&c.room, "m3", "Heater zone 4 replaced, profile verified")
+    let mut ws2 = WsClient::connect(app, &editor.token).await;
+    ws2.subscribe(&room_id, None).await;
+    ws2.send_text(&room_id, "m2", "On my way; isolating LOT-2411-A7")
         .await;
     let files = vec![
-        upload(app, &c.editor, &c.room, "oven-zone-4.jpg", photo(1)).await,
-        upload(app, &c.editor, &c.room, "belt.jpg", photo(2)).await,
+        upload(app, &editor, &room_id, "oven-zone-4.jpg", photo(1)).await,
+        upload(app, &editor, &room_id, "belt.jpg", photo(2)).await,
         upload(
             app,
-            &c.owner,
-            &c.room,
+            &owner,
+            &room_id,
             "profile.csv",
             b"zone,temp\n4,245\n".to_vec(),
         )
         .await,
     ];
+    ws.send_text(
+        &room_id,
+        "m3",
+        "4 區加熱器已更換，溫度曲線驗證合格，恢復生產",
+    )
+    .await;
     let (status, body) = app
         .send_as(
             Method::PATCH,
-            &format!("/api/rooms/{}", c.room),
-            &c.owner.token,
+            &format!("/api/rooms/{room_id}"),
+            &owner.token,
             Some(json!({"status": "resolved", "resolution_notes": "更換 4 區加熱器，重新驗證溫度曲線"})),
         )
         .await;
     assert_eq!(status, 200, "{body}");
     Incident {
-        room: c.room,
+        room: room_id,
         created_at: room["created_at"].as_str().unwrap().to_string(),
         files,
-        owner: c.owner,
-        editor: c.editor,
-        viewer: c.viewer,
+        owner,
+        editor,
+        viewer,
     }
 }
 
