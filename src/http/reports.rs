@@ -29,7 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/api/rooms/{id}/reports/{report_id}/content").get(content));
 }
 
+/// The language is taken as text so that a wrong one gets `validation_failed`.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct StartReport {
     /// `zh-TW` or `en`: the language of the headings and of the text.
     language: String,
