@@ -637,3 +637,197 @@ pub fn file_name(record: &Record, style: Style) -> String {
         if title.is_empty() { "-" } else { title }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::db::files::FileView;
+    use crate::db::rooms::Room;
+    use crate::reports::model::{Participant, RecordMessage, TimelineItem};
+
+    const TAIPEI: Style = Style {
+        language: Language::ZhTw,
+        zone: chrono_tz::Asia::Taipei,
+    };
+    const EN: Style = Style {
+        language: Language::En,
+        zone: chrono_tz::UTC,
+    };
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 30, h, m, 0).unwrap()
+    }
+
+    fn image(n: u8) -> FileView {
+        let id = uuid::Uuid::from_u128(u128::from(n));
+        FileView {
+            id,
+            room_id: uuid::Uuid::nil(),
+            name: format!("photo-{n}.jpg"),
+            kind: "image".into(),
+            mime_type: "image/jpeg".into(),
+            size: 2_500_000,
+            sha256: format!("{n:064x}"),
+            uploader: "lin@plant.example".into(),
+            uploaded_at: at(6, n.into()),
+            message_id: None,
+            has_thumbnail: true,
+            content_url: String::new(),
+            thumbnail_url: None,
+            storage_key: format!("rooms/x/{id}"),
+            thumbnail_key: None,
+            deleted: false,
+        }
+    }
+
+    fn record(title: &str, images: u8) -> Record {
+        Record {
+            room: Room {
+                id: uuid::Uuid::nil(),
+                title: title.into(),
+                incident_type: IncidentType::EquipmentFailure,
+                severity: Severity::High,
+                status: RoomStatus::Resolved,
+                location: String::new(),
+                line: Some("SMT-3".into()),
+                equipment: None,
+                description: String::new(),
+                resolution_notes: Some("heater replaced".into()),
+                lots: vec!["LOT-1".into()],
+                created_by: "wang@plant.example".into(),
+                created_at: at(5, 0),
+                resolved_at: Some(at(6, 35)),
+                archived_at: None,
+                last_activity_at: at(6, 35),
+                member_count: 2,
+                head_seq: 10,
+            },
+            generated_at: at(7, 0),
+            requested_by: "Lin".into(),
+            participants: vec![Participant {
+                user_id: "lin@plant.example".into(),
+                name: "Lin".into(),
+                job_title: None,
+                role: Some("editor".into()),
+                first_message_at: Some(at(5, 7)),
+            }],
+            timeline: vec![TimelineItem {
+                at: at(5, 0),
+                actor_name: "Wang".into(),
+                what: TimelineWhat::Created,
+            }],
+            timeline_omitted: 0,
+            message_count: 1,
+            messages: vec![RecordMessage {
+                seq: 3,
+                at: at(5, 7),
+                sender_name: "Lin".into(),
+                content: "belt stopped".into(),
+            }],
+            status_changes: Vec::new(),
+            files: (0..images).map(image).collect(),
+            first_response_at: Some(at(5, 7)),
+        }
+    }
+
+    fn section(c: &ReportContent, key: SectionKey) -> &Section {
+        c.sections.iter().find(|s| s.key == key).unwrap()
+    }
+
+    #[test]
+    fn durations_read_in_both_languages() {
+        assert_eq!(EN.duration(TimeDelta::minutes(65)), "1 h 5 min");
+        assert_eq!(TAIPEI.duration(TimeDelta::minutes(65)), "1 小時 5 分");
+        assert_eq!(EN.duration(TimeDelta::seconds(20)), "0 min");
+        assert_eq!(EN.duration(TimeDelta::minutes(26 * 60)), "1 d 2 h");
+        assert_eq!(EN.duration(TimeDelta::minutes(-5)), "0 min");
+    }
+
+    #[test]
+    fn times_are_shown_in_the_configured_zone() {
+        assert_eq!(TAIPEI.time(at(5, 0)), "2026-11-30 13:00");
+        assert_eq!(EN.time(at(5, 0)), "2026-11-30 05:00");
+    }
+
+    #[test]
+    fn figures_are_the_times_to_first_response_and_to_resolve() {
+        let c = content(&record("t", 0), &from_record(&record("t", 0), EN), EN, 0);
+        let Block::Table { rows, .. } = &section(&c, SectionKey::Figures).blocks[0] else {
+            panic!("a table");
+        };
+        assert_eq!(rows[0], ["Time to first response", "7 min"]);
+        assert_eq!(rows[1], ["Time to resolve", "1 h 35 min"]);
+    }
+
+    #[test]
+    fn a_fallback_says_why_at_the_top_of_both_written_sections() {
+        let r = record("t", 0);
+        let written = Written {
+            by: WrittenBy::Fallback {
+                reason: "The AI summary was unavailable (timed out after 60 s).".into(),
+            },
+            ..from_record(&r, EN)
+        };
+        let c = content(&r, &written, EN, 0);
+        for key in [SectionKey::Summary, SectionKey::ResolutionProcess] {
+            assert!(
+                matches!(&section(&c, key).blocks[0], Block::Note { text } if text.contains("timed out")),
+                "{key:?}"
+            );
+        }
+        let plain = content(&r, &from_record(&r, EN), EN, 0);
+        assert!(
+            !section(&plain, SectionKey::Summary)
+                .blocks
+                .iter()
+                .any(|b| matches!(b, Block::Note { .. }))
+        );
+    }
+
+    #[test]
+    fn images_past_the_cap_are_listed_not_embedded_and_every_file_keeps_its_hash() {
+        let r = record("t", 3);
+        let c = content(&r, &from_record(&r, EN), EN, 2);
+        let blocks = &section(&c, SectionKey::Evidence).blocks;
+        let embedded = blocks
+            .iter()
+            .filter(|b| matches!(b, Block::Image { .. }))
+            .count();
+        assert_eq!(embedded, 2);
+        assert!(
+            blocks
+                .iter()
+                .any(|b| matches!(b, Block::Note { text } if text.starts_with("1 more image")))
+        );
+        let Some(Block::Table { rows, .. }) = blocks.last() else {
+            panic!("the file table last");
+        };
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[2][4], format!("{:064x}", 2));
+        assert_eq!(rows[0][1], "2.4 MB");
+    }
+
+    #[test]
+    fn every_heading_is_in_the_reports_language_in_order() {
+        let r = record("t", 0);
+        let zh = content(&r, &from_record(&r, TAIPEI), TAIPEI, 0);
+        let keys: Vec<SectionKey> = zh.sections.iter().map(|s| s.key).collect();
+        assert_eq!(keys, SectionKey::ALL);
+        assert_eq!(zh.sections[0].heading, "事件摘要");
+        assert!(zh.title.starts_with("事件報告"));
+        let en = content(&r, &from_record(&r, EN), EN, 0);
+        assert_eq!(en.sections[8].heading, "Evidence");
+    }
+
+    #[test]
+    fn the_file_name_keeps_the_title_but_nothing_a_file_system_refuses() {
+        let name = file_name(&record("三號線 A/B: \"停機\"?\u{7}", 0), TAIPEI);
+        assert_eq!(name, "事件報告 三號線 A_B_ _停機___ 20261130-1500.docx");
+        assert_eq!(
+            file_name(&record("...", 0), EN),
+            "Incident report - 20261130-0700.docx"
+        );
+    }
+}

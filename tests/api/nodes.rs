@@ -389,7 +389,10 @@ async fn a_report_started_through_one_node_reports_progress_to_the_requesters_so
     let event = owner_on_b.recv_kind(&room, "report.created").await;
     assert_eq!(event["data"]["report"]["id"], started["id"]);
     assert!(
-        owner_on_b.log.iter().all(|f| f["type"] != "report_progress"),
+        owner_on_b
+            .log
+            .iter()
+            .all(|f| f["type"] != "report_progress"),
         "progress went to the requester only"
     );
 }
