@@ -824,3 +824,56 @@ async fn a_report_interrupted_by_a_restart_is_failed_with_a_reason() {
     );
     assert!(detail["finished_at"].is_string());
 }
+
+#[tokio::test]
+async fn the_queue_is_bounded_and_asking_twice_gives_the_running_report() {
+    let llm = crate::helpers::TestLlm::start().await;
+    llm.set_mode("slow").await;
+    let app = TestApp::builder()
+        .env("ANDON_LLM_URL", &llm.url)
+        .env("ANDON_LLM_TIMEOUT_SECS", "300")
+        .env("ANDON_REPORT_WORKERS", "1")
+        .env("ANDON_REPORT_QUEUE", "2")
+        .spawn()
+        .await;
+    let c = cast(&app).await;
+    let (status, first) = start_report(&app, &c.owner, &c.room, "en", true).await;
+    assert_eq!(status, 202, "{first}");
+    // The same again (a double click): the running one, not a second.
+    let (status, again) = start_report(&app, &c.editor, &c.room, "en", true).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    // Another kind waits for the one worker.
+    let (status, second) = start_report(&app, &c.owner, &c.room, "zh-TW", true).await;
+    assert_eq!(status, 202, "{second}");
+    let (_, queued) = app
+        .get_as(
+            &format!(
+                "/api/rooms/{}/reports/{}",
+                c.room,
+                second["id"].as_str().unwrap()
+            ),
+            &c.owner.token,
+        )
+        .await;
+    assert_eq!(queued["status"], "pending", "{queued}");
+    // The queue is full: refused with a reason and a time to retry.
+    let resp = app
+        .authed(
+            Method::POST,
+            &format!("/api/rooms/{}/reports", c.room),
+            &c.owner.token,
+        )
+        .json(&json!({"language": "en", "ai": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert!(resp.headers().contains_key("retry-after"));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["code"], "unavailable");
+    let (_, list) = app
+        .get_as(&format!("/api/rooms/{}/reports", c.room), &c.owner.token)
+        .await;
+    assert_eq!(list["reports"].as_array().unwrap().len(), 2);
+}
