@@ -178,7 +178,10 @@ fn reports_from_vars(vars: &Vars) -> Result<ReportConfig, ConfigError> {
             }
             Some(LlmConfig {
                 url,
-                model: vars.get("ANDON_LLM_MODEL").unwrap_or("llama3.1").to_string(),
+                model: vars
+                    .get("ANDON_LLM_MODEL")
+                    .unwrap_or("llama3.1")
+                    .to_string(),
                 api_key: vars
                     .get("ANDON_LLM_API_KEY")
                     .map(|k| SecretString::from(k.to_string())),
@@ -687,6 +690,9 @@ mod tests {
             ("ANDON_MAX_IMAGE_BYTES", "ten"),
             ("ANDON_LOGIN_MAX_FAILURES", "0"),
             ("ANDON_LOGIN_FAILURE_WINDOW_SECS", "0"),
+            ("ANDON_TIMEZONE", "Taipei"),
+            ("ANDON_REPORT_WORKERS", "0"),
+            ("ANDON_LLM_URL", "ollama:11434"),
         ];
         for (var, value) in cases {
             let err = with(&[(var, value)]).expect_err(var);
@@ -731,6 +737,28 @@ mod tests {
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(!printed.contains(KEY), "{printed}");
         assert!(printed.contains("redacted"));
+    }
+
+    #[test]
+    fn reports_use_taipei_time_and_no_model_unless_one_is_named() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.reports.time_zone, chrono_tz::Asia::Taipei);
+        assert!(
+            c.reports.llm.is_none(),
+            "nothing is sent anywhere by default"
+        );
+        let c = with(&[
+            ("ANDON_TIMEZONE", "Europe/Berlin"),
+            ("ANDON_LLM_URL", "http://127.0.0.1:11434/"),
+            ("ANDON_LLM_API_KEY", "sk-plant-secret"),
+            ("ANDON_LLM_TIMEOUT_SECS", "20"),
+        ])
+        .unwrap();
+        assert_eq!(c.reports.time_zone, chrono_tz::Europe::Berlin);
+        let llm = c.reports.llm.as_ref().unwrap();
+        assert_eq!(llm.url, "http://127.0.0.1:11434");
+        assert_eq!(llm.timeout, Duration::from_secs(20));
+        assert!(!format!("{c:?}").contains("sk-plant-secret"));
     }
 
     #[test]

@@ -30,6 +30,7 @@ use crate::config::Config;
 use crate::db::batch::PgBatchWriter;
 use crate::db::event_log::PgEventLog;
 use crate::realtime::{Realtime, SocketConfig, SocketDeps};
+use crate::reports::ReportService;
 use crate::rooms::Rooms;
 use crate::state::AppState;
 use crate::{db, http, telemetry};
@@ -166,6 +167,13 @@ impl Application {
             sessions: sessions.clone(),
             supervisor: supervisor.clone(),
         });
+        let reports = ReportService::new(
+            pool.clone(),
+            room_service.clone(),
+            storage.clone(),
+            config.reports.clone(),
+        )?;
+        reports.spawn_lease_keeper();
         let state = web::Data::new(AppState {
             config: config.clone(),
             db: pool,
@@ -182,6 +190,7 @@ impl Application {
             rooms: room_service,
             socket_deps,
             storage,
+            reports,
         });
 
         let app_state = state.clone();
@@ -312,7 +321,10 @@ impl Application {
 
         // (Before the workers stop: pooled connections opened on a worker's
         // runtime die with it.)
-        tracing::info!(step = 5, "shutdown: stop the HTTP server, drain requests");
+        tracing::info!(step = 5, "shutdown: fail the reports still running here");
+        state.reports.interrupt().await;
+
+        tracing::info!(step = 6, "shutdown: stop the HTTP server, drain requests");
         if tokio::time::timeout_at(deadline, server_handle.stop(true))
             .await
             .is_err()
@@ -321,7 +333,7 @@ impl Application {
         }
         let _ = server_task.await;
 
-        tracing::info!(step = 6, "shutdown: close the database pool");
+        tracing::info!(step = 7, "shutdown: close the database pool");
         state.db.close();
 
         tracing::info!("shutdown complete");

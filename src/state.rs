@@ -11,6 +11,7 @@ use crate::auth::crypto::Keyring;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::realtime::{Realtime, SocketDeps};
+use crate::reports::ReportService;
 use crate::rooms::Rooms;
 use crate::storage::Storage;
 
@@ -27,6 +28,7 @@ pub struct AppState {
     /// What each WebSocket's actor is given (the same services, narrowed).
     pub socket_deps: Arc<SocketDeps>,
     pub storage: Arc<dyn Storage>,
+    pub reports: ReportService,
 }
 
 impl AppState {

@@ -53,6 +53,8 @@ pub enum Action {
     AddMember(Role),
     /// Promote a viewer to editor (editors may, as owners may).
     PromoteViewer,
+    /// Start an incident report of the room.
+    GenerateReport,
 }
 
 impl Action {
@@ -72,6 +74,7 @@ impl Action {
             Self::TransferOwnership => "transfer_ownership",
             Self::AddMember(_) => "add_member",
             Self::PromoteViewer => "promote_viewer",
+            Self::GenerateReport => "generate_report",
         }
     }
 }
@@ -85,7 +88,7 @@ pub fn allows(role: Option<Role>, action: Action) -> bool {
     };
     match action {
         Read | React | MarkRead => true,
-        Send | EditOwn | UpdateRoom | PromoteViewer => role >= Editor,
+        Send | EditOwn | UpdateRoom | PromoteViewer | GenerateReport => role >= Editor,
         DeleteAnyMessage | Archive | RemoveMember | ChangeRole | TransferOwnership => role == Owner,
         AddMember(new) => match role {
             Owner => new != Owner,
@@ -156,6 +159,7 @@ mod tests {
             (AddMember(Editor), false, true, true, false),
             (AddMember(Owner), false, false, false, false),
             (PromoteViewer, false, true, true, false),
+            (GenerateReport, false, true, true, false),
         ];
         for (action, viewer, editor, owner, none) in rows {
             assert_eq!(allows(Some(Viewer), action), viewer, "viewer {action:?}");

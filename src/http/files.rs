@@ -475,6 +475,17 @@ fn disposition(name: &str, inline: bool) -> ContentDisposition {
     }
 }
 
+/// Serves a stored object as a download named `name` (reports' documents).
+pub(crate) async fn serve_attachment(
+    state: &AppState,
+    req: &HttpRequest,
+    key: &str,
+    mime: &str,
+    name: &str,
+) -> ApiResult<HttpResponse> {
+    serve(state, req, key, mime, name, false).await
+}
+
 async fn serve(
     state: &AppState,
     req: &HttpRequest,

@@ -1,11 +1,12 @@
 //! The REST API: routes and the request-parsing configuration shared by every handler.
 
 mod auth;
-mod files;
+pub(crate) mod files;
 mod health;
 mod members;
 mod messages;
 pub(crate) mod openapi;
+pub(crate) mod reports;
 mod rooms;
 pub mod security_headers;
 pub mod spa;
@@ -40,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(templates::configure)
         .configure(messages::configure)
         .configure(files::configure)
+        .configure(reports::configure)
         .configure(ws::configure)
         .configure(openapi::configure);
 }

@@ -19,7 +19,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use super::{auth, files, health, members, messages, rooms, templates, users, ws};
+use super::{auth, files, health, members, messages, reports, rooms, templates, users, ws};
 use crate::error::ErrorCode;
 
 #[derive(OpenApi)]
@@ -55,6 +55,10 @@ use crate::error::ErrorCode;
         files::delete,
         files::content,
         files::thumbnail,
+        reports::start,
+        reports::list,
+        reports::get,
+        reports::content,
         ws::ticket,
         ws::upgrade,
         health::healthz,

@@ -85,7 +85,9 @@ impl SectionKey {
             Self::ResolutionProcess => language.pick("處理過程", "Resolution process"),
             Self::CurrentStatus => language.pick("目前狀態", "Current status"),
             Self::FinalResolution => language.pick("最終處置結果", "Final resolution"),
-            Self::LotsLineEquipment => language.pick("批號、產線與設備", "LOTs, line and equipment"),
+            Self::LotsLineEquipment => {
+                language.pick("批號、產線與設備", "LOTs, line and equipment")
+            }
             Self::Figures => language.pick("關鍵數據", "Figures"),
             Self::Evidence => language.pick("佐證資料", "Evidence"),
         }
@@ -196,13 +198,27 @@ pub struct TimelineItem {
 #[derive(Debug, Clone)]
 pub enum TimelineWhat {
     Created,
-    StatusChanged { from: String, to: String },
-    MemberJoined { name: String, role: String },
-    MemberLeft { name: String },
-    FileAdded { name: String },
-    RoomUpdated { fields: Vec<String> },
+    StatusChanged {
+        from: String,
+        to: String,
+    },
+    MemberJoined {
+        name: String,
+        role: String,
+    },
+    MemberLeft {
+        name: String,
+    },
+    FileAdded {
+        name: String,
+    },
+    RoomUpdated {
+        fields: Vec<String>,
+    },
     /// A key message (first, last, first of each participant, incident data).
-    Message { text: String },
+    Message {
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone)]

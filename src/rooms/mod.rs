@@ -95,6 +95,11 @@ impl Rooms {
         }
     }
 
+    /// Hands an ephemeral frame to `user`'s sockets in the room, on every node.
+    pub fn to_user(&self, room_id: Uuid, user: &str, text: String) {
+        self.directory.to_user(room_id, user, text);
+    }
+
     /// Tells the room's subscribers that it is gone (after its deletion committed).
     pub fn deleted(&self, room_id: Uuid, actor: &str) {
         self.directory.room_deleted(room_id, actor);

@@ -82,6 +82,14 @@ impl Storage for LocalStorage {
         }
     }
 
+    async fn fetch(&self, key: &str, dest: &Path) -> Result<(), StorageError> {
+        match tokio::fs::copy(self.path(key)?, dest).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StorageError::NotFound),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         match tokio::fs::remove_file(self.path(key)?).await {
             Ok(()) => Ok(()),

@@ -3,8 +3,9 @@
 //! (size-limited, hashed, sniffed as they stream in); a driver then stores that
 //! finished file, so neither driver ever holds a whole upload in memory.
 //!
-//! Keys: `rooms/<room id>/<file id>` and `rooms/<room id>/<file id>.thumb.jpg`, so
-//! a room's objects can be removed by prefix.
+//! Keys: `rooms/<room id>/<file id>`, `rooms/<room id>/<file id>.thumb.jpg` and
+//! `rooms/<room id>/<report id>.report.docx`, so a room's objects can be removed
+//! by prefix.
 
 mod local;
 mod s3;
@@ -54,6 +55,9 @@ pub trait Storage: Send + Sync + 'static {
         content_type: &str,
         disposition: &str,
     ) -> Result<Download, StorageError>;
+    /// Copies the object `key` to the local file `dest` (streamed: an object
+    /// is never held in memory whole).
+    async fn fetch(&self, key: &str, dest: &Path) -> Result<(), StorageError>;
     async fn delete(&self, key: &str) -> Result<(), StorageError>;
     /// Deletes every object under `prefix`; returns how many.
     async fn delete_prefix(&self, prefix: &str) -> Result<usize, StorageError>;
@@ -69,6 +73,10 @@ pub fn object_key(room: uuid::Uuid, file: uuid::Uuid) -> String {
 
 pub fn thumbnail_key(room: uuid::Uuid, file: uuid::Uuid) -> String {
     format!("rooms/{room}/{file}.thumb.jpg")
+}
+
+pub fn report_key(room: uuid::Uuid, report: uuid::Uuid) -> String {
+    format!("rooms/{room}/{report}.report.docx")
 }
 
 /// Builds the configured driver and prepares it.

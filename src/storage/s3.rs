@@ -164,6 +164,26 @@ impl Storage for S3Storage {
         Ok(Download::Redirect(request.uri().to_string()))
     }
 
+    async fn fetch(&self, key: &str, dest: &Path) -> Result<(), StorageError> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_no_such_key() => StorageError::NotFound,
+                _ => unavailable(e),
+            })?;
+        let mut body = object.body.into_async_read();
+        let mut file = tokio::fs::File::create(dest).await.map_err(unavailable)?;
+        tokio::io::copy(&mut body, &mut file)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
         self.client
             .delete_object()

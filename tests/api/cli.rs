@@ -107,6 +107,7 @@ async fn sigterm_shuts_down_in_logged_steps_and_exits_zero() {
         position("shutdown: close sockets with 1001"),
         position("shutdown: commit in-flight message batches"),
         position("shutdown: store session activity"),
+        position("shutdown: fail the reports still running here"),
         position("shutdown: stop the HTTP server"),
         position("shutdown: close the database pool"),
         position("shutdown complete"),

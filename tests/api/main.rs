@@ -20,6 +20,7 @@ mod nodes;
 mod operations;
 mod permissions;
 mod realtime;
+mod reports;
 mod rooms;
 mod sessions;
 mod spa;

@@ -356,3 +356,43 @@ async fn with_nats_cut_delivery_goes_on_from_the_log_and_resumes_live_after() {
     on_b.recv_until("after the cut", received(ack, room.clone()))
         .await;
 }
+
+#[tokio::test]
+async fn a_report_started_through_one_node_reports_progress_to_the_requesters_socket_on_another() {
+    let nodes = cluster(2).await;
+    let (owner, editor, room) = room_with_editor(&nodes[0], "report").await;
+    let mut on_b = WsClient::connect(&nodes[1], &editor.token)
+        .await
+        .named("requester on B");
+    on_b.subscribe(&room, None).await;
+    let mut owner_on_b = WsClient::connect(&nodes[1], &owner.token)
+        .await
+        .named("owner on B");
+    owner_on_b.subscribe(&room, None).await;
+
+    // Started (and so run) on A.
+    let (status, started) = nodes[0]
+        .send_as(
+            Method::POST,
+            &format!("/api/rooms/{room}/reports"),
+            &editor.token,
+            Some(serde_json::json!({"language": "en"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{started}");
+    let done = on_b
+        .recv_until("completed", |f| {
+            f["type"] == "report_progress" && f["status"] == "completed"
+        })
+        .await;
+    assert_eq!(done["report_id"], started["id"]);
+    let event = owner_on_b.recv_kind(&room, "report.created").await;
+    assert_eq!(event["data"]["report"]["id"], started["id"]);
+    assert!(
+        owner_on_b
+            .log
+            .iter()
+            .all(|f| f["type"] != "report_progress"),
+        "progress went to the requester only"
+    );
+}

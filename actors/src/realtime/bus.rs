@@ -27,12 +27,15 @@ pub enum BusItem {
     Presence(PresenceReport),
 }
 
-/// An ephemeral frame (typing, read) for a room's sockets on every node, but
-/// those of `except_user`; serialized once, by the node it happened on.
+/// An ephemeral frame (typing, read, a report's progress) for a room's sockets on
+/// every node: all but those of `except_user`, or only those of `only_user`;
+/// serialized once, by the node it happened on.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EphemeralFrame {
     pub room_id: Uuid,
     pub except_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_user: Option<String>,
     pub text: String,
 }
 

@@ -6,8 +6,8 @@ use actix::{Actor, Addr};
 use dashmap::DashMap;
 use uuid::Uuid;
 
-use super::messages::{Head, Publish, RoomDeleted};
-use super::{EventBus, EventLog, RoomActor, RoomConfig, StoredEvent};
+use super::messages::{Head, Publish, RoomDeleted, ToUser};
+use super::{EphemeralFrame, EventBus, EventLog, RoomActor, RoomConfig, StoredEvent};
 
 /// Shared by every worker thread; cloning is cheap.
 #[derive(Clone)]
@@ -102,6 +102,25 @@ impl RoomDirectory {
         if let Some(addr) = self.get(room) {
             addr.do_send(RoomDeleted {
                 actor: actor.to_string(),
+            });
+        }
+    }
+
+    /// Hands an ephemeral frame to `user`'s sockets subscribed to `room`, here
+    /// and on the other nodes (dropped where none is).
+    pub fn to_user(&self, room: Uuid, user: &str, text: String) {
+        if let Some(bus) = &self.bus {
+            bus.publish_ephemeral(&EphemeralFrame {
+                room_id: room,
+                except_user: None,
+                only_user: Some(user.to_string()),
+                text: text.clone(),
+            });
+        }
+        if let Some(addr) = self.get(room) {
+            addr.do_send(ToUser {
+                user_id: user.to_string(),
+                text,
             });
         }
     }

@@ -76,6 +76,16 @@ pub enum ServerFrame {
         user: String,
         seq: i64,
     },
+    /// To the user who asked for a report: it moved to `status` (`collecting`,
+    /// `writing`, `assembling`, `completed`, `failed` with a `reason`).
+    ReportProgress {
+        room_id: Uuid,
+        report_id: Uuid,
+        status: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        reason: Option<String>,
+    },
 }
 
 /// A reply: the frame with the `ref` of the client frame it answers.

@@ -43,6 +43,8 @@ event_kinds! {
     OwnershipTransferred => "ownership.transferred",
     RoomUpdated => "room.updated",
     RoomStatusChanged => "room.status_changed",
+    /// An incident report was completed (its id, language, file name and hash).
+    ReportCreated => "report.created",
     /// Never stored: the room actor's last word to its subscribers.
     RoomDeleted => "room.deleted",
 }
@@ -85,7 +87,7 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
             assert_eq!(serde_json::from_str::<EventKind>(&json).unwrap(), kind);
         }
-        assert_eq!(EventKind::ALL.len(), 14);
+        assert_eq!(EventKind::ALL.len(), 15);
     }
 
     #[test]

@@ -159,6 +159,15 @@ pub struct ReadUpTo {
     pub seq: i64,
 }
 
+/// Server → room: an ephemeral frame for one user's sockets in the room (on
+/// this node; the directory sends it to the other nodes).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ToUser {
+    pub user_id: String,
+    pub text: String,
+}
+
 /// Server → room: the room was deleted permanently.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -42,7 +42,7 @@ use uuid::Uuid;
 
 use super::messages::{
     EventMeta, Frame, Head, Publish, ReadUpTo, RoomDeleted, Subscribe, Subscribed, SubscriberCount,
-    ToSocket, Typing, Unsubscribe,
+    ToSocket, ToUser, Typing, Unsubscribe,
 };
 use super::{
     BusItem, CloseCode, EphemeralFrame, EventKind, EventLog, PresenceReport, RoomDirectory,
@@ -210,13 +210,20 @@ impl RoomActor {
         }
     }
 
-    /// Sends an ephemeral frame to every subscriber but `except_user`'s sockets.
-    fn broadcast_ephemeral(&self, text: String, except_user: Option<&str>) {
+    /// Sends an ephemeral frame to every subscriber but `except_user`'s sockets,
+    /// or only to `only_user`'s.
+    fn broadcast_ephemeral(
+        &self,
+        text: String,
+        except_user: Option<&str>,
+        only_user: Option<&str>,
+    ) {
         let frame = Frame::Ephemeral {
             text: ByteString::from(text),
         };
         for sub in self.subscribers.values() {
-            if except_user == Some(sub.user_id.as_str()) {
+            let user = Some(sub.user_id.as_str());
+            if except_user == user || only_user.is_some_and(|only| Some(only) != user) {
                 continue;
             }
             // Dropped when the socket is full: ephemeral frames go first.
@@ -240,10 +247,11 @@ impl RoomActor {
             bus.publish_ephemeral(&EphemeralFrame {
                 room_id: self.room_id,
                 except_user: Some(except_user.clone()),
+                only_user: None,
                 text: text.clone(),
             });
         }
-        self.broadcast_ephemeral(text, Some(&except_user));
+        self.broadcast_ephemeral(text, Some(&except_user), None);
     }
 
     /// Notes that `user` came online or went offline; [`Self::arm_presence`]
@@ -300,7 +308,7 @@ impl RoomActor {
             online,
             offline,
         };
-        self.broadcast_ephemeral(frame.to_text(None), None);
+        self.broadcast_ephemeral(frame.to_text(None), None, None);
     }
 
     /// A user's first socket here arrived (`online`) or their last one left.
@@ -645,7 +653,11 @@ impl StreamHandler<BusItem> for RoomActor {
             }
             BusItem::Ephemeral(f) => {
                 if f.room_id == self.room_id {
-                    self.broadcast_ephemeral(f.text, f.except_user.as_deref());
+                    self.broadcast_ephemeral(
+                        f.text,
+                        f.except_user.as_deref(),
+                        f.only_user.as_deref(),
+                    );
                 }
             }
             BusItem::Event(event) => self.take([event], ctx),
@@ -708,6 +720,13 @@ impl Handler<ReadUpTo> for RoomActor {
             seq: msg.seq,
         };
         self.ephemeral_everywhere(frame.to_text(None), msg.user_id);
+    }
+}
+
+impl Handler<ToUser> for RoomActor {
+    type Result = ();
+    fn handle(&mut self, msg: ToUser, _: &mut Context<Self>) {
+        self.broadcast_ephemeral(msg.text, None, Some(&msg.user_id));
     }
 }
 

@@ -6,7 +6,7 @@
 /**
  * Every server → client frame.
  */
-export type ServerFrame = { "type": "subscribed", room_id: string, head_seq: number, online: Array<string>, } | { "type": "unsubscribed", room_id: string, reason?: UnsubscribeReason, } | { "type": "ack", client_id?: string, message_id: string, seq: number | null, } | { "type": "pong" } | { "type": "error", code: WsCode, message: string, room_id?: string, } | { "type": "event", room_id: string, seq: number, kind: string, at: string, actor: string, data: any, } | { "type": "typing", room_id: string, user: string, display_name: string, expires_in_ms: number, } | { "type": "presence", room_id: string, online: Array<string>, offline: Array<string>, } | { "type": "read", room_id: string, user: string, seq: number, };
+export type ServerFrame = { "type": "subscribed", room_id: string, head_seq: number, online: Array<string>, } | { "type": "unsubscribed", room_id: string, reason?: UnsubscribeReason, } | { "type": "ack", client_id?: string, message_id: string, seq: number | null, } | { "type": "pong" } | { "type": "error", code: WsCode, message: string, room_id?: string, } | { "type": "event", room_id: string, seq: number, kind: string, at: string, actor: string, data: any, } | { "type": "typing", room_id: string, user: string, display_name: string, expires_in_ms: number, } | { "type": "presence", room_id: string, online: Array<string>, offline: Array<string>, } | { "type": "read", room_id: string, user: string, seq: number, } | { "type": "report_progress", room_id: string, report_id: string, status: string, reason?: string, };
 
 /**
  * Why the server ended a subscription.
