@@ -14,7 +14,6 @@
 //!   (the session ended), 1009/4400 are reported, everything else resumes.
 
 import type { Message, RoomEvent } from '../api/types';
-import type { ReportProgress } from '../stores/reports';
 import { CloseCode, type ClientFrame, type SendFrame, type ServerFrame, type WithRef } from './generated';
 
 export interface SocketLike {
@@ -59,7 +58,7 @@ export type ErrorFrame = WithRef<Frame<'error'>>;
 export type TypingFrame = Frame<'typing'>;
 export type PresenceFrame = Frame<'presence'>;
 export type ReadFrame = Frame<'read'>;
-export type ReportProgressFrame = ReportProgress;
+export type ReportProgressFrame = Frame<'report_progress'>;
 
 export interface ClientListener {
   onState?(state: ConnectionState, info: { attempt: number; retryInMs?: number }): void;

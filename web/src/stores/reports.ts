@@ -4,17 +4,13 @@
 
 import type { Report, ReportLanguage, ReportList, ReportStatus } from '../api/types';
 import type { Lang } from '../i18n';
+import type { ServerFrame } from '../protocol/generated';
 
 /** The stages a report runs through, in order (`failed` may end any of them). */
 export const STAGES: ReportStatus[] = ['pending', 'collecting', 'writing', 'assembling', 'completed'];
 
-/** A `report_progress` frame's fields. */
-export interface ReportProgress {
-  room_id: string;
-  report_id: string;
-  status: string;
-  reason?: string;
-}
+/** A `report_progress` frame's fields (the type is generated from the server's). */
+export type ReportProgress = Omit<Extract<ServerFrame, { type: 'report_progress' }>, 'type'>;
 
 export function isFinished(status: ReportStatus): boolean {
   return status === 'completed' || status === 'failed';
