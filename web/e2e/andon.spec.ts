@@ -276,7 +276,8 @@ test('an incident report: offered after resolving, its progress, preview and .do
 
   // The earliest (Traditional Chinese) report, picked from the list.
   await panel.getByTestId('report-item').last().locator('.report-pick').click();
-  await expect(view.getByTestId('report-preview').getByRole('heading', { name: '事件摘要' })).toBeVisible();
+  await expect(view.getByTestId('report-preview').getByRole('heading', { name: '事件摘要' })).toBeInViewport();
+  await page.locator('.room-side').evaluate((el) => { el.scrollTop = 0; });
   await shot(page, 'reports-panel');
 
   // A viewer, on a phone: the list, previews and downloads, but no generate button.

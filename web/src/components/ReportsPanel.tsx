@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, ApiError } from '../api/http';
 import type { Report, ReportBlock, ReportContent, ReportDetail, ReportLanguage, ReportList, ReportStatus, Room } from '../api/types';
 import { formatBytes, formatTime, useLang, useT } from '../i18n';
@@ -46,7 +46,13 @@ export function ReportsPanel({ room, canGenerate, initial }: { room: Room; canGe
   const [selected, setSelected] = useState<string | null>(initial ?? null);
   const [note, setNote] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => { if (initial) setSelected(initial); }, [initial]);
+  const viewTop = useRef<HTMLDivElement>(null);
+  // A report picked (here or from the timeline) is shown above the list: bring it into view.
+  const pick = (id: string) => {
+    setSelected(id);
+    viewTop.current?.scrollIntoView({ block: 'nearest' });
+  };
+  useEffect(() => { if (initial) pick(initial); }, [initial]); // eslint-disable-line react-hooks/exhaustive-deps
   const reports = list.data?.reports ?? [];
   const aiAvailable = !!list.data?.ai_available;
   const current = reports.find((r) => r.id === selected) ?? reports[0];
@@ -97,6 +103,7 @@ export function ReportsPanel({ room, canGenerate, initial }: { room: Room; canGe
       )}
       {error && <div className="notice error" role="alert">{error}</div>}
       {note && <div className="notice warn" role="status">{note}</div>}
+      <div ref={viewTop} className="report-view-anchor" />
       {current && <ReportView key={current.id} room={room} report={current} nameOf={nameOf} />}
 
       <h3>{t('reports.history')}</h3>
@@ -105,7 +112,7 @@ export function ReportsPanel({ room, canGenerate, initial }: { room: Room; canGe
       <ul className="report-list" data-testid="report-list">
         {reports.map((r) => (
           <li key={r.id} className={r.id === current?.id ? 'selected' : ''} data-testid="report-item" data-status={r.status}>
-            <button className="report-pick" onClick={() => setSelected(r.id)} aria-pressed={r.id === current?.id}>
+            <button className="report-pick" onClick={() => pick(r.id)} aria-pressed={r.id === current?.id}>
               <strong>{formatTime(r.created_at, lang)}</strong>
               <small className="muted">
                 {t(`reports.lang.${r.language}`)}{r.ai ? ` · ${t('reports.ai')}` : ''} · {nameOf(r.requested_by)}
