@@ -175,23 +175,25 @@ pub fn from_record(record: &Record, style: Style) -> Written {
             record.files.len()
         ),
     });
+    let quoted = |zh: &str, en: &str, m: &super::model::RecordMessage| match s.language {
+        Language::ZhTw => format!(
+            "{zh}（{}，{}）：{}",
+            s.time(m.at),
+            m.sender_name,
+            quote(&m.content)
+        ),
+        Language::En => format!(
+            "{en} ({}, {}): {}",
+            s.time(m.at),
+            m.sender_name,
+            quote(&m.content)
+        ),
+    };
     if let Some(first) = record.messages.first() {
-        summary.push(format!(
-            "{}（{}，{}）：{}",
-            s.pick("第一則訊息", "First message"),
-            s.time(first.at),
-            first.sender_name,
-            quote(&first.content)
-        ));
+        summary.push(quoted("第一則訊息", "First message", first));
     }
     if let Some(last) = record.messages.last().filter(|_| record.messages.len() > 1) {
-        summary.push(format!(
-            "{}（{}，{}）：{}",
-            s.pick("最後一則訊息", "Last message"),
-            s.time(last.at),
-            last.sender_name,
-            quote(&last.content)
-        ));
+        summary.push(quoted("最後一則訊息", "Last message", last));
     }
     if let Some(notes) = room
         .resolution_notes
@@ -308,12 +310,10 @@ pub fn content(record: &Record, written: &Written, style: Style, embedded: usize
                     s.status(from),
                     s.status(to)
                 ),
-                TimelineWhat::MemberJoined { name, role } => format!(
-                    "{}{}（{}）",
-                    s.pick("加入：", "Joined: "),
-                    name,
-                    s.role(role)
-                ),
+                TimelineWhat::MemberJoined { name, role } => match s.language {
+                    Language::ZhTw => format!("加入：{name}（{}）", s.role(role)),
+                    Language::En => format!("Joined: {name} ({})", s.role(role)),
+                },
                 TimelineWhat::MemberLeft { name } => {
                     format!("{}{}", s.pick("離開：", "Left: "), name)
                 }
@@ -743,6 +743,25 @@ mod tests {
         assert_eq!(EN.duration(TimeDelta::seconds(20)), "0 min");
         assert_eq!(EN.duration(TimeDelta::minutes(26 * 60)), "1 d 2 h");
         assert_eq!(EN.duration(TimeDelta::minutes(-5)), "0 min");
+    }
+
+    #[test]
+    fn english_text_has_english_punctuation() {
+        let r = record("t", 0);
+        let written = from_record(&r, EN);
+        assert!(
+            written
+                .summary
+                .contains(&"First message (2026-11-30 05:07, Lin): belt stopped".to_string()),
+            "{:?}",
+            written.summary
+        );
+        assert!(written.summary.iter().all(|p| !p.contains('（')));
+        let zh = from_record(&r, TAIPEI);
+        assert!(
+            zh.summary
+                .contains(&"第一則訊息（2026-11-30 13:07，Lin）：belt stopped".to_string())
+        );
     }
 
     #[test]
