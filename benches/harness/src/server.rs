@@ -5,7 +5,8 @@
 //! The database is created through the admin URL
 //! (`postgres://postgres@127.0.0.1:5432/postgres`, or `ANDON_BENCH_ADMIN_DATABASE_URL`)
 //! and dropped with `WITH (FORCE)` at the end, so an aborted run leaves at most an
-//! orphan `andon_bench_*` database behind.
+//! orphan `andon_bench_*` database behind (and its file storage, a directory of
+//! the same name under the temporary directory).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -30,6 +31,8 @@ pub struct Server {
     fake_ad: Child,
     admin_url: String,
     database: String,
+    /// The nodes' file storage (`ANDON_STORAGE=local:…`), removed at the end.
+    storage_dir: PathBuf,
 }
 
 /// A free port below the kernel's ephemeral range. A port 0 picks from that
@@ -121,6 +124,7 @@ impl Server {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
+        let storage_dir = std::env::temp_dir().join(&database);
         let mut server = Self {
             urls: Vec::new(),
             ad_url,
@@ -129,6 +133,7 @@ impl Server {
             fake_ad,
             admin_url,
             database,
+            storage_dir,
         };
         let node_cmd = |port: u16| {
             let mut cmd = Command::new(&bin);
@@ -137,6 +142,12 @@ impl Server {
                 .env(
                     "ANDON_DATABASE_URL",
                     database_url(&server.admin_url, &server.database),
+                )
+                // Uploads and reports go to a directory of the run's own, not
+                // `./data/files` of wherever the harness was started.
+                .env(
+                    "ANDON_STORAGE",
+                    format!("local:{}", server.storage_dir.display()),
                 )
                 .env("ANDON_AD_URL", &server.ad_url)
                 .env(
@@ -247,6 +258,11 @@ impl Server {
         let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
         if let Err(e) = admin_exec(&self.admin_url, &drop).await {
             eprintln!("could not drop database {}: {e:#}", self.database);
+        }
+        if let Err(e) = std::fs::remove_dir_all(&self.storage_dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            eprintln!("could not remove {}: {e}", self.storage_dir.display());
         }
     }
 }
