@@ -27,6 +27,8 @@ pub struct Server {
     pub ad_url: String,
     /// Each node's PID, in the order of `urls`.
     pub pids: Vec<u32>,
+    /// The fresh database's URL (scenarios that seed rows straight into it).
+    pub database_url: String,
     serve: Vec<Child>,
     fake_ad: Child,
     admin_url: String,
@@ -129,6 +131,7 @@ impl Server {
             urls: Vec::new(),
             ad_url,
             pids: Vec::new(),
+            database_url: database_url(&admin_url, &database),
             serve: Vec::new(),
             fake_ad,
             admin_url,
@@ -139,10 +142,7 @@ impl Server {
             let mut cmd = Command::new(&bin);
             cmd.arg("serve")
                 .env("ANDON_LISTEN", format!("127.0.0.1:{port}"))
-                .env(
-                    "ANDON_DATABASE_URL",
-                    database_url(&server.admin_url, &server.database),
-                )
+                .env("ANDON_DATABASE_URL", &server.database_url)
                 // Uploads and reports go to a directory of the run's own, not
                 // `./data/files` of wherever the harness was started.
                 .env(
