@@ -26,6 +26,7 @@ matrix=(
   "connect-5k|connect --connections 5000 --concurrency 200"
   "resume-10k|resume --events 10000 --rounds 3"
   "slow-1pct|slow --rooms 1 --members 1000 --senders 10 --rate 200 --duration 20 --stalled-share 0.01"
+  "report-10k-50|report --messages 10000 --images 50"
 )
 for entry in "${matrix[@]}"; do
   label=${entry%%|*}

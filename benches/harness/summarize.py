@@ -56,6 +56,23 @@ def node_cpu(r, k):
     return per_node[k] if k < len(per_node) else None
 
 
+def extra_metrics(reports):
+    """The scenario's own `[name, value]` pairs in `extra.metrics` (`report`), in
+    the order the first report lists them."""
+    names = []
+    for r in reports:
+        extra = r["extra"] if isinstance(r["extra"], dict) else {}
+        for name, _ in extra.get("metrics") or []:
+            if name not in names:
+                names.append(name)
+    return [(name, lambda r, name=name: extra_metric(r, name)) for name in names]
+
+
+def extra_metric(r, name):
+    extra = r["extra"] if isinstance(r["extra"], dict) else {}
+    return next((v for n, v in extra.get("metrics") or [] if n == name), None)
+
+
 def node_metrics(reports):
     """`cpu node<k> s` for every node any report has (more than one)."""
     nodes = max((len(r["cpu"].get("server_per_node_s") or []) for r in reports), default=0)
@@ -79,9 +96,9 @@ for line in sys.stdin:
 
 for label, reports in runs.items():
     print(f"## {label} ({len(reports)} runs)")
-    for name, get in METRICS + node_metrics(reports):
+    for name, get in METRICS + node_metrics(reports) + extra_metrics(reports):
         values = [v for v in (get(r) for r in reports) if v is not None]
         if not values:
             continue
         med = statistics.median(values)
-        print(f"  {name:<18} median {med:>12.2f}   min {min(values):>12.2f}   max {max(values):>12.2f}")
+        print(f"  {name:<22} median {med:>12.2f}   min {min(values):>12.2f}   max {max(values):>12.2f}")

@@ -602,8 +602,8 @@ fn proc_kib(pid: u32, field: &str) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-/// Photo-sized JPEGs (3000×2000, about 1 MB each; decoded, 24 MB of pixels),
-/// each different: one picture with a block of its own colour.
+/// Photo-sized JPEGs (3000×2000, about 250 KB each; decoded, 18 MB of RGB
+/// pixels), each different: one picture with a block of its own colour.
 fn big_photos(n: u8) -> Vec<Vec<u8>> {
     let base = image::RgbImage::from_fn(3000, 2000, |x, y| {
         image::Rgb([(x / 11) as u8, (y / 7) as u8, ((x * y) / 9973) as u8])
@@ -629,12 +629,13 @@ fn big_photos(n: u8) -> Vec<Vec<u8>> {
 /// `andon serve`, and the process's peak memory while it runs stays within a
 /// bound: the photos are decoded one or two at a time and the messages read
 /// in bounded pieces. Held all at once, the decoded photos alone would be
-/// 50 × 24 MB.
+/// 50 × 18 MB.
 #[tokio::test]
 async fn a_report_of_10000_messages_and_50_photos_completes_in_bounded_memory() {
     use crate::helpers::{TestAd, TestDb, binary};
     /// Growth of the peak resident set over the idle server's, while the
-    /// report runs. Measured: see docs/BENCHMARKS.md ("Reports").
+    /// report runs. Measured: see docs/BENCHMARKS.md ("Issue 18: incident
+    /// reports").
     const PEAK_GROWTH_MAX_MIB: u64 = 100;
 
     let (ad, db) = tokio::join!(TestAd::start(), TestDb::create());

@@ -47,6 +47,7 @@ struct TicketBody {
     ticket: String,
 }
 
+/// A body with an `id` (a room, a report).
 #[derive(Deserialize)]
 struct RoomBody {
     id: Uuid,
@@ -157,5 +158,83 @@ impl Api {
         let body = json!({"client_id": client_id, "content": content});
         self.post(url, Some(&session.token), body).await?;
         Ok(())
+    }
+
+    /// `POST /api/rooms/{id}/files` (multipart): uploads `bytes` as `name`.
+    pub async fn upload_file(
+        &self,
+        session: &Session,
+        room: Uuid,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<()> {
+        let url = format!("{}/api/rooms/{room}/files", self.base);
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string());
+        let resp = self
+            .http
+            .post(&url)
+            .bearer_auth(&session.token)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        if resp.status() != reqwest::StatusCode::CREATED {
+            let status = resp.status();
+            let text = resp.text().await.unwrap_or_default();
+            bail!("POST {url}: {status} {text}");
+        }
+        Ok(())
+    }
+
+    /// `POST /api/rooms/{id}/reports`: starts a report (no model); its id. A
+    /// report of the same kind still running is an error here (200, not 202):
+    /// the harness times only reports it started.
+    pub async fn start_report(
+        &self,
+        session: &Session,
+        room: Uuid,
+        language: &str,
+    ) -> anyhow::Result<Uuid> {
+        let url = format!("{}/api/rooms/{room}/reports", self.base);
+        let body = json!({"language": language, "ai": false});
+        let resp = self.post(url.clone(), Some(&session.token), body).await?;
+        if resp.status() != reqwest::StatusCode::ACCEPTED {
+            bail!(
+                "POST {url}: {} (a report of this room was already running)",
+                resp.status()
+            );
+        }
+        Ok(resp.json::<RoomBody>().await?.id)
+    }
+
+    /// `GET {path}` on node 0 with the session's token; the body's bytes.
+    pub async fn get_bytes(&self, session: &Session, path: &str) -> anyhow::Result<Vec<u8>> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&session.token)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        if !resp.status().is_success() {
+            let status = resp.status();
+            let text = resp.text().await.unwrap_or_default();
+            bail!("GET {url}: {status} {text}");
+        }
+        Ok(resp.bytes().await?.to_vec())
+    }
+
+    /// `GET /api/rooms/{id}/reports/{rid}`: the report's status and details.
+    pub async fn report_detail(
+        &self,
+        session: &Session,
+        room: Uuid,
+        report: Uuid,
+    ) -> anyhow::Result<Value> {
+        let bytes = self
+            .get_bytes(session, &format!("/api/rooms/{room}/reports/{report}"))
+            .await?;
+        Ok(serde_json::from_slice(&bytes)?)
     }
 }

@@ -53,6 +53,10 @@ pub struct Common {
     /// repeatable, one per node.
     #[arg(long, global = true)]
     server_pid: Vec<u32>,
+    /// The running server's database (with --url), for scenarios that seed rows
+    /// straight into it (`report`).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
     /// Server nodes to start on one database, joined by NATS (socket `i` connects
     /// to node `i mod N`; REST setup calls go to node 0).
     #[arg(long, global = true, default_value_t = 1)]
@@ -101,17 +105,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } else {
         Some(server::Server::start(&cli.common).await?)
     };
-    let (urls, ad_url, pids) = match &server {
-        Some(s) => (s.urls.clone(), s.ad_url.clone(), s.pids.clone()),
+    let (urls, ad_url, pids, database_url) = match &server {
+        Some(s) => (
+            s.urls.clone(),
+            s.ad_url.clone(),
+            s.pids.clone(),
+            Some(s.database_url.clone()),
+        ),
         None => (
             cli.common.url.clone(),
             cli.common.ad_url.clone(),
             cli.common.server_pid.clone(),
+            cli.common.database_url.clone(),
         ),
     };
     let ctx = Ctx {
         api: api::Api::new(&urls, &ad_url)?,
         server_pids: pids,
+        database_url,
         concurrency: cli.common.setup_concurrency.max(1),
     };
     let result = cli.scenario.run(&ctx).await;

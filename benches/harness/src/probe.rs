@@ -22,12 +22,32 @@ pub fn raise_nofile(want: u64) {
     }
 }
 
+/// A `kB` field of a `/proc/<pid>/status` text (`VmRSS`, `VmHWM`), in bytes.
+pub fn status_field_bytes(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|l| {
+        l.strip_prefix(field)
+            .is_some_and(|rest| rest.starts_with(':'))
+    })?;
+    let mut words = line.split_whitespace().skip(1);
+    let kb: u64 = words.next()?.parse().ok()?;
+    (words.next() == Some("kB")).then_some(kb * 1024)
+}
+
+/// A `kB` field of a process's `/proc/<pid>/status`, in bytes.
+pub fn status_bytes(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status_field_bytes(&status, field)
+}
+
 /// `VmRSS` of a process in bytes.
 pub fn rss_bytes(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    status_bytes(pid, "VmRSS")
+}
+
+/// Resets a process's peak resident set (`VmHWM`) to its current one
+/// (`/proc/<pid>/clear_refs` = 5), so a later `VmHWM` is the peak since now.
+pub fn reset_peak_rss(pid: u32) -> std::io::Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
 }
 
 /// Kernel memory of all TCP sockets (`/proc/net/sockstat` "TCP: ... mem" pages).
@@ -196,4 +216,34 @@ pub fn server_rss_sum(server_pids: &[u32]) -> Option<u64> {
         .iter()
         .filter_map(|&p| rss_bytes(p))
         .reduce(|a, b| a + b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUS: &str = "Name:\tandon\nVmPeak:\t 1200000 kB\nVmHWM:\t  150000 kB\n\
+                          VmRSS:\t   98304 kB\nRssAnon:\t   90000 kB\nThreads:\t9\n";
+
+    #[test]
+    fn status_fields_are_read_in_bytes() {
+        assert_eq!(status_field_bytes(STATUS, "VmRSS"), Some(98_304 * 1024));
+        assert_eq!(status_field_bytes(STATUS, "VmHWM"), Some(150_000 * 1024));
+    }
+
+    #[test]
+    fn a_field_is_matched_whole_and_must_be_in_kb() {
+        // `Vm` is no field; `RssAnon` is not `Rss`; `Threads` has no unit.
+        assert_eq!(status_field_bytes(STATUS, "Vm"), None);
+        assert_eq!(status_field_bytes(STATUS, "Rss"), None);
+        assert_eq!(status_field_bytes(STATUS, "Threads"), None);
+        assert_eq!(status_field_bytes(STATUS, "VmSwap"), None);
+    }
+
+    #[test]
+    fn this_process_has_a_resident_set() {
+        let rss = rss_bytes(std::process::id()).unwrap();
+        assert!(rss > 0);
+        assert!(status_bytes(std::process::id(), "VmHWM").unwrap() >= rss);
+    }
 }

@@ -170,6 +170,9 @@ pub struct Report {
     /// Server CPU (all nodes) per acknowledged send, µs.
     pub server_cpu_us_per_ack: Option<f64>,
     pub delivery_check: Option<DeliveryCheck>,
+    /// Scenario-specific lines for the table (their figures are in `extra`).
+    #[serde(skip)]
+    pub summary: Vec<String>,
 }
 
 impl Report {
@@ -272,6 +275,9 @@ impl Report {
             us(self.server_cpu_us_per_delivery),
             us(self.server_cpu_us_per_ack)
         );
+        for line in &self.summary {
+            let _ = writeln!(out, "{line}");
+        }
         if !self.extra.is_null() {
             let _ = writeln!(out, "extra           {}", self.extra);
         }

@@ -5,7 +5,8 @@
 //! The database is created through the admin URL
 //! (`postgres://postgres@127.0.0.1:5432/postgres`, or `ANDON_BENCH_ADMIN_DATABASE_URL`)
 //! and dropped with `WITH (FORCE)` at the end, so an aborted run leaves at most an
-//! orphan `andon_bench_*` database behind.
+//! orphan `andon_bench_*` database behind (and its file storage, a directory of
+//! the same name under the temporary directory).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -26,10 +27,14 @@ pub struct Server {
     pub ad_url: String,
     /// Each node's PID, in the order of `urls`.
     pub pids: Vec<u32>,
+    /// The fresh database's URL (scenarios that seed rows straight into it).
+    pub database_url: String,
     serve: Vec<Child>,
     fake_ad: Child,
     admin_url: String,
     database: String,
+    /// The nodes' file storage (`ANDON_STORAGE=local:…`), removed at the end.
+    storage_dir: PathBuf,
 }
 
 /// A free port below the kernel's ephemeral range. A port 0 picks from that
@@ -121,22 +126,28 @@ impl Server {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
+        let storage_dir = std::env::temp_dir().join(&database);
         let mut server = Self {
             urls: Vec::new(),
             ad_url,
             pids: Vec::new(),
+            database_url: database_url(&admin_url, &database),
             serve: Vec::new(),
             fake_ad,
             admin_url,
             database,
+            storage_dir,
         };
         let node_cmd = |port: u16| {
             let mut cmd = Command::new(&bin);
             cmd.arg("serve")
                 .env("ANDON_LISTEN", format!("127.0.0.1:{port}"))
+                .env("ANDON_DATABASE_URL", &server.database_url)
+                // Uploads and reports go to a directory of the run's own, not
+                // `./data/files` of wherever the harness was started.
                 .env(
-                    "ANDON_DATABASE_URL",
-                    database_url(&server.admin_url, &server.database),
+                    "ANDON_STORAGE",
+                    format!("local:{}", server.storage_dir.display()),
                 )
                 .env("ANDON_AD_URL", &server.ad_url)
                 .env(
@@ -247,6 +258,11 @@ impl Server {
         let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
         if let Err(e) = admin_exec(&self.admin_url, &drop).await {
             eprintln!("could not drop database {}: {e:#}", self.database);
+        }
+        if let Err(e) = std::fs::remove_dir_all(&self.storage_dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            eprintln!("could not remove {}: {e}", self.storage_dir.display());
         }
     }
 }

@@ -5,6 +5,7 @@ mod connect;
 mod engine;
 mod fanout;
 mod idle;
+mod report;
 mod resume;
 mod send;
 
@@ -18,6 +19,8 @@ pub struct Ctx {
     pub api: Api,
     /// One per server node (empty when not known: a running server without --server-pid).
     pub server_pids: Vec<u32>,
+    /// The server's database (the one the harness created, or --database-url).
+    pub database_url: Option<String>,
     pub concurrency: usize,
 }
 
@@ -35,6 +38,9 @@ pub enum Scenario {
     Resume(resume::ResumeArgs),
     /// Durable, acknowledged send throughput (as fast as acks return, or at --rate).
     Send(send::SendArgs),
+    /// An incident report of a room of N messages and M photos: time per stage,
+    /// the server's peak memory growth, CPU, the .docx; and of an empty room.
+    Report(report::ReportArgs),
 }
 
 impl Scenario {
@@ -47,6 +53,7 @@ impl Scenario {
             Self::Connect(a) => a.connections,
             Self::Resume(_) => 16,
             Self::Send(a) => a.sockets,
+            Self::Report(_) => 16,
         }
     }
 
@@ -58,6 +65,7 @@ impl Scenario {
             Self::Connect(a) => connect::run(ctx, a).await,
             Self::Resume(a) => resume::run(ctx, a).await,
             Self::Send(a) => send::run(ctx, a).await,
+            Self::Report(a) => report::run(ctx, a).await,
         }
     }
 }
