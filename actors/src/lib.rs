@@ -3,6 +3,7 @@
 //! through the small traits defined here, so they can be tested with in-memory fakes.
 
 pub mod clock;
+pub mod escalation;
 pub mod metrics;
 pub mod permissions;
 pub mod realtime;
