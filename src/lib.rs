@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod escalation;
 pub mod fake_ad;
 pub mod fake_llm;
 pub mod files;

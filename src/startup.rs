@@ -16,6 +16,7 @@ use tracing_actix_web::{RequestId, TracingLogger};
 
 use actix::Actor;
 use andon_actors::clock::SystemClock;
+use andon_actors::escalation::{EscalationActor, EscalationConfig};
 use andon_actors::metrics::{MetricsProbe, RealtimeMetrics};
 use andon_actors::realtime::{CloseCode, GroupCommit, RoomConfig, RoomDirectory};
 use andon_actors::session::messages::{CloseSocket, FlushActivity};
@@ -174,6 +175,15 @@ impl Application {
             config.reports.clone(),
         )?;
         reports.spawn_lease_keeper();
+        let escalation = EscalationActor::new(
+            Arc::new(crate::escalation::PgEscalation {
+                db: pool.clone(),
+                rooms: room_service.clone(),
+            }),
+            Arc::new(SystemClock),
+            EscalationConfig::default(),
+        )
+        .start();
         let state = web::Data::new(AppState {
             config: config.clone(),
             db: pool,
@@ -191,6 +201,7 @@ impl Application {
             socket_deps,
             storage,
             reports,
+            escalation,
         });
 
         let app_state = state.clone();

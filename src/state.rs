@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use actix::Addr;
+use andon_actors::escalation::EscalationActor;
 use andon_actors::session::{SessionRegistry, SessionSupervisor};
 use deadpool_postgres::Pool;
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub socket_deps: Arc<SocketDeps>,
     pub storage: Arc<dyn Storage>,
     pub reports: ReportService,
+    /// The escalation ladders of this node's rooms (issue 19).
+    pub escalation: Addr<EscalationActor>,
 }
 
 impl AppState {

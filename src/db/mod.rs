@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod batch;
+pub mod escalation;
 pub mod event_log;
 pub mod events;
 pub mod files;

@@ -1,6 +1,7 @@
 //! The REST API: routes and the request-parsing configuration shared by every handler.
 
 mod auth;
+mod escalation;
 pub(crate) mod files;
 mod health;
 mod members;
@@ -42,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(messages::configure)
         .configure(files::configure)
         .configure(reports::configure)
+        .configure(escalation::configure)
         .configure(ws::configure)
         .configure(openapi::configure);
 }

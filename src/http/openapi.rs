@@ -19,7 +19,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use super::{auth, files, health, members, messages, reports, rooms, templates, users, ws};
+use super::{auth, escalation, files, health, members, messages, reports, rooms, templates, users, ws};
 use crate::error::ErrorCode;
 
 #[derive(OpenApi)]
@@ -59,6 +59,9 @@ use crate::error::ErrorCode;
         reports::list,
         reports::get,
         reports::content,
+        escalation::list,
+        escalation::get,
+        escalation::put,
         ws::ticket,
         ws::upgrade,
         health::healthz,

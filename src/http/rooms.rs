@@ -2,6 +2,7 @@
 //! and the raw event log. Every change writes its event in the same transaction.
 
 use actix_web::{HttpResponse, web};
+use andon_actors::escalation::{OpenRoom, Watch};
 use andon_actors::permissions::{Action, Role};
 use andon_actors::realtime::EventKind;
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::rooms::{FieldChanges, ListFilter, NewRoom, RoomView};
+use crate::db::rooms::{FieldChanges, ListFilter, NewRoom, Room, RoomView};
 use crate::db::{GenericClient, audit, events, members, rooms, templates, users};
 use crate::domain::bounded_text;
 use crate::domain::rooms::{
@@ -137,12 +138,26 @@ async fn create(
         })
         .await?;
     tracing::info!(room = %room.id, user = %user.id, "room created");
+    watch_escalation(&state, &room);
     Ok(HttpResponse::Created().json(RoomView {
         room,
         is_member: true,
         my_role: Some(Role::Owner),
         unread: 0,
     }))
+}
+
+/// Has the escalation actor follow an active room (created, or re-graded): it
+/// climbs its severity's ladder until acknowledged.
+fn watch_escalation(state: &AppState, room: &Room) {
+    if room.status == RoomStatus::Active && room.acknowledged_at.is_none() {
+        state.escalation.do_send(Watch(OpenRoom {
+            id: room.id,
+            severity: room.severity.as_str().to_string(),
+            detected_at: room.created_at,
+            level: 0,
+        }));
+    }
 }
 
 /// Parses an optional query value; empty counts as absent.
@@ -386,6 +401,8 @@ async fn update(
     if changed.is_empty() && status.is_none() && notes.is_none() {
         return Err(ApiError::validation("Nothing to change"));
     }
+    // A new severity has another ladder; a reopened room climbs again.
+    let regraded = changes.severity.is_some() || status == Some(RoomStatus::Active);
 
     let result = state
         .rooms
@@ -450,6 +467,9 @@ async fn update(
             view(c.tx(), access, &user).await
         })
         .await?;
+    if regraded {
+        watch_escalation(&state, &result.room);
+    }
     Ok(HttpResponse::Ok().json(result))
 }
 

@@ -45,6 +45,8 @@ event_kinds! {
     RoomStatusChanged => "room.status_changed",
     /// An incident report was completed (its id, language, file name and hash).
     ReportCreated => "report.created",
+    /// An unacknowledged room reached a level of its severity's ladder.
+    RoomEscalated => "room.escalated",
     /// Never stored: the room actor's last word to its subscribers.
     RoomDeleted => "room.deleted",
 }
@@ -87,7 +89,7 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
             assert_eq!(serde_json::from_str::<EventKind>(&json).unwrap(), kind);
         }
-        assert_eq!(EventKind::ALL.len(), 15);
+        assert_eq!(EventKind::ALL.len(), 16);
     }
 
     #[test]
