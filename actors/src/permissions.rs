@@ -55,6 +55,10 @@ pub enum Action {
     PromoteViewer,
     /// Start an incident report of the room.
     GenerateReport,
+    /// Take the incident on (the acknowledged milestone).
+    Acknowledge,
+    /// Declare the incident contained.
+    Contain,
 }
 
 impl Action {
@@ -75,6 +79,8 @@ impl Action {
             Self::AddMember(_) => "add_member",
             Self::PromoteViewer => "promote_viewer",
             Self::GenerateReport => "generate_report",
+            Self::Acknowledge => "acknowledge",
+            Self::Contain => "contain",
         }
     }
 }
@@ -88,7 +94,9 @@ pub fn allows(role: Option<Role>, action: Action) -> bool {
     };
     match action {
         Read | React | MarkRead => true,
-        Send | EditOwn | UpdateRoom | PromoteViewer | GenerateReport => role >= Editor,
+        Send | EditOwn | UpdateRoom | PromoteViewer | GenerateReport | Acknowledge | Contain => {
+            role >= Editor
+        }
         DeleteAnyMessage | Archive | RemoveMember | ChangeRole | TransferOwnership => role == Owner,
         AddMember(new) => match role {
             Owner => new != Owner,
@@ -160,6 +168,8 @@ mod tests {
             (AddMember(Owner), false, false, false, false),
             (PromoteViewer, false, true, true, false),
             (GenerateReport, false, true, true, false),
+            (Acknowledge, false, true, true, false),
+            (Contain, false, true, true, false),
         ];
         for (action, viewer, editor, owner, none) in rows {
             assert_eq!(allows(Some(Viewer), action), viewer, "viewer {action:?}");

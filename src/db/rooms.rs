@@ -8,7 +8,7 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::GenericClient;
-use crate::domain::rooms::{IncidentType, RoomStatus, Severity};
+use crate::domain::rooms::{IncidentType, Milestone, RoomStatus, Severity};
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
@@ -33,6 +33,20 @@ pub struct Room {
     pub last_activity_at: DateTime<Utc>,
     pub member_count: i32,
     pub head_seq: i64,
+    /// When someone first took the incident on, and who (issue 19).
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+    /// When the incident was first declared contained, and by whom.
+    pub contained_at: Option<DateTime<Utc>>,
+    pub contained_by: Option<String>,
+}
+
+impl Room {
+    /// Whether the room still waits for someone to take it on: active and never
+    /// acknowledged. Escalation climbs only while this holds.
+    pub fn awaits_acknowledgement(&self) -> bool {
+        self.status == RoomStatus::Active && self.acknowledged_at.is_none()
+    }
 }
 
 /// A room as one user sees it.
@@ -49,7 +63,10 @@ pub struct RoomView {
 
 const COLUMNS: &str = "r.id, r.title, r.incident_type, r.severity, r.status, r.location, r.line, \
      r.equipment, r.description, r.resolution_notes, r.lots, r.created_by, r.created_at, \
-     r.resolved_at, r.archived_at, r.last_activity_at, r.member_count, r.head_seq";
+     r.resolved_at, r.archived_at, r.last_activity_at, r.member_count, r.head_seq, \
+     r.acknowledged_at, r.acknowledged_by, r.contained_at, r.contained_by";
+/// How many columns [`COLUMNS`] selects: a query's own columns follow them.
+const COLUMN_COUNT: usize = 22;
 
 fn from_row(row: &Row) -> Room {
     // The CHECK constraints admit only valid names; the fallbacks are unreachable.
@@ -72,6 +89,10 @@ fn from_row(row: &Row) -> Room {
         last_activity_at: row.get(15),
         member_count: row.get(16),
         head_seq: row.get(17),
+        acknowledged_at: row.get(18),
+        acknowledged_by: row.get(19),
+        contained_at: row.get(20),
+        contained_by: row.get(21),
     }
 }
 
@@ -202,6 +223,30 @@ pub async fn set_status(
     Ok(from_row(&row))
 }
 
+/// Sets `milestone` to now, by `by`, unless it is set already (the first
+/// declaration stands).
+pub async fn set_milestone(
+    tx: &impl GenericClient,
+    id: Uuid,
+    milestone: Milestone,
+    by: &str,
+) -> Result<Room> {
+    let set = match milestone {
+        Milestone::Acknowledged => {
+            "acknowledged_at = coalesce(acknowledged_at, now()),
+             acknowledged_by = coalesce(acknowledged_by, $2)"
+        }
+        Milestone::Contained => {
+            "contained_at = coalesce(contained_at, now()),
+             contained_by = coalesce(contained_by, $2)"
+        }
+    };
+    let sql = format!("UPDATE rooms r SET {set} WHERE id = $1 RETURNING {COLUMNS}");
+    let stmt = tx.prepare_cached(&sql).await?;
+    let row = tx.query_one(&stmt, &[&id, &by]).await?;
+    Ok(from_row(&row))
+}
+
 /// Deletes the room and everything in it. `messages` and `room_events` carry no
 /// foreign key (migration V6): their rows go explicitly, after the room row, whose
 /// deletion waits for any send batch holding the room's lock.
@@ -301,12 +346,14 @@ pub async fn list(
     let rooms = rows
         .iter()
         .map(|row| {
-            let my_role = row.get::<_, Option<&str>>(18).and_then(Role::parse);
+            let my_role = row
+                .get::<_, Option<&str>>(COLUMN_COUNT)
+                .and_then(Role::parse);
             RoomView {
                 room: from_row(row),
                 is_member: my_role.is_some(),
                 my_role,
-                unread: row.get(19),
+                unread: row.get(COLUMN_COUNT + 1),
             }
         })
         .collect();

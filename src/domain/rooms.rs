@@ -55,6 +55,18 @@ string_enum!(
     }
 );
 
+/// The milestones of an incident that members declare, between its detection (the
+/// room's creation) and its resolution (a status change). Each is set once, by
+/// the first who declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Milestone {
+    /// Someone has taken the incident on.
+    Acknowledged,
+    /// The damage is stopped (the line is safe, suspect lots are held); the cause
+    /// may still be open.
+    Contained,
+}
+
 /// Why a room cannot move to a status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {

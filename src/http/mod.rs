@@ -6,6 +6,7 @@ pub(crate) mod files;
 mod health;
 mod members;
 mod messages;
+mod milestones;
 pub(crate) mod openapi;
 pub(crate) mod reports;
 mod rooms;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(users::configure)
         .configure(rooms::configure)
         .configure(members::configure)
+        .configure(milestones::configure)
         .configure(templates::configure)
         .configure(messages::configure)
         .configure(files::configure)

@@ -19,7 +19,10 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use super::{auth, escalation, files, health, members, messages, reports, rooms, templates, users, ws};
+use super::{
+    auth, escalation, files, health, members, messages, milestones, reports, rooms, templates,
+    users, ws,
+};
 use crate::error::ErrorCode;
 
 #[derive(OpenApi)]
@@ -38,6 +41,8 @@ use crate::error::ErrorCode;
         rooms::leave,
         rooms::delete_permanently,
         rooms::list_events,
+        milestones::acknowledge,
+        milestones::contain,
         members::list,
         members::add,
         members::change_role,

@@ -264,7 +264,7 @@ async fn list(
 }
 
 /// The room as `user` sees it now.
-async fn view(
+pub(super) async fn view(
     client: &impl GenericClient,
     access: RoomAccess,
     user: &AuthUser,

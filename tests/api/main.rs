@@ -16,6 +16,7 @@ mod files;
 mod health;
 mod messages;
 mod migrations;
+mod milestones;
 mod nodes;
 mod operations;
 mod permissions;

@@ -43,6 +43,10 @@ event_kinds! {
     OwnershipTransferred => "ownership.transferred",
     RoomUpdated => "room.updated",
     RoomStatusChanged => "room.status_changed",
+    /// The first acknowledgement of the incident (a milestone; set once).
+    RoomAcknowledged => "room.acknowledged",
+    /// The incident was first declared contained (a milestone; set once).
+    RoomContained => "room.contained",
     /// An incident report was completed (its id, language, file name and hash).
     ReportCreated => "report.created",
     /// An unacknowledged room reached a level of its severity's ladder.
@@ -89,7 +93,7 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
             assert_eq!(serde_json::from_str::<EventKind>(&json).unwrap(), kind);
         }
-        assert_eq!(EventKind::ALL.len(), 16);
+        assert_eq!(EventKind::ALL.len(), 18);
     }
 
     #[test]
