@@ -12,7 +12,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::{escalation, members, rooms};
-use crate::domain::rooms::{RoomStatus, Severity};
+use crate::domain::rooms::Severity;
 use crate::rooms::Rooms;
 
 /// The actor recorded on what a ladder does (events, additions).
@@ -60,7 +60,7 @@ impl EscalationBackend for PgEscalation {
                 let Some(room) = rooms::lock(w.tx(), room_id).await? else {
                     return Ok(Climb::Closed);
                 };
-                if room.status != RoomStatus::Active || room.acknowledged_at.is_some() {
+                if !room.awaits_acknowledgement() {
                     return Ok(Climb::Closed);
                 }
                 let reached: i32 = w

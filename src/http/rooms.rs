@@ -150,7 +150,7 @@ async fn create(
 /// Has the escalation actor follow an active room (created, or re-graded): it
 /// climbs its severity's ladder until acknowledged.
 fn watch_escalation(state: &AppState, room: &Room) {
-    if room.status == RoomStatus::Active && room.acknowledged_at.is_none() {
+    if room.awaits_acknowledgement() {
         state.escalation.do_send(Watch(OpenRoom {
             id: room.id,
             severity: room.severity.as_str().to_string(),

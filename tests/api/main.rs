@@ -10,6 +10,7 @@ mod abuse;
 mod auth;
 mod chaos;
 mod cli;
+mod escalation;
 mod fake_ad;
 mod fake_llm;
 mod files;
