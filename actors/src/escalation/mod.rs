@@ -254,7 +254,7 @@ impl Actor for EscalationActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.resync(ctx);
-        ctx.run_interval(self.config.resync, |act, ctx| act.resync(ctx));
+        ctx.run_interval(self.config.resync, EscalationActor::resync);
     }
 }
 
