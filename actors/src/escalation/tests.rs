@@ -6,6 +6,9 @@ use std::sync::Mutex;
 use super::*;
 use crate::clock::TokioClock;
 
+/// The test's clock and when the test started.
+type Timeline = (Arc<dyn Clock>, DateTime<Utc>);
+
 /// Rooms as the database holds them, with the climbs asked for.
 #[derive(Default)]
 struct FakeDb {
@@ -17,7 +20,7 @@ struct FakeDb {
     climbs: Mutex<Vec<(Uuid, u32, i64)>>,
     /// Climbs that fail (the database unreachable) before they succeed.
     failures: Mutex<u32>,
-    clock: Mutex<Option<(Arc<dyn Clock>, DateTime<Utc>)>>,
+    clock: Mutex<Option<Timeline>>,
 }
 
 impl FakeDb {
