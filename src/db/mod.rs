@@ -14,6 +14,7 @@ pub mod messages;
 pub mod migrate;
 pub mod reports;
 pub mod rooms;
+pub mod routing;
 pub mod sessions;
 pub mod templates;
 pub mod tickets;

@@ -10,9 +10,10 @@ mod milestones;
 pub(crate) mod openapi;
 pub(crate) mod reports;
 mod rooms;
+pub(crate) mod routing;
 pub mod security_headers;
 pub mod spa;
-mod templates;
+pub(crate) mod templates;
 mod users;
 mod ws;
 
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(files::configure)
         .configure(reports::configure)
         .configure(escalation::configure)
+        .configure(routing::configure)
         .configure(ws::configure)
         .configure(openapi::configure);
 }

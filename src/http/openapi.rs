@@ -20,8 +20,8 @@ use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{
-    auth, escalation, files, health, members, messages, milestones, reports, rooms, templates,
-    users, ws,
+    auth, escalation, files, health, members, messages, milestones, reports, rooms, routing,
+    templates, users, ws,
 };
 use crate::error::ErrorCode;
 
@@ -67,6 +67,10 @@ use crate::error::ErrorCode;
         escalation::list,
         escalation::get,
         escalation::put,
+        routing::list,
+        routing::create,
+        routing::update,
+        routing::delete,
         ws::ticket,
         ws::upgrade,
         health::healthz,

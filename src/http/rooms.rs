@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db::rooms::{FieldChanges, ListFilter, NewRoom, Room, RoomView};
-use crate::db::{GenericClient, audit, events, members, rooms, templates, users};
+use crate::db::{GenericClient, audit, events, members, rooms, routing, templates, users};
 use crate::domain::bounded_text;
 use crate::domain::rooms::{
     DESCRIPTION_MAX, IncidentType, RESOLUTION_MAX, RoomStatus, SHORT_FIELD_MAX, Severity,
@@ -132,6 +132,11 @@ async fn create(
                 w.append(room.id, EventKind::MemberAdded, &user.id, data)
                     .await?;
             }
+            // Routing rules apply on top of the template's members.
+            for r in routing::route(w.tx(), &room).await? {
+                w.append(room.id, EventKind::MemberAdded, &user.id, routed_event(&r))
+                    .await?;
+            }
             rooms::get(w.tx(), room.id).await?.ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("room vanished in its own transaction"))
             })
@@ -145,6 +150,11 @@ async fn create(
         my_role: Some(Role::Owner),
         unread: 0,
     }))
+}
+
+/// The `member.added` data of someone a routing rule added.
+fn routed_event(r: &routing::Routed) -> serde_json::Value {
+    json!({ "user_id": r.user_id, "role": r.role, "added_by": routing::ACTOR, "rule": r.rule })
 }
 
 /// Has the escalation actor follow an active room (created, or re-graded): it
@@ -417,6 +427,12 @@ async fn update(
                     json!({ "changed": changed, "room": room }),
                 )
                 .await?;
+                // A new severity may match other routing rules.
+                if changes.severity.is_some() {
+                    for r in routing::route(c.tx(), &room).await? {
+                        c.append(EventKind::MemberAdded, routed_event(&r)).await?;
+                    }
+                }
             }
             match status {
                 Some(to) => {

@@ -28,7 +28,7 @@ const MAX_DEFAULT_MEMBERS: usize = 200;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MemberInput {
+pub(crate) struct MemberInput {
     user_id: String,
     /// `editor` or `viewer`: the creator owns the room.
     #[schema(value_type = RoleSchema)]
@@ -92,32 +92,7 @@ fn fields(input: TemplateInput, base: Option<TemplateFields>) -> ApiResult<Templ
         (None, None) => String::new(),
     };
     let default_members = match (input.default_members, base) {
-        (Some(list), _) => {
-            if list.len() > MAX_DEFAULT_MEMBERS {
-                return Err(invalid(format!(
-                    "at most {MAX_DEFAULT_MEMBERS} default members"
-                )));
-            }
-            let mut out: Vec<DefaultMember> = Vec::with_capacity(list.len());
-            for m in list {
-                let id =
-                    user_id(&m.user_id).map_err(|e| invalid(format!("default_members: {e}")))?;
-                let role = match Role::parse(&m.role) {
-                    Some(r @ (Role::Editor | Role::Viewer)) => r,
-                    _ => {
-                        return Err(invalid(format!(
-                            "default_members: role `{}` must be editor or viewer (the creator owns the room)",
-                            m.role
-                        )));
-                    }
-                };
-                if out.iter().any(|o| o.user_id == id) {
-                    return Err(invalid(format!("default_members: {id} is listed twice")));
-                }
-                out.push(DefaultMember { user_id: id, role });
-            }
-            out
-        }
+        (Some(list), _) => members("default_members", list)?,
         (None, Some(b)) => b.default_members,
         (None, None) => Vec::new(),
     };
@@ -128,6 +103,35 @@ fn fields(input: TemplateInput, base: Option<TemplateFields>) -> ApiResult<Templ
         default_description,
         default_members,
     })
+}
+
+/// People with an `editor` or `viewer` role (the creator owns the room), each
+/// once, at most [`MAX_DEFAULT_MEMBERS`]: templates' default members and
+/// routing rules' people.
+pub(crate) fn members(field: &str, list: Vec<MemberInput>) -> ApiResult<Vec<DefaultMember>> {
+    if list.len() > MAX_DEFAULT_MEMBERS {
+        return Err(invalid(format!(
+            "{field}: at most {MAX_DEFAULT_MEMBERS} people"
+        )));
+    }
+    let mut out: Vec<DefaultMember> = Vec::with_capacity(list.len());
+    for m in list {
+        let id = user_id(&m.user_id).map_err(|e| invalid(format!("{field}: {e}")))?;
+        let role = match Role::parse(&m.role) {
+            Some(r @ (Role::Editor | Role::Viewer)) => r,
+            _ => {
+                return Err(invalid(format!(
+                    "{field}: role `{}` must be editor or viewer (the creator owns the room)",
+                    m.role
+                )));
+            }
+        };
+        if out.iter().any(|o| o.user_id == id) {
+            return Err(invalid(format!("{field}: {id} is listed twice")));
+        }
+        out.push(DefaultMember { user_id: id, role });
+    }
+    Ok(out)
 }
 
 fn name_taken(name: &str) -> ApiError {

@@ -24,6 +24,7 @@ mod permissions;
 mod realtime;
 mod reports;
 mod rooms;
+mod routing;
 mod sessions;
 mod spa;
 mod templates;
