@@ -29,6 +29,7 @@ use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::db::batch::PgBatchWriter;
 use crate::db::event_log::PgEventLog;
+use crate::notifications::{Notifier, NotifyBus};
 use crate::realtime::{Realtime, SocketConfig, SocketDeps};
 use crate::reports::ReportService;
 use crate::rooms::Rooms;
@@ -128,6 +129,11 @@ impl Application {
                 ..RoomConfig::default()
             },
         );
+        let notifier = Notifier::new(
+            config.reports.time_zone,
+            bus.clone().map(|b| b as Arc<dyn NotifyBus>),
+        );
+        notifier.listen();
         if let Some(bus) = bus {
             rooms = rooms.with_bus(bus);
         }
@@ -145,6 +151,7 @@ impl Application {
             rooms.clone(),
             commit.clone(),
             config.edit_window,
+            notifier.clone(),
         );
         let realtime = Arc::new(Realtime::new(
             rooms,
@@ -166,6 +173,7 @@ impl Application {
             realtime: realtime.clone(),
             sessions: sessions.clone(),
             supervisor: supervisor.clone(),
+            notifier,
         });
         let reports = ReportService::new(
             pool.clone(),

@@ -5,6 +5,7 @@ pub(crate) mod files;
 mod health;
 mod members;
 mod messages;
+mod notifications;
 pub(crate) mod openapi;
 pub(crate) mod reports;
 mod rooms;
@@ -42,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(messages::configure)
         .configure(files::configure)
         .configure(reports::configure)
+        .configure(notifications::configure)
         .configure(ws::configure)
         .configure(openapi::configure);
 }

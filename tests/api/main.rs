@@ -17,6 +17,7 @@ mod health;
 mod messages;
 mod migrations;
 mod nodes;
+mod notifications;
 mod operations;
 mod permissions;
 mod realtime;
