@@ -97,7 +97,7 @@ pub enum ServerFrame {
 }
 
 /// One entry of a user's inbox, as sent live and listed by REST.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Notification {
     pub id: Uuid,
     pub kind: NotificationKind,
@@ -116,7 +116,7 @@ pub struct Notification {
 }
 
 /// Why someone got a notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     /// A routing rule added them to a room.
