@@ -13,6 +13,10 @@
 //! Session ends go on `andon.sessions.ended` (`{"id", "reason"}`), which every
 //! node subscribes to: the node that ended a session stored that first, the others
 //! close the session's sockets at once.
+//!
+//! Notifications go on `andon.users.notify` (`{"user", "frame"}`, the frame as
+//! sent to sockets), which every node subscribes to and hands to its own sockets
+//! of that user.
 
 use andon_actors::realtime::{BusItem, EphemeralFrame, EventBus, PresenceReport, StoredEvent};
 use andon_actors::session::{EndReason, SessionBus, SessionId};
@@ -23,8 +27,11 @@ use futures_util::stream::{self, BoxStream};
 use metrics::counter;
 use uuid::Uuid;
 
+use crate::notifications::NotifyBus;
+
 const NODE_HEADER: &str = "Andon-Node";
 const SESSIONS_ENDED: &str = "andon.sessions.ended";
+const USERS_NOTIFY: &str = "andon.users.notify";
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SessionEnded {
@@ -182,6 +189,30 @@ impl SessionBus for NatsBus {
     fn ended_elsewhere(&self) -> BoxStream<'static, (SessionId, EndReason)> {
         self.others_messages::<SessionEnded>(SESSIONS_ENDED.to_string())
             .filter_map(|m| std::future::ready(m.map(|m| (m.id, m.reason))))
+            .boxed()
+    }
+}
+
+/// A notification frame for one user's sockets.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct UserFrame<S = String> {
+    user: S,
+    frame: S,
+}
+
+impl NotifyBus for NatsBus {
+    fn notify(&self, user: &str, text: &str) {
+        let frame = UserFrame { user, frame: text };
+        self.send(
+            encoded(USERS_NOTIFY.to_string(), &frame)
+                .into_iter()
+                .collect(),
+        );
+    }
+
+    fn notified_elsewhere(&self) -> BoxStream<'static, (String, String)> {
+        self.others_messages::<UserFrame>(USERS_NOTIFY.to_string())
+            .filter_map(|m| std::future::ready(m.map(|m| (m.user, m.frame))))
             .boxed()
     }
 }

@@ -15,6 +15,7 @@ pub mod fake_llm;
 pub mod files;
 pub mod http;
 pub mod metrics;
+pub mod notifications;
 pub mod realtime;
 pub mod reports;
 pub mod rooms;

@@ -30,6 +30,7 @@ use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::db::batch::PgBatchWriter;
 use crate::db::event_log::PgEventLog;
+use crate::notifications::{Notifier, NotifyBus};
 use crate::realtime::{Realtime, SocketConfig, SocketDeps};
 use crate::reports::ReportService;
 use crate::rooms::Rooms;
@@ -129,6 +130,11 @@ impl Application {
                 ..RoomConfig::default()
             },
         );
+        let notifier = Notifier::new(
+            config.reports.time_zone,
+            bus.clone().map(|b| b as Arc<dyn NotifyBus>),
+        );
+        notifier.listen();
         if let Some(bus) = bus {
             rooms = rooms.with_bus(bus);
         }
@@ -146,6 +152,7 @@ impl Application {
             rooms.clone(),
             commit.clone(),
             config.edit_window,
+            notifier.clone(),
         );
         let realtime = Arc::new(Realtime::new(
             rooms,
@@ -167,6 +174,7 @@ impl Application {
             realtime: realtime.clone(),
             sessions: sessions.clone(),
             supervisor: supervisor.clone(),
+            notifier,
         });
         let reports = ReportService::new(
             pool.clone(),

@@ -12,6 +12,7 @@ pub mod files;
 pub mod members;
 pub mod messages;
 pub mod migrate;
+pub mod notifications;
 pub mod reports;
 pub mod rooms;
 pub mod routing;

@@ -13,6 +13,7 @@ use crate::db::members;
 use crate::domain::user_id;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::openapi::{ErrorBody, RoleSchema};
+use crate::notifications::NewNotification;
 use crate::rooms::RoomAccess;
 use crate::state::AppState;
 
@@ -84,7 +85,7 @@ struct AddMember {
 }
 
 #[utoipa::path(post, path = "/api/rooms/{id}/members", tag = "members", params(("id" = Uuid, Path, description = "Room id")), request_body = AddMember, responses(
-    (status = 201, description = "Added (R5)", body = MemberRole),
+    (status = 201, description = "Added (R5); the member gets an `added` notification", body = MemberRole),
     (status = 400, description = "`validation_failed`", body = ErrorBody),
     (status = 403, description = "`forbidden`", body = ErrorBody),
     (status = 404, description = "`not_found`", body = ErrorBody),
@@ -108,11 +109,25 @@ async fn add(
                     format!("{target} is already a member"),
                 ));
             }
-            c.append(
-                EventKind::MemberAdded,
-                json!({ "user_id": target, "role": role, "added_by": user.id }),
-            )
-            .await
+            let seq = c
+                .append(
+                    EventKind::MemberAdded,
+                    json!({ "user_id": target, "role": role, "added_by": user.id }),
+                )
+                .await?;
+            if target != user.id {
+                let title = c.room().title.clone();
+                let added = NewNotification::added(
+                    &target,
+                    c.room_id(),
+                    &title,
+                    seq,
+                    &user.id,
+                    &user.display_name,
+                );
+                c.notify(&added).await?;
+            }
+            Ok(())
         })
         .await?;
     Ok(HttpResponse::Created().json(MemberRole {

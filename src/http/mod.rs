@@ -7,6 +7,7 @@ mod health;
 mod members;
 mod messages;
 mod milestones;
+mod notifications;
 pub(crate) mod openapi;
 pub(crate) mod reports;
 mod rooms;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(reports::configure)
         .configure(escalation::configure)
         .configure(routing::configure)
+        .configure(notifications::configure)
         .configure(ws::configure)
         .configure(openapi::configure);
 }

@@ -20,8 +20,8 @@ use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{
-    auth, escalation, files, health, members, messages, milestones, reports, rooms, routing,
-    templates, users, ws,
+    auth, escalation, files, health, members, messages, milestones, notifications, reports, rooms,
+    routing, templates, users, ws,
 };
 use crate::error::ErrorCode;
 
@@ -71,6 +71,10 @@ use crate::error::ErrorCode;
         routing::create,
         routing::update,
         routing::delete,
+        notifications::list,
+        notifications::mark_read,
+        notifications::get_settings,
+        notifications::put_settings,
         ws::ticket,
         ws::upgrade,
         health::healthz,
@@ -138,6 +142,39 @@ pub struct EventSchema {
     /// The event's data; its shape depends on `kind`.
     #[schema(value_type = Object)]
     data: serde_json::Value,
+}
+
+/// A notification (`andon_actors::realtime::Notification`), as listed and as
+/// sent in `notification` frames.
+#[derive(ToSchema)]
+#[schema(as = Notification)]
+#[allow(dead_code)] // A schema only.
+pub struct NotificationSchema {
+    id: uuid::Uuid,
+    kind: NotificationKindSchema,
+    room_id: uuid::Uuid,
+    /// The room's title now.
+    room_title: String,
+    /// The room event it is about.
+    seq: Option<i64>,
+    /// Who caused it; `null`: the system (a routing rule, an escalation ladder).
+    actor: Option<String>,
+    actor_name: Option<String>,
+    /// Short English text; clients localise by `kind` from the other fields.
+    text: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    read_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Why someone got a notification (docs/PROTOCOL.md).
+#[derive(ToSchema)]
+#[schema(as = NotificationKind, rename_all = "snake_case")]
+#[allow(dead_code)] // A schema only.
+pub enum NotificationKindSchema {
+    Routed,
+    Escalated,
+    Mentioned,
+    Added,
 }
 
 struct BearerAuth;

@@ -20,6 +20,7 @@ use crate::domain::rooms::{
 };
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::openapi::{ErrorBody, EventSchema};
+use crate::notifications::NewNotification;
 use crate::rooms::RoomAccess;
 use crate::state::AppState;
 
@@ -129,8 +130,20 @@ async fn create(
             for (member, role) in &initial {
                 members::add(w.tx(), room.id, member, *role, &user.id).await?;
                 let data = json!({ "user_id": member, "role": role, "added_by": user.id });
-                w.append(room.id, EventKind::MemberAdded, &user.id, data)
+                let seq = w
+                    .append(room.id, EventKind::MemberAdded, &user.id, data)
                     .await?;
+                if *member != user.id {
+                    let added = NewNotification::added(
+                        member,
+                        room.id,
+                        &room.title,
+                        seq,
+                        &user.id,
+                        &user.display_name,
+                    );
+                    w.notify(&added).await?;
+                }
             }
             // Routing rules apply on top of the template's members.
             for r in routing::route(w.tx(), &room).await? {

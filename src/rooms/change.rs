@@ -1,8 +1,8 @@
-//! The unit of work of a room change: the transaction, and the events to publish
-//! once it has committed.
+//! The unit of work of a room change: the transaction, and the events and
+//! notifications to deliver once it has committed.
 
 use andon_actors::permissions::{Action, Role};
-use andon_actors::realtime::{EventKind, StoredEvent};
+use andon_actors::realtime::{EventKind, Notification, StoredEvent};
 use deadpool_postgres::Transaction;
 use serde_json::Value;
 use uuid::Uuid;
@@ -12,19 +12,32 @@ use crate::auth::AuthUser;
 use crate::db::events;
 use crate::db::rooms::Room;
 use crate::error::ApiResult;
+use crate::notifications::{self, NewNotification, Outgoing};
 
-/// A transaction and the events it wrote, published only after its commit.
+/// A transaction and the events and notifications it wrote, delivered only
+/// after its commit.
 pub struct UnitOfWork<'a> {
     tx: Transaction<'a>,
     events: Vec<StoredEvent>,
+    notifications: Vec<Outgoing>,
+    /// Where quiet hours are read.
+    zone: chrono_tz::Tz,
     abandoned: bool,
 }
 
+/// What a committed unit of work delivers.
+pub(super) struct Committed {
+    pub events: Vec<StoredEvent>,
+    pub notifications: Vec<Outgoing>,
+}
+
 impl<'a> UnitOfWork<'a> {
-    pub(super) fn new(tx: Transaction<'a>) -> Self {
+    pub(super) fn new(tx: Transaction<'a>, zone: chrono_tz::Tz) -> Self {
         Self {
             tx,
             events: Vec::new(),
+            notifications: Vec::new(),
+            zone,
             abandoned: false,
         }
     }
@@ -56,20 +69,35 @@ impl<'a> UnitOfWork<'a> {
         Ok(())
     }
 
+    /// Writes a notification into its user's inbox, ringing or not by their
+    /// settings now; it reaches their sockets (on every node) after the commit.
+    pub async fn notify(&mut self, new: &NewNotification) -> ApiResult<Notification> {
+        let (notification, outgoing) =
+            notifications::write(&self.tx, new, self.zone, chrono::Utc::now()).await?;
+        self.notifications.push(outgoing);
+        Ok(notification)
+    }
+
     /// Nothing changed after all: roll back instead of committing, so that
     /// nothing written on the way (an audited override) is kept.
     pub fn abandon(&mut self) {
         self.abandoned = true;
     }
 
-    /// Commits (or rolls back, if abandoned); the events to publish.
-    pub(super) async fn commit(self) -> ApiResult<Vec<StoredEvent>> {
+    /// Commits (or rolls back, if abandoned); what to deliver.
+    pub(super) async fn commit(self) -> ApiResult<Committed> {
         if self.abandoned {
             self.tx.rollback().await?;
-            return Ok(Vec::new());
+            return Ok(Committed {
+                events: Vec::new(),
+                notifications: Vec::new(),
+            });
         }
         self.tx.commit().await?;
-        Ok(self.events)
+        Ok(Committed {
+            events: self.events,
+            notifications: self.notifications,
+        })
     }
 }
 
@@ -129,6 +157,11 @@ impl<'a> RoomChange<'a> {
     /// See [`UnitOfWork::insert`].
     pub async fn insert(&mut self, event: StoredEvent) -> ApiResult<()> {
         self.work.insert(event).await
+    }
+
+    /// See [`UnitOfWork::notify`].
+    pub async fn notify(&mut self, new: &NewNotification) -> ApiResult<Notification> {
+        self.work.notify(new).await
     }
 
     /// See [`UnitOfWork::abandon`].

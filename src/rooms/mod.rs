@@ -5,7 +5,8 @@
 //!
 //! A room change is always: lock the room's row, check the caller's access, make
 //! the change, append its event(s), commit, and only then publish the events to the
-//! room actors. [`Rooms::change`] runs that frame; the handler states the change.
+//! room actors (and the notifications it wrote to their users' sockets).
+//! [`Rooms::change`] runs that frame; the handler states the change.
 
 mod access;
 mod change;
@@ -19,11 +20,13 @@ use deadpool_postgres::{Object, Pool};
 use uuid::Uuid;
 
 pub use access::RoomAccess;
+use change::Committed;
 pub use change::{RoomChange, UnitOfWork};
 pub use reading::Standing;
 
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
+use crate::notifications::Notifier;
 
 /// Handle to the room service; cloning is cheap.
 #[derive(Clone)]
@@ -32,6 +35,7 @@ pub struct Rooms {
     directory: RoomDirectory,
     commit: GroupCommit,
     edit_window: Duration,
+    notifier: Notifier,
 }
 
 impl Rooms {
@@ -40,12 +44,14 @@ impl Rooms {
         directory: RoomDirectory,
         commit: GroupCommit,
         edit_window: Duration,
+        notifier: Notifier,
     ) -> Self {
         Self {
             db,
             directory,
             commit,
             edit_window,
+            notifier,
         }
     }
 
@@ -57,7 +63,7 @@ impl Rooms {
     /// Runs `change` on room `room_id` for `user` in one transaction: the room's
     /// row locked (changes to one room are serialized), the room writable, the
     /// caller's role read under the lock. The events `change` appended are
-    /// published after the commit, never before. An error, or a change that
+    /// published after the commit, never before, and so are its notifications. An error, or a change that
     /// [abandons](UnitOfWork::abandon), rolls back and publishes nothing.
     pub async fn change<T>(
         &self,
@@ -69,23 +75,29 @@ impl Rooms {
         let tx = conn.transaction().await?;
         let access = RoomAccess::load(&tx, room_id, user, true).await?;
         access.ensure_writable()?;
-        let mut c = RoomChange::new(UnitOfWork::new(tx), access, user);
+        let mut c = RoomChange::new(UnitOfWork::new(tx, self.notifier.zone()), access, user);
         let out = change(&mut c).await?;
-        self.publish(c.into_work().commit().await?);
+        self.delivered(c.into_work().commit().await?);
         Ok(out)
     }
 
     /// Runs `work` in one transaction, for a change with no room to lock yet (a
-    /// room being created); its events are published after the commit.
+    /// room being created); its events and notifications are delivered after
+    /// the commit.
     pub async fn work<T>(
         &self,
         work: impl AsyncFnOnce(&mut UnitOfWork<'_>) -> ApiResult<T>,
     ) -> ApiResult<T> {
         let mut conn = self.conn().await?;
-        let mut w = UnitOfWork::new(conn.transaction().await?);
+        let mut w = UnitOfWork::new(conn.transaction().await?, self.notifier.zone());
         let out = work(&mut w).await?;
-        self.publish(w.commit().await?);
+        self.delivered(w.commit().await?);
         Ok(out)
+    }
+
+    fn delivered(&self, committed: Committed) {
+        self.publish(committed.events);
+        self.notifier.deliver(committed.notifications);
     }
 
     /// Hands committed events to the room actors that deliver them.

@@ -19,6 +19,7 @@ mod messages;
 mod migrations;
 mod milestones;
 mod nodes;
+mod notifications;
 mod operations;
 mod permissions;
 mod realtime;

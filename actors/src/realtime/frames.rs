@@ -86,6 +86,64 @@ pub enum ServerFrame {
         #[ts(optional)]
         reason: Option<String>,
     },
+    /// To every socket of the user it is for, subscribed to the room or not (and
+    /// stored in their inbox, `GET /api/notifications`). `ring`: the user's
+    /// settings want a browser notification and a sound for it now (its kind
+    /// turned on, not in their quiet hours).
+    Notification {
+        notification: Notification,
+        ring: bool,
+    },
+}
+
+/// One entry of a user's inbox, as sent live and listed by REST.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct Notification {
+    pub id: Uuid,
+    pub kind: NotificationKind,
+    pub room_id: Uuid,
+    /// The room's title now.
+    pub room_title: String,
+    /// The room event it is about, if one.
+    pub seq: Option<i64>,
+    /// Who caused it (`None`: the system, a routing rule or a ladder).
+    pub actor: Option<String>,
+    pub actor_name: Option<String>,
+    /// Short English text; clients localise by `kind` from the other fields.
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// Why someone got a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    /// A routing rule added them to a room.
+    Routed,
+    /// An escalation level reached them.
+    Escalated,
+    /// Someone mentioned them in a room.
+    Mentioned,
+    /// Someone added them to a room.
+    Added,
+}
+
+impl NotificationKind {
+    pub const ALL: [Self; 4] = [Self::Routed, Self::Escalated, Self::Mentioned, Self::Added];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Routed => "routed",
+            Self::Escalated => "escalated",
+            Self::Mentioned => "mentioned",
+            Self::Added => "added",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// A reply: the frame with the `ref` of the client frame it answers.
@@ -254,6 +312,7 @@ mod tests {
     #[test]
     fn frames_keep_their_wire_shape() {
         let room = Uuid::new_v4();
+        let at: DateTime<Utc> = "2026-11-30T06:00:00Z".parse().unwrap();
         let msg = Uuid::new_v4();
         let cases = [
             (ServerFrame::Pong, json!({"type": "pong"})),
@@ -328,10 +387,40 @@ mod tests {
                 },
                 json!({"type": "read", "room_id": room, "user": "a@x", "seq": 3}),
             ),
+            (
+                ServerFrame::Notification {
+                    notification: Notification {
+                        id: room,
+                        kind: NotificationKind::Added,
+                        room_id: room,
+                        room_title: "Line 3".into(),
+                        seq: Some(2),
+                        actor: Some("a@x".into()),
+                        actor_name: Some("A".into()),
+                        text: "A added you to Line 3".into(),
+                        created_at: at,
+                        read_at: None,
+                    },
+                    ring: true,
+                },
+                json!({"type": "notification", "ring": true, "notification": {
+                    "id": room, "kind": "added", "room_id": room, "room_title": "Line 3",
+                    "seq": 2, "actor": "a@x", "actor_name": "A",
+                    "text": "A added you to Line 3", "created_at": at, "read_at": null}}),
+            ),
         ];
         for (frame, expected) in cases {
             assert_eq!(value(&frame, None), expected, "{frame:?}");
         }
+    }
+
+    #[test]
+    fn notification_kinds_parse_their_names() {
+        for kind in NotificationKind::ALL {
+            assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
+        }
+        assert_eq!(NotificationKind::parse("Added"), None);
     }
 
     #[test]

@@ -29,7 +29,9 @@ pub use commit::{
     BatchError, BatchOutcome, BatchWriter, GroupCommit, LANES, SendAck, SendError, SendRequest,
 };
 pub use directory::RoomDirectory;
-pub use frames::{CloseCode, ServerFrame, UnsubscribeReason, WsCode};
+pub use frames::{
+    CloseCode, Notification, NotificationKind, ServerFrame, UnsubscribeReason, WsCode,
+};
 pub use kind::EventKind;
 pub use room::{RoomActor, RoomConfig};
 

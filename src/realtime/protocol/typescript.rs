@@ -2,7 +2,9 @@
 //! mirror drifts silently, a generated file that is checked in and compared here
 //! cannot.
 
-use andon_actors::realtime::{CloseCode, ServerFrame, UnsubscribeReason, WsCode};
+use andon_actors::realtime::{
+    CloseCode, Notification, NotificationKind, ServerFrame, UnsubscribeReason, WsCode,
+};
 use ts_rs::{Config, TS};
 
 use super::{ClientFrame, SendFrame};
@@ -31,6 +33,8 @@ fn generate() -> String {
     );
     declare::<ServerFrame>(&cfg, &mut out);
     declare::<UnsubscribeReason>(&cfg, &mut out);
+    declare::<Notification>(&cfg, &mut out);
+    declare::<NotificationKind>(&cfg, &mut out);
     declare::<WsCode>(&cfg, &mut out);
     declare::<ClientFrame>(&cfg, &mut out);
     declare::<SendFrame>(&cfg, &mut out);

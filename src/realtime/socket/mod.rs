@@ -42,6 +42,7 @@ use self::subscriptions::Subscriptions;
 use super::Realtime;
 use super::protocol::{self, WsError};
 use crate::auth::AuthUser;
+use crate::notifications::{Deliver, Notifier};
 use crate::rooms::Rooms;
 
 /// Bad frames within a minute that end the connection with 4400.
@@ -75,6 +76,9 @@ pub struct SocketDeps {
     pub sessions: SessionRegistry,
     /// Told of activity on the socket, which keeps the session alive.
     pub supervisor: Addr<SessionSupervisor>,
+    /// Hands the user's notifications to every socket of theirs, subscribed to
+    /// a room or not.
+    pub notifier: Notifier,
 }
 
 pub struct SocketActor {
@@ -282,6 +286,9 @@ impl Actor for SocketActor {
         ctx.set_mailbox_capacity(self.deps.realtime.config.queue_frames);
         let rt = self.deps.realtime.clone();
         rt.sockets.insert(self.id, ctx.address());
+        self.deps
+            .notifier
+            .register(&self.user.id, self.id, ctx.address().recipient());
         rt.metrics.socket_opened();
         let session = self
             .deps
@@ -318,6 +325,7 @@ impl Actor for SocketActor {
         self.leave_rooms();
         let rt = &self.deps.realtime;
         rt.sockets.remove(&self.id);
+        self.deps.notifier.unregister(&self.user.id, self.id);
         rt.metrics.socket_closed();
         if let Some(session) = self.deps.sessions.get(&self.user.session_id) {
             session.do_send(DetachSocket { socket_id: self.id });
@@ -368,6 +376,14 @@ impl Handler<ToSocket> for SocketActor {
                 }
             }
         }
+    }
+}
+
+impl Handler<Deliver> for SocketActor {
+    type Result = ();
+    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
+        // Durable: kept over typing and presence when the client is slow.
+        self.send_text(msg.text, Class::Durable, ctx);
     }
 }
 

@@ -6,12 +6,38 @@
 /**
  * Every server → client frame.
  */
-export type ServerFrame = { "type": "subscribed", room_id: string, head_seq: number, online: Array<string>, } | { "type": "unsubscribed", room_id: string, reason?: UnsubscribeReason, } | { "type": "ack", client_id?: string, message_id: string, seq: number | null, } | { "type": "pong" } | { "type": "error", code: WsCode, message: string, room_id?: string, } | { "type": "event", room_id: string, seq: number, kind: string, at: string, actor: string, data: any, } | { "type": "typing", room_id: string, user: string, display_name: string, expires_in_ms: number, } | { "type": "presence", room_id: string, online: Array<string>, offline: Array<string>, } | { "type": "read", room_id: string, user: string, seq: number, } | { "type": "report_progress", room_id: string, report_id: string, status: string, reason?: string, };
+export type ServerFrame = { "type": "subscribed", room_id: string, head_seq: number, online: Array<string>, } | { "type": "unsubscribed", room_id: string, reason?: UnsubscribeReason, } | { "type": "ack", client_id?: string, message_id: string, seq: number | null, } | { "type": "pong" } | { "type": "error", code: WsCode, message: string, room_id?: string, } | { "type": "event", room_id: string, seq: number, kind: string, at: string, actor: string, data: any, } | { "type": "typing", room_id: string, user: string, display_name: string, expires_in_ms: number, } | { "type": "presence", room_id: string, online: Array<string>, offline: Array<string>, } | { "type": "read", room_id: string, user: string, seq: number, } | { "type": "report_progress", room_id: string, report_id: string, status: string, reason?: string, } | { "type": "notification", notification: Notification, ring: boolean, };
 
 /**
  * Why the server ended a subscription.
  */
 export type UnsubscribeReason = "removed" | "deleted";
+
+/**
+ * One entry of a user's inbox, as sent live and listed by REST.
+ */
+export type Notification = { id: string, kind: NotificationKind, room_id: string, 
+/**
+ * The room's title now.
+ */
+room_title: string, 
+/**
+ * The room event it is about, if one.
+ */
+seq: number | null, 
+/**
+ * Who caused it (`None`: the system, a routing rule or a ladder).
+ */
+actor: string | null, actor_name: string | null, 
+/**
+ * Short English text; clients localise by `kind` from the other fields.
+ */
+text: string, created_at: string, read_at: string | null, };
+
+/**
+ * Why someone got a notification.
+ */
+export type NotificationKind = "routed" | "escalated" | "mentioned" | "added";
 
 /**
  * The stable codes of `error` frames (docs/PROTOCOL.md). REST error codes map to
