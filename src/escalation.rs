@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::db::{escalation, members, rooms};
 use crate::domain::rooms::Severity;
+use crate::notifications::NewNotification;
 use crate::rooms::Rooms;
 
 /// The actor recorded on what a ladder does (events, additions).
@@ -98,14 +99,25 @@ impl EscalationBackend for PgEscalation {
                         added.push(person.clone());
                     }
                 }
-                w.append(
-                    room_id,
-                    EventKind::RoomEscalated,
-                    ACTOR,
-                    json!({ "level": level, "after_secs": spec.after_secs,
-                            "notify": spec.notify, "added": added }),
-                )
-                .await?;
+                let seq = w
+                    .append(
+                        room_id,
+                        EventKind::RoomEscalated,
+                        ACTOR,
+                        json!({ "level": level, "after_secs": spec.after_secs,
+                                "notify": spec.notify, "added": added }),
+                    )
+                    .await?;
+                for person in &spec.notify {
+                    w.notify(&NewNotification::escalated(
+                        person,
+                        room_id,
+                        &room.title,
+                        seq,
+                        level,
+                    ))
+                    .await?;
+                }
                 Ok(Climb::Climbed)
             })
             .await

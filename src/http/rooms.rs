@@ -147,8 +147,17 @@ async fn create(
             }
             // Routing rules apply on top of the template's members.
             for r in routing::route(w.tx(), &room).await? {
-                w.append(room.id, EventKind::MemberAdded, &user.id, routed_event(&r))
+                let seq = w
+                    .append(room.id, EventKind::MemberAdded, &user.id, routed_event(&r))
                     .await?;
+                w.notify(&NewNotification::routed(
+                    &r.user_id,
+                    room.id,
+                    &room.title,
+                    seq,
+                    &r.rule,
+                ))
+                .await?;
             }
             rooms::get(w.tx(), room.id).await?.ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("room vanished in its own transaction"))
@@ -443,7 +452,15 @@ async fn update(
                 // A new severity may match other routing rules.
                 if changes.severity.is_some() {
                     for r in routing::route(c.tx(), &room).await? {
-                        c.append(EventKind::MemberAdded, routed_event(&r)).await?;
+                        let seq = c.append(EventKind::MemberAdded, routed_event(&r)).await?;
+                        c.notify(&NewNotification::routed(
+                            &r.user_id,
+                            room.id,
+                            &room.title,
+                            seq,
+                            &r.rule,
+                        ))
+                        .await?;
                     }
                 }
             }

@@ -68,6 +68,36 @@ impl NewNotification {
     }
 }
 
+impl NewNotification {
+    /// The routing rule `rule` pulled `user_id` into the room titled
+    /// `room_title` (its `member.added` event is `seq`).
+    pub fn routed(user_id: &str, room_id: Uuid, room_title: &str, seq: i64, rule: &str) -> Self {
+        Self {
+            user_id: user_id.to_string(),
+            kind: NotificationKind::Routed,
+            room_id,
+            seq: Some(seq),
+            actor: None,
+            actor_name: None,
+            text: format!("Routed to {room_title} (rule: {rule})"),
+        }
+    }
+
+    /// Nobody acknowledged the room titled `room_title`: it reached `level` of
+    /// its ladder, which names `user_id` (its `room.escalated` event is `seq`).
+    pub fn escalated(user_id: &str, room_id: Uuid, room_title: &str, seq: i64, level: u32) -> Self {
+        Self {
+            user_id: user_id.to_string(),
+            kind: NotificationKind::Escalated,
+            room_id,
+            seq: Some(seq),
+            actor: None,
+            actor_name: None,
+            text: format!("Unacknowledged, escalated to you (level {level}): {room_title}"),
+        }
+    }
+}
+
 /// A written notification's frame, for its user's sockets once committed.
 #[derive(Debug, Clone)]
 pub struct Outgoing {

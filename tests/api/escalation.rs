@@ -69,6 +69,10 @@ async fn an_unacknowledged_room_climbs_and_acknowledging_stops_the_ladder() {
     let app = TestApp::spawn().await;
     let admin = admin(&app).await;
     let owner = app.user("line-lead").await;
+    let lead = app
+        .user_with_id("shift.lead@andon.test", "Shift lead")
+        .await;
+    let mut lead_socket = crate::helpers::WsClient::connect(&app, &lead.token).await;
     let (status, body) = set_ladder(
         &app,
         &admin,
@@ -100,11 +104,25 @@ async fn an_unacknowledged_room_climbs_and_acknowledging_stops_the_ladder() {
             Some("editor")
         );
     }
+    // Level 1's person is told, live and in the inbox, once a room.
+    for _ in 0..2 {
+        let live = lead_socket
+            .recv_until("an escalation", |f| f["type"] == "notification")
+            .await;
+        assert_eq!(live["notification"]["kind"], "escalated");
+    }
+    let (_, inbox) = app.get_as("/api/notifications", &lead.token).await;
+    assert_eq!(
+        inbox["notifications"].as_array().unwrap().len(),
+        2,
+        "{inbox}"
+    );
+    // The lead, now an editor, acknowledges one of them.
     let (status, body) = app
         .send_as(
             Method::POST,
             &format!("/api/rooms/{acked}/acknowledge"),
-            &owner.token,
+            &lead.token,
             None,
         )
         .await;

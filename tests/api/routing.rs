@@ -43,6 +43,10 @@ async fn a_matching_room_gets_the_rules_people_at_creation_and_when_regraded() {
     let app = TestApp::spawn().await;
     let admin = admin(&app).await;
     let owner = app.user("operator").await;
+    let lead = app
+        .user_with_id("maint.lead@andon.test", "Maintenance lead")
+        .await;
+    let mut lead_socket = crate::helpers::WsClient::connect(&app, &lead.token).await;
     let (status, rule) = app
         .send_as(
             Method::POST,
@@ -80,6 +84,20 @@ async fn a_matching_room_gets_the_rules_people_at_creation_and_when_regraded() {
         .collect();
     assert_eq!(routed.len(), 2, "{events}");
     assert_eq!(routed[0]["data"]["rule"], "Line 4 critical");
+    // The lead is told at once, on a socket subscribed to nothing, and in the inbox.
+    let live = lead_socket
+        .recv_until("a notification", |f| f["type"] == "notification")
+        .await;
+    assert_eq!(live["notification"]["kind"], "routed");
+    assert_eq!(live["notification"]["room_id"], matching["id"]);
+    let (_, inbox) = app.get_as("/api/notifications", &lead.token).await;
+    assert_eq!(inbox["notifications"][0]["kind"], "routed");
+    assert!(
+        inbox["notifications"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Line 4 critical")
+    );
 
     // Another line, or a lower severity: nobody is pulled in, until re-graded.
     let other_line = room(&app, &owner, "critical", "L5").await;
