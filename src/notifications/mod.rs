@@ -233,3 +233,93 @@ impl Notifier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A socket that keeps what it was handed.
+    struct Socket(Arc<Mutex<Vec<String>>>);
+
+    impl Actor for Socket {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<Deliver> for Socket {
+        type Result = ();
+        fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
+            self.0.lock().unwrap().push(msg.text.to_string());
+        }
+    }
+
+    fn socket() -> (Recipient<Deliver>, Arc<Mutex<Vec<String>>>) {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        (Socket(got.clone()).start().recipient(), got)
+    }
+
+    /// What the bus was asked to publish.
+    #[derive(Default)]
+    struct Wire(Mutex<Vec<(String, String)>>);
+
+    impl NotifyBus for Wire {
+        fn notify(&self, user: &str, text: &str) {
+            self.0.lock().unwrap().push((user.into(), text.into()));
+        }
+        fn notified_elsewhere(&self) -> BoxStream<'static, (String, String)> {
+            futures_util::stream::empty().boxed()
+        }
+    }
+
+    fn outgoing(user: &str, text: &str) -> Outgoing {
+        Outgoing {
+            user_id: user.into(),
+            text: text.into(),
+        }
+    }
+
+    #[actix_web::test]
+    async fn every_socket_of_the_user_gets_it_and_the_bus_carries_it_to_other_nodes() {
+        let wire = Arc::new(Wire::default());
+        let notifier = Notifier::new(chrono_tz::UTC, Some(wire.clone()));
+        let (a1, got_a1) = socket();
+        let (a2, got_a2) = socket();
+        let (b, got_b) = socket();
+        notifier.register("a@x", 1, a1);
+        notifier.register("a@x", 2, a2);
+        notifier.register("b@x", 3, b);
+
+        notifier.deliver(vec![outgoing("a@x", "for a")]);
+        notifier.unregister("a@x", 2);
+        notifier.deliver(vec![outgoing("a@x", "again")]);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+
+        assert_eq!(*got_a1.lock().unwrap(), ["for a", "again"]);
+        assert_eq!(
+            *got_a2.lock().unwrap(),
+            ["for a"],
+            "no more once unregistered"
+        );
+        assert!(got_b.lock().unwrap().is_empty());
+        let published = wire.0.lock().unwrap().clone();
+        assert_eq!(
+            published,
+            [
+                ("a@x".into(), "for a".into()),
+                ("a@x".into(), "again".into())
+            ]
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_user_without_sockets_is_forgotten() {
+        let notifier = Notifier::new(chrono_tz::UTC, None);
+        let (s, _) = socket();
+        notifier.register("a@x", 1, s);
+        notifier.unregister("a@x", 1);
+        assert!(notifier.inner.sockets.is_empty());
+        // Nobody to deliver to: nothing happens.
+        notifier.deliver(vec![outgoing("a@x", "lost live, kept in the inbox")]);
+    }
+}

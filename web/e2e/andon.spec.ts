@@ -336,6 +336,51 @@ test('messages written offline arrive exactly once after reconnecting', async ({
   await b.context().close();
 });
 
+test('someone added to a room sees the bell count go up live, opens the room from the list and reads it', async ({ browser, request }) => {
+  const lin = await rest(request, USERS.lin);
+  const maria = await rest(request, USERS.maria);
+  const title = unique('Label printer offline');
+  const room = await lin.call('POST', '/api/rooms', { title, incident_type: 'equipment_failure', severity: 'high', line: 'L2' });
+  // Earlier tests added maria to rooms: start from an inbox with nothing unread.
+  await maria.call('POST', '/api/notifications/read', { all: true });
+
+  const a = await newUserPage(browser, USERS.lin);
+  const b = await newUserPage(browser, USERS.maria);
+  await expect(b.getByTestId('bell')).toBeVisible();
+  await expect(b.getByTestId('bell-count')).toHaveCount(0);
+
+  await openRoom(a, room.id);
+  await a.getByTestId('tab-members').click();
+  await a.getByTestId('members-panel').getByRole('searchbox').fill(USERS.maria.id);
+  await a.getByTestId('members-panel').getByRole('button', { name: '新增成員', exact: true }).first().click();
+  await expect(a.getByTestId('member')).toHaveCount(2);
+
+  // Live, on a page that is not subscribed to the room.
+  await expect(b.getByTestId('bell-count')).toHaveText('1');
+  await b.getByTestId('bell').click();
+  const entry = b.getByTestId('notification').filter({ hasText: title });
+  await expect(entry).toContainText('將您加入');
+  await shot(b, 'notifications');
+  await entry.click();
+  await expect(b).toHaveURL(new RegExp(`/rooms/${room.id}$`));
+  await expect(b.getByTestId('bell-count')).toHaveCount(0);
+  const inbox = await maria.call('GET', '/api/notifications?unread=true');
+  expect(inbox.unread).toBe(0);
+
+  // The settings: `added` no longer rings.
+  await b.getByTestId('bell').click();
+  await b.getByTestId('bell-panel').getByText('通知設定').click();
+  const form = b.getByTestId('ring-settings');
+  await form.locator('input[name=ring-added]').uncheck();
+  await form.getByRole('button', { name: '儲存' }).click();
+  await expect(form.getByRole('status')).toHaveText('已儲存');
+  const settings = await maria.call('GET', '/api/me/settings');
+  expect(settings.ring.added).toBe(false);
+  await maria.call('PUT', '/api/me/settings', { ring: { ...settings.ring, added: true }, quiet_hours: null });
+  await a.context().close();
+  await b.context().close();
+});
+
 test('a forced logout returns to the login screen with the reason', async ({ page, request }) => {
   // Tokens that expire in 3 s make the server refresh them at once; once the password
   // has changed, AD rejects the refresh three times and the session is ended.

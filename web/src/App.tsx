@@ -3,6 +3,7 @@ import { useEffect } from 'react';
 import { BrowserRouter, Link, Navigate, Route, Routes, useLocation } from 'react-router';
 import { api, ApiError, configureHttp } from './api/http';
 import { ConnectionIndicator } from './components/ConnectionIndicator';
+import { NotificationBell } from './components/NotificationBell';
 import { startConnection, stopConnection } from './connection';
 import { useLang, useT } from './i18n';
 import { LoginPage } from './pages/LoginPage';
@@ -53,6 +54,7 @@ function Shell({ children }: { children: React.ReactNode }) {
         </Link>
         <ConnectionIndicator />
         <div className="topbar-right">
+          <NotificationBell />
           <button className="btn ghost" onClick={() => setLang(lang === 'en' ? 'zh-Hant' : 'en')} lang={lang === 'en' ? 'zh-Hant' : 'en'}>
             {t('language')}
           </button>

@@ -5,7 +5,10 @@ import type { QueryClient } from '@tanstack/react-query';
 import { api, ApiError } from './api/http';
 import type { Report, ReportDetail, ReportList, Room } from './api/types';
 import { AuthLostError, ProtocolClient, type SocketLike } from './protocol/client';
+import { translate, useLang } from './i18n';
+import { ring } from './ring';
 import { useLive } from './stores/live';
+import { notificationText, useNotifications } from './stores/notifications';
 import { progressList, progressReport, upsertReport, type ReportProgress } from './stores/reports';
 import { useSession } from './stores/session';
 
@@ -60,6 +63,18 @@ export function startConnection(userId: string, queryClient: QueryClient): Proto
       }
     },
     onReportProgress: (p) => reportProgress(queryClient, p),
+    onNotification: ({ notification: n, ring: rings }) => {
+      useNotifications.getState().receive(n);
+      // Added to a room: it is in the room list now.
+      if (n.kind !== 'mentioned') void queryClient.invalidateQueries({ queryKey: ['rooms'] });
+      if (!rings) return;
+      const lang = useLang.getState().lang;
+      ring(translate(lang, 'app'), notificationText(lang, n), n.id, () => {
+        // Into the room without reloading the app (the router follows popstate).
+        history.pushState(null, '', `/rooms/${n.room_id}`);
+        dispatchEvent(new PopStateEvent('popstate'));
+      });
+    },
     onSubscribed: (room, _head, online) => {
       useLive.getState().setOnline(room, online);
       useLive.getState().setSubscribed(room, true);
@@ -115,4 +130,5 @@ export function stopConnection(clearOutbox: boolean) {
   client?.stop(clearOutbox);
   client = null;
   useLive.getState().clear();
+  useNotifications.getState().clear();
 }

@@ -385,6 +385,23 @@ describe('requests and liveness', () => {
     expect(events).toEqual([]);
   });
 
+  it('hands notification frames to the listener without a subscription', async () => {
+    const { client, events } = make();
+    const got: unknown[] = [];
+    client.listen({ onNotification: (f) => got.push(f) });
+    client.start();
+    await flush();
+    last().open();
+    const frame = {
+      type: 'notification', ring: true,
+      notification: { id: 'n1', kind: 'added', room_id: 'r9', room_title: 'Line 3', seq: 2, actor: 'lin@x',
+        actor_name: 'Lin', text: 'Lin added you to Line 3', created_at: '2026-11-30T06:00:00Z', read_at: null },
+    };
+    last().recv(frame);
+    expect(got).toEqual([frame]);
+    expect(events).toEqual([]);
+  });
+
   it('networkLost goes offline at once and reconnectNow skips the backoff', async () => {
     const { client, states } = make({ random: () => 1 });
     client.start();

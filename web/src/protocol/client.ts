@@ -59,6 +59,7 @@ export type TypingFrame = Frame<'typing'>;
 export type PresenceFrame = Frame<'presence'>;
 export type ReadFrame = Frame<'read'>;
 export type ReportProgressFrame = Frame<'report_progress'>;
+export type NotificationFrame = Frame<'notification'>;
 
 export interface ClientListener {
   onState?(state: ConnectionState, info: { attempt: number; retryInMs?: number }): void;
@@ -70,6 +71,8 @@ export interface ClientListener {
   onRead?(frame: ReadFrame): void;
   /** A report this user asked for moved to another stage (sent while subscribed to its room). */
   onReportProgress?(frame: ReportProgressFrame): void;
+  /** A notification for this user (sent to every socket of theirs, subscribed or not). */
+  onNotification?(frame: NotificationFrame): void;
   onAck?(item: OutboxItem, ack: Ack): void;
   onSendFailed?(item: OutboxItem, code: string, message: string): void;
   onOutbox?(items: OutboxItem[]): void;
@@ -385,6 +388,8 @@ export class ProtocolClient {
         return this.emit('onRead', f as ReadFrame);
       case 'report_progress':
         return this.emit('onReportProgress', f as ReportProgressFrame);
+      case 'notification':
+        return this.emit('onNotification', f as NotificationFrame);
       default:
         return; // pong and anything newer
     }
