@@ -14,6 +14,7 @@ pub mod migrate;
 pub mod reports;
 pub mod rooms;
 pub mod sessions;
+pub mod stats;
 pub mod templates;
 pub mod tickets;
 pub mod users;

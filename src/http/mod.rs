@@ -11,6 +11,7 @@ pub(crate) mod reports;
 mod rooms;
 pub mod security_headers;
 pub mod spa;
+mod stats;
 mod templates;
 mod users;
 mod ws;
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(messages::configure)
         .configure(files::configure)
         .configure(reports::configure)
+        .configure(stats::configure)
         .configure(ws::configure)
         .configure(openapi::configure);
 }

@@ -20,7 +20,7 @@ use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{
-    auth, files, health, members, messages, milestones, reports, rooms, templates, users, ws,
+    auth, files, health, members, messages, milestones, reports, rooms, stats, templates, users, ws,
 };
 use crate::error::ErrorCode;
 
@@ -42,6 +42,7 @@ use crate::error::ErrorCode;
         rooms::list_events,
         milestones::acknowledge,
         milestones::contain,
+        stats::figures,
         members::list,
         members::add,
         members::change_role,

@@ -25,4 +25,5 @@ mod reports;
 mod rooms;
 mod sessions;
 mod spa;
+mod stats;
 mod templates;
