@@ -17,6 +17,7 @@ pub mod reports;
 pub mod rooms;
 pub mod routing;
 pub mod sessions;
+pub mod stats;
 pub mod templates;
 pub mod tickets;
 pub mod users;

@@ -14,6 +14,7 @@ mod rooms;
 pub(crate) mod routing;
 pub mod security_headers;
 pub mod spa;
+mod stats;
 pub(crate) mod templates;
 mod users;
 mod ws;
@@ -50,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(escalation::configure)
         .configure(routing::configure)
         .configure(notifications::configure)
+        .configure(stats::configure)
         .configure(ws::configure)
         .configure(openapi::configure);
 }

@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{
     auth, escalation, files, health, members, messages, milestones, notifications, reports, rooms,
-    routing, templates, users, ws,
+    routing, stats, templates, users, ws,
 };
 use crate::error::ErrorCode;
 
@@ -43,6 +43,7 @@ use crate::error::ErrorCode;
         rooms::list_events,
         milestones::acknowledge,
         milestones::contain,
+        stats::figures,
         members::list,
         members::add,
         members::change_role,

@@ -28,4 +28,5 @@ mod rooms;
 mod routing;
 mod sessions;
 mod spa;
+mod stats;
 mod templates;

@@ -114,6 +114,43 @@ test('two users chat in real time with typing and reactions', async ({ browser, 
   await b.context().close();
 });
 
+test('a critical room pulses until B acknowledges it, and A sees the acknowledgement live', async ({ browser, request }) => {
+  const a = await newUserPage(browser, USERS.lin);
+  await a.getByTestId('new-room').click();
+  const dialog = a.getByRole('dialog');
+  const title = unique('Oven 4 over temperature');
+  await dialog.locator('input[name=title]').fill(title);
+  await dialog.locator('select[name=incident_type]').selectOption('equipment_failure');
+  await dialog.locator('select[name=severity]').selectOption('critical');
+  await dialog.locator('input[name=line]').fill('L4');
+  await dialog.getByRole('button', { name: '建立' }).click();
+  await expect(a.getByRole('heading', { name: title })).toBeVisible();
+  await expect(a.getByTestId('alarm')).toBeVisible();
+  await expect(a.getByTestId('milestone-acknowledged')).toHaveAttribute('data-reached', 'false');
+  await expect(a.getByTestId('room-main')).toHaveAttribute('data-live', 'true');
+  const roomId = a.url().split('/rooms/')[1].split('?')[0];
+  const lin = await rest(request, USERS.lin);
+  await lin.call('POST', `/api/rooms/${roomId}/members`, { user_id: USERS.chen.id, role: 'editor' });
+  await shot(a, 'room-unacknowledged');
+
+  const b = await newUserPage(browser, USERS.chen);
+  await expect(b.getByTestId('room-card').filter({ hasText: title })).toHaveAttribute('data-alarm', 'true');
+  await openRoom(b, roomId);
+  await b.getByTestId('acknowledge').click();
+  await expect(b.getByTestId('acknowledge')).toHaveCount(0);
+  await expect(b.getByTestId('alarm')).toHaveCount(0);
+
+  // A, without reloading: the event carries the acknowledged room.
+  await expect(a.getByTestId('alarm')).toHaveCount(0);
+  await expect(a.getByTestId('milestone-acknowledged')).toHaveAttribute('data-reached', 'true');
+  await expect(a.getByTestId('milestone-acknowledged')).toContainText('已接手');
+  await a.getByTestId('contain').click();
+  await expect(b.getByTestId('milestone-contained')).toHaveAttribute('data-reached', 'true');
+  await shot(a, 'room-milestones');
+  await a.context().close();
+  await b.context().close();
+});
+
 test('an image dropped on the room shows a thumbnail and opens the lightbox', async ({ page, request }) => {
   const lin = await rest(request, USERS.lin);
   const room = await lin.call('POST', '/api/rooms', { title: unique('Defect photos'), incident_type: 'quality_issue', severity: 'medium' });

@@ -37,7 +37,9 @@ export function startConnection(userId: string, queryClient: QueryClient): Proto
     storage: localStorage,
     storageKey: `andon.outbox.${userId}`,
   });
-  const roomKinds = new Set(['room.updated', 'room.status_changed', 'ownership.transferred']);
+  const roomKinds = new Set(['room.updated', 'room.status_changed', 'room.acknowledged', 'room.contained', 'ownership.transferred']);
+  // The room list shows which rooms still wait for someone to take them on.
+  const listKinds = new Set(['room.acknowledged', 'room.status_changed']);
   const memberKinds = new Set(['member.added', 'member.removed', 'member.role_changed', 'ownership.transferred']);
   const off = c.listen({
     onState: (s, info) => useLive.getState().setConnection(s, info.retryInMs),
@@ -55,7 +57,7 @@ export function startConnection(userId: string, queryClient: QueryClient): Proto
       if (e.kind === 'file.added' || e.kind === 'file.deleted') {
         void queryClient.invalidateQueries({ queryKey: ['files', e.room_id] });
       }
-      if (e.kind === 'room.deleted') void queryClient.invalidateQueries({ queryKey: ['rooms'] });
+      if (e.kind === 'room.deleted' || listKinds.has(e.kind)) void queryClient.invalidateQueries({ queryKey: ['rooms'] });
       if (e.kind === 'report.created' && e.data?.report) {
         const r = e.data.report as Report;
         queryClient.setQueryData<ReportList>(['reports', e.room_id], (old) => (old ? upsertReport(old, r) : old));

@@ -38,6 +38,11 @@ export interface Room {
   last_activity_at: string;
   member_count: number;
   head_seq: number;
+  /** Milestones: set once, by the first who declares them; kept on reopening. */
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  contained_at: string | null;
+  contained_by: string | null;
   is_member: boolean;
   my_role: Role | null;
   unread: number;

@@ -6,6 +6,7 @@ import { INCIDENT_TYPES, SEVERITIES, STATUSES, type Room, type RoomPage } from '
 import { SeverityBadge, StatusBadge, TypeLabel, RoleBadge } from '../components/Badges';
 import { CreateRoomDialog } from '../components/CreateRoomDialog';
 import { formatTime, useLang, useT } from '../i18n';
+import { alarming } from '../stores/milestones';
 
 const PAGE_SIZE = 20;
 
@@ -93,7 +94,7 @@ export function RoomListPage() {
       {rooms.data && rooms.data.rooms.length === 0 && <div className="empty-state"><p>{t('rooms.empty')}</p></div>}
       <ul className="room-list" data-testid="room-list">
         {rooms.data?.rooms.map((r) => (
-          <li key={r.id} className={`room-card sev-edge-${r.severity}`} data-testid="room-card">
+          <li key={r.id} className={`room-card sev-edge-${r.severity} ${alarming(r) ? 'alarm' : ''}`} data-testid="room-card" data-alarm={alarming(r)}>
             <div className="room-card-main">
               <div className="room-card-title">
                 {r.is_member ? <Link to={`/rooms/${r.id}`}>{r.title}</Link> : <span>{r.title}</span>}

@@ -8,6 +8,7 @@ import { Composer, TypingIndicator } from '../components/Composer';
 import { FilesPanel } from '../components/FilesPanel';
 import { MembersPanel } from '../components/MembersPanel';
 import { MessageList } from '../components/MessageList';
+import { AlarmBar, Milestones } from '../components/Milestones';
 import { ReportsPanel, useReports } from '../components/ReportsPanel';
 import { SettingsPanel } from '../components/SettingsPanel';
 import { getClient } from '../connection';
@@ -147,6 +148,7 @@ export function RoomPage() {
         <nav className="breadcrumbs" aria-label="breadcrumbs">
           <Link to="/">{t('room.back')}</Link> <span aria-hidden>›</span> <span aria-current="page">{r.title}</span>
         </nav>
+        <AlarmBar room={r} />
         <header className="room-head">
           <div className="room-title">
             <h1>{r.title}</h1>
@@ -158,6 +160,7 @@ export function RoomPage() {
               {[r.location, r.line, r.equipment].filter(Boolean).map((x) => <span key={x} className="chip">{x}</span>)}
               {r.lots.map((l) => <span key={l} className="chip lot">LOT {l}</span>)}
             </div>
+            <Milestones room={r} canAct={canWrite} />
           </div>
           {isMember && (
             <div className="room-tabs" role="tablist">
