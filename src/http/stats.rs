@@ -45,9 +45,9 @@ struct StatsAnswer {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     counts: Counts,
-    /// Mean time to acknowledge: from creation to the first acknowledgement.
+    /// Time to acknowledge (MTTA): from creation to the acknowledgement.
     mtta: Spread,
-    /// Mean time to resolve: from creation to the first resolution.
+    /// Time to resolve (MTTR): from creation to the first resolution.
     mttr: Spread,
     /// Most rooms first; `line: null` gathers rooms without a line.
     by_line: Vec<LineFigures>,

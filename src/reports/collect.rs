@@ -20,8 +20,10 @@ const MESSAGES_EACH_END: i64 = (Record::MESSAGES_MAX / 2) as i64;
 const INCIDENT_DATA_MAX: i64 = 100;
 
 /// The kinds of events that make the timeline (with the key messages).
-const TIMELINE_KINDS: [EventKind; 5] = [
+const TIMELINE_KINDS: [EventKind; 7] = [
     EventKind::RoomStatusChanged,
+    EventKind::RoomAcknowledged,
+    EventKind::RoomContained,
     EventKind::MemberAdded,
     EventKind::MemberRemoved,
     EventKind::FileAdded,
@@ -173,6 +175,8 @@ pub async fn record(
                     to: text("to"),
                 }
             }
+            Some(EventKind::RoomAcknowledged) => TimelineWhat::Acknowledged,
+            Some(EventKind::RoomContained) => TimelineWhat::Contained,
             Some(EventKind::MemberAdded) => TimelineWhat::MemberJoined {
                 name: name(&text("user_id")),
                 role: text("role"),

@@ -310,6 +310,8 @@ pub fn content(record: &Record, written: &Written, style: Style, embedded: usize
                     s.status(from),
                     s.status(to)
                 ),
+                TimelineWhat::Acknowledged => s.pick("確認接手", "Acknowledged").to_string(),
+                TimelineWhat::Contained => s.pick("已控制", "Contained").to_string(),
                 TimelineWhat::MemberJoined { name, role } => match s.language {
                     Language::ZhTw => format!("加入：{name}（{}）", s.role(role)),
                     Language::En => format!("Joined: {name} ({})", s.role(role)),
@@ -782,6 +784,35 @@ mod tests {
         };
         assert_eq!(rows[0], ["Time to first response", "7 min"]);
         assert_eq!(rows[1], ["Time to resolve", "1 h 35 min"]);
+    }
+
+    #[test]
+    fn milestones_are_lines_of_the_timeline_in_both_languages() {
+        let mut r = record("t", 0);
+        for (minute, what) in [
+            (2, TimelineWhat::Acknowledged),
+            (9, TimelineWhat::Contained),
+        ] {
+            r.timeline.push(TimelineItem {
+                at: at(5, minute),
+                actor_name: "Lin".into(),
+                what,
+            });
+        }
+        for (style, acknowledged, contained) in [
+            (EN, "Acknowledged", "Contained"),
+            (TAIPEI, "確認接手", "已控制"),
+        ] {
+            let c = content(&r, &from_record(&r, style), style, 0);
+            let Block::Table { rows, .. } = &section(&c, SectionKey::Timeline).blocks[0] else {
+                panic!("a table");
+            };
+            let whats: Vec<&str> = rows.iter().map(|row| row[2].as_str()).collect();
+            assert!(
+                whats.contains(&acknowledged) && whats.contains(&contained),
+                "{whats:?}"
+            );
+        }
     }
 
     #[test]

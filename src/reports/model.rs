@@ -202,6 +202,10 @@ pub enum TimelineWhat {
         from: String,
         to: String,
     },
+    /// The incident was taken on (a milestone).
+    Acknowledged,
+    /// The incident was declared contained (a milestone).
+    Contained,
     MemberJoined {
         name: String,
         role: String,

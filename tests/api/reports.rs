@@ -259,6 +259,15 @@ async fn incident(app: &TestApp) -> Incident {
     ws2.subscribe(&room_id, None).await;
     ws2.send_text(&room_id, "m2", "On my way; isolating LOT-2411-A7")
         .await;
+    let (status, body) = app
+        .send_as(
+            Method::POST,
+            &format!("/api/rooms/{room_id}/contain"),
+            &editor.token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let files = vec![
         upload(app, &editor, &room_id, "oven-zone-4.jpg", photo(1)).await,
         upload(app, &editor, &room_id, "belt.jpg", photo(2)).await,
@@ -371,6 +380,9 @@ async fn a_report_holds_every_section_the_timeline_in_the_zone_the_evidence_and_
         "{whats:?}"
     );
     assert!(whats.iter().any(|w| w.contains("已解決")), "{whats:?}");
+    for milestone in ["確認接手", "已控制"] {
+        assert!(whats.contains(&milestone), "{milestone}: {whats:?}");
+    }
     assert!(whats.iter().any(|w| w.contains("輸送帶停止")), "{whats:?}");
     let participants = serde_json::to_string(&sections[2]).unwrap();
     assert!(participants.contains("editor") || participants.contains("編輯者"));
