@@ -5,6 +5,7 @@ import { api, ApiError, configureHttp } from './api/http';
 import { ConnectionIndicator } from './components/ConnectionIndicator';
 import { startConnection, stopConnection } from './connection';
 import { useLang, useT } from './i18n';
+import { EscalationPage } from './pages/EscalationPage';
 import { LoginPage } from './pages/LoginPage';
 import { RoomListPage } from './pages/RoomListPage';
 import { RoomPage } from './pages/RoomPage';
@@ -53,6 +54,9 @@ function Shell({ children }: { children: React.ReactNode }) {
         </Link>
         <ConnectionIndicator />
         <div className="topbar-right">
+          {user?.is_admin && (
+            <Link to="/admin/escalation" className="btn ghost topbar-link" data-testid="nav-escalation">{t('nav.escalation')}</Link>
+          )}
           <button className="btn ghost" onClick={() => setLang(lang === 'en' ? 'zh-Hant' : 'en')} lang={lang === 'en' ? 'zh-Hant' : 'en'}>
             {t('language')}
           </button>
@@ -80,6 +84,7 @@ function Authed() {
       <Routes>
         <Route path="/" element={<RoomListPage />} />
         <Route path="/rooms/:roomId" element={<RoomPage />} />
+        <Route path="/admin/escalation" element={<EscalationPage />} />
         <Route path="/login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />
       </Routes>
