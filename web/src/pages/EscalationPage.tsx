@@ -52,7 +52,7 @@ function LadderForm({ policy }: { policy: EscalationPolicy }) {
   const qc = useQueryClient();
   const [saved, setSaved] = useState(policy);
   const [drafts, setDrafts] = useState<LevelDraft[]>(() => policy.levels.map(levelToDraft));
-  const [error, setError] = useState<{ text: string; server?: string } | null>(null);
+  const [error, setError] = useState<{ text: string; server?: string; level?: number } | null>(null);
   const [done, setDone] = useState(false);
   const sev = policy.severity;
   const dirty = JSON.stringify(drafts) !== JSON.stringify(saved.levels.map(levelToDraft));
@@ -75,7 +75,7 @@ function LadderForm({ policy }: { policy: EscalationPolicy }) {
       const text = pr.kind === 'tooMany' ? t('esc.err.tooMany')
         : pr.kind === 'other' ? t('esc.err.other')
         : t(`esc.err.${pr.kind}`, { n: pr.level });
-      setError({ text, server: e.message });
+      setError({ text, server: e.message, level: 'level' in pr && pr.level !== null ? pr.level : undefined });
     },
   });
 
@@ -89,7 +89,7 @@ function LadderForm({ policy }: { policy: EscalationPolicy }) {
     setDone(false);
     setError(null);
     const body = buildPutBody(drafts);
-    if ('badMinutes' in body) setError({ text: t('esc.badMinutes', { n: body.badMinutes }) });
+    if ('badMinutes' in body) setError({ text: t('esc.badMinutes', { n: body.badMinutes }), level: body.badMinutes });
     else save.mutate(body);
   };
   const id = (i: number, f: string) => `esc-${sev}-${i}-${f}`;
@@ -108,7 +108,8 @@ function LadderForm({ policy }: { policy: EscalationPolicy }) {
         {drafts.length === 0 && <p className="muted">{t('esc.none')}</p>}
         <ol className="ladder-levels">
           {drafts.map((d, i) => (
-            <li key={i} className="ladder-level" data-testid="ladder-level">
+            <li key={i} className={error?.level === i + 1 ? 'ladder-level invalid' : 'ladder-level'} data-testid="ladder-level"
+              aria-invalid={error?.level === i + 1 || undefined}>
               <div className="ladder-level-head">
                 <strong>{t('esc.level', { n: i + 1 })}</strong>
                 <button type="button" className="btn small ghost" aria-label={t('esc.removeLevel', { n: i + 1 })}
