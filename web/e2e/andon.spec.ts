@@ -400,6 +400,13 @@ test('escalation ladders: admins only; an admin sets one, the server refuses a b
   expect(overflow).toBeLessThanOrEqual(0);
   await shot(page, 'escalation-admin-phone');
   await page.setViewportSize({ width: 1280, height: 800 });
+  // Said again in English, the server's words unchanged.
+  await page.getByRole('button', { name: 'English' }).click();
+  await expect(page.getByRole('heading', { name: 'Escalation ladders' })).toBeVisible();
+  await expect(error).toContainText('Level 2 must come later than the level before it.');
+  await expect(error).toContainText("Server message: levels[2].after_secs: must be later than level 1's (60 s)");
+  await page.getByRole('button', { name: '中文' }).click();
+  await expect(page.getByRole('heading', { name: '升級規則' })).toBeVisible();
 
   // Nothing was stored of the refused ladder.
   const admin = await rest(request, USERS.admin);

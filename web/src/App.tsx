@@ -1,6 +1,6 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useEffect } from 'react';
-import { BrowserRouter, Link, Navigate, Route, Routes, useLocation } from 'react-router';
+import { BrowserRouter, Link, Navigate, NavLink, Route, Routes, useLocation } from 'react-router';
 import { api, ApiError, configureHttp } from './api/http';
 import { ConnectionIndicator } from './components/ConnectionIndicator';
 import { startConnection, stopConnection } from './connection';
@@ -55,7 +55,7 @@ function Shell({ children }: { children: React.ReactNode }) {
         <ConnectionIndicator />
         <div className="topbar-right">
           {user?.is_admin && (
-            <Link to="/admin/escalation" className="btn ghost topbar-link" data-testid="nav-escalation">{t('nav.escalation')}</Link>
+            <NavLink to="/admin/escalation" className="btn ghost topbar-link" data-testid="nav-escalation">{t('nav.escalation')}</NavLink>
           )}
           <button className="btn ghost" onClick={() => setLang(lang === 'en' ? 'zh-Hant' : 'en')} lang={lang === 'en' ? 'zh-Hant' : 'en'}>
             {t('language')}

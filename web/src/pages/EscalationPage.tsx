@@ -6,10 +6,21 @@ import { useState } from 'react';
 import { api, ApiError } from '../api/http';
 import type { EscalationPolicy } from '../api/types';
 import { formatTime, useLang, useT } from '../i18n';
-import { buildPutBody, LADDER_ORDER, ladderProblem, levelToDraft, type LevelDraft } from '../stores/escalation';
+import { buildPutBody, LADDER_ORDER, ladderProblem, levelToDraft, type LadderProblem, type LevelDraft } from '../stores/escalation';
 import { useSession } from '../stores/session';
 
 type Policies = { policies: EscalationPolicy[] };
+/** Why the last save did not happen; kept as data so it is said in the language shown now. */
+type FormError =
+  | { kind: 'badMinutes'; level: number }
+  | { kind: 'refused'; problem: LadderProblem; server: string }
+  | { kind: 'failed'; server: string };
+
+function errorLevel(e: FormError | null): number | null {
+  if (!e || e.kind === 'failed') return null;
+  if (e.kind === 'badMinutes') return e.level;
+  return 'level' in e.problem ? e.problem.level : null;
+}
 const KEY = ['escalation-policies'];
 
 export function EscalationPage() {
@@ -52,7 +63,7 @@ function LadderForm({ policy }: { policy: EscalationPolicy }) {
   const qc = useQueryClient();
   const [saved, setSaved] = useState(policy);
   const [drafts, setDrafts] = useState<LevelDraft[]>(() => policy.levels.map(levelToDraft));
-  const [error, setError] = useState<{ text: string; server?: string; level?: number } | null>(null);
+  const [error, setError] = useState<FormError | null>(null);
   const [done, setDone] = useState(false);
   const sev = policy.severity;
   const dirty = JSON.stringify(drafts) !== JSON.stringify(saved.levels.map(levelToDraft));
@@ -67,15 +78,9 @@ function LadderForm({ policy }: { policy: EscalationPolicy }) {
       qc.setQueryData<Policies>(KEY, (old) => old && { policies: old.policies.map((x) => (x.severity === p.severity ? p : x)) });
     },
     onError: (e: ApiError) => {
-      if (e.code !== 'validation_failed') {
-        setError({ text: t('esc.failed', { msg: e.message }) });
-        return;
-      }
-      const pr = ladderProblem(e.message);
-      const text = pr.kind === 'tooMany' ? t('esc.err.tooMany')
-        : pr.kind === 'other' ? t('esc.err.other')
-        : t(`esc.err.${pr.kind}`, { n: pr.level });
-      setError({ text, server: e.message, level: 'level' in pr && pr.level !== null ? pr.level : undefined });
+      setError(e.code === 'validation_failed'
+        ? { kind: 'refused', problem: ladderProblem(e.message), server: e.message }
+        : { kind: 'failed', server: e.message });
     },
   });
 
@@ -89,10 +94,19 @@ function LadderForm({ policy }: { policy: EscalationPolicy }) {
     setDone(false);
     setError(null);
     const body = buildPutBody(drafts);
-    if ('badMinutes' in body) setError({ text: t('esc.badMinutes', { n: body.badMinutes }), level: body.badMinutes });
+    if ('badMinutes' in body) setError({ kind: 'badMinutes', level: body.badMinutes });
     else save.mutate(body);
   };
   const id = (i: number, f: string) => `esc-${sev}-${i}-${f}`;
+  const bad = errorLevel(error);
+  const errorText = (e: FormError) => {
+    if (e.kind === 'badMinutes') return t('esc.badMinutes', { n: e.level });
+    if (e.kind === 'failed') return t('esc.failed', { msg: e.server });
+    const p = e.problem;
+    if (p.kind === 'tooMany') return t('esc.err.tooMany');
+    if (p.kind === 'other') return t('esc.err.other');
+    return t(`esc.err.${p.kind}`, { n: p.level });
+  };
 
   return (
     <section className={`ladder sev-edge-${sev}`} data-testid={`ladder-${sev}`} aria-labelledby={`esc-${sev}-h`}>
@@ -108,8 +122,8 @@ function LadderForm({ policy }: { policy: EscalationPolicy }) {
         {drafts.length === 0 && <p className="muted">{t('esc.none')}</p>}
         <ol className="ladder-levels">
           {drafts.map((d, i) => (
-            <li key={i} className={error?.level === i + 1 ? 'ladder-level invalid' : 'ladder-level'} data-testid="ladder-level"
-              aria-invalid={error?.level === i + 1 || undefined}>
+            <li key={i} className={bad === i + 1 ? 'ladder-level invalid' : 'ladder-level'} data-testid="ladder-level"
+              aria-invalid={bad === i + 1 || undefined}>
               <div className="ladder-level-head">
                 <strong>{t('esc.level', { n: i + 1 })}</strong>
                 <button type="button" className="btn small ghost" aria-label={t('esc.removeLevel', { n: i + 1 })}
@@ -136,8 +150,8 @@ function LadderForm({ policy }: { policy: EscalationPolicy }) {
         </ol>
         {error && (
           <div className="notice error" role="alert" data-testid="ladder-error">
-            <div>{error.text}</div>
-            {error.server && <div className="ladder-server-msg">{t('esc.serverSaid', { msg: error.server })}</div>}
+            <div>{errorText(error)}</div>
+            {error.kind === 'refused' && <div className="ladder-server-msg">{t('esc.serverSaid', { msg: error.server })}</div>}
           </div>
         )}
         {done && <div className="notice ok" role="status" data-testid="ladder-saved">{t('esc.saved')}</div>}
