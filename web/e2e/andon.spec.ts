@@ -432,3 +432,82 @@ test('a forced logout returns to the login screen with the reason', async ({ pag
   await expect(page).toHaveURL(/\/login$/, { timeout: 30_000 });
   await expect(page.getByTestId('login-reason')).toBeVisible();
 });
+
+test('escalation ladders: admins only; an admin sets one, the server refuses a bad one; a room climbs', async ({ page, browser, request }) => {
+  // Someone who is not a system administrator has no link, and the page says why.
+  const lin = await newUserPage(browser, USERS.lin);
+  await expect(lin.getByTestId('nav-escalation')).toHaveCount(0);
+  await lin.goto('/admin/escalation');
+  await expect(lin.getByTestId('escalation-forbidden')).toContainText('只有系統管理員可以管理升級規則');
+  await lin.context().close();
+
+  await login(page, USERS.admin);
+  await page.getByTestId('nav-escalation').click();
+  await expect(page).toHaveURL(/\/admin\/escalation$/);
+  await expect(page.locator('section.ladder')).toHaveCount(4);
+  await expect(page.locator('section.ladder').first()).toHaveAttribute('data-testid', 'ladder-critical');
+  const critical = page.getByTestId('ladder-critical');
+  await expect(critical.getByTestId('ladder-updated')).toHaveText('從未修改');
+
+  // Level 1 after 1 minute, notifying two people.
+  await critical.getByRole('button', { name: '新增一級' }).click();
+  const level = (i: number) => critical.getByTestId('ladder-level').nth(i);
+  await level(0).locator('input[name=after]').fill('1');
+  await level(0).locator('textarea[name=notify]').fill(`${USERS.chen.id}, Wang@andon.test`);
+  await critical.getByRole('button', { name: '儲存' }).click();
+  await expect(critical.getByTestId('ladder-saved')).toHaveText('已儲存');
+  await expect(critical.getByTestId('ladder-updated')).toContainText(USERS.admin.id);
+
+  // Kept across a reload.
+  await page.reload();
+  await expect(level(0).locator('input[name=after]')).toHaveValue('1');
+  await expect(level(0).locator('textarea[name=notify]')).toHaveValue(`${USERS.chen.id}\n${USERS.wang.id}`);
+  await expect(critical.getByTestId('ladder-updated')).toContainText(USERS.admin.id);
+
+  // A second level earlier than the first: the server's refusal, in the UI's language and as it said it.
+  await critical.getByRole('button', { name: '新增一級' }).click();
+  await level(1).locator('input[name=after]').fill('0:30');
+  await level(1).locator('textarea[name=notify]').fill(USERS.maria.id);
+  await critical.getByRole('button', { name: '儲存' }).click();
+  const error = critical.getByTestId('ladder-error');
+  await expect(error).toContainText('第 2 級的時間必須晚於前一級');
+  await expect(error).toContainText("levels[2].after_secs: must be later than level 1's (60 s)");
+  await expect(level(1)).toHaveAttribute('aria-invalid', 'true');
+  await expect(level(0)).not.toHaveAttribute('aria-invalid');
+  await shot(page, 'escalation-admin');
+
+  // On a phone.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.locator('main.content').evaluate((el) => el.scrollWidth - el.clientWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await shot(page, 'escalation-admin-phone');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  // Said again in English, the server's words unchanged.
+  await page.getByRole('button', { name: 'English' }).click();
+  await expect(page.getByRole('heading', { name: 'Escalation ladders' })).toBeVisible();
+  await expect(error).toContainText('Level 2 must come later than the level before it.');
+  await expect(error).toContainText("Server message: levels[2].after_secs: must be later than level 1's (60 s)");
+  await page.getByRole('button', { name: '中文' }).click();
+  await expect(page.getByRole('heading', { name: '升級規則' })).toBeVisible();
+
+  // Nothing was stored of the refused ladder.
+  const admin = await rest(request, USERS.admin);
+  const stored = await admin.call('GET', '/api/escalation-policies/critical');
+  expect(stored.levels).toEqual([{ after_secs: 60, notify: [USERS.chen.id, USERS.wang.id] }]);
+
+  // A ladder of seconds: an unacknowledged critical room reaches level 1 and says so.
+  await rest(request, USERS.maria); // known by name from her first sign-in
+  await admin.call('PUT', '/api/escalation-policies/critical', { levels: [{ after_secs: 8, notify: [USERS.maria.id] }] });
+  const owner = await rest(request, USERS.lin);
+  const room = await owner.call('POST', '/api/rooms', {
+    title: unique('Reflow oven over temperature'), incident_type: 'equipment_failure', severity: 'critical', line: 'SMT-3', location: 'Plant 1',
+  });
+  const a = await newUserPage(browser, USERS.lin);
+  await openRoom(a, room.id);
+  const line = a.getByTestId('escalated-notice');
+  await expect(line).toContainText('已升級至第 1 級：通知 Maria Santos', { timeout: 20_000 });
+  await expect(line).toHaveCount(1);
+  await shot(a, 'room-escalated');
+  await a.context().close();
+  await admin.call('PUT', '/api/escalation-policies/critical', { levels: [] });
+});

@@ -1,11 +1,12 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useEffect } from 'react';
-import { BrowserRouter, Link, Navigate, Route, Routes, useLocation } from 'react-router';
+import { BrowserRouter, Link, Navigate, NavLink, Route, Routes, useLocation } from 'react-router';
 import { api, ApiError, configureHttp } from './api/http';
 import { ConnectionIndicator } from './components/ConnectionIndicator';
 import { NotificationBell } from './components/NotificationBell';
 import { startConnection, stopConnection } from './connection';
 import { useLang, useT } from './i18n';
+import { EscalationPage } from './pages/EscalationPage';
 import { LoginPage } from './pages/LoginPage';
 import { RoomListPage } from './pages/RoomListPage';
 import { RoomPage } from './pages/RoomPage';
@@ -54,6 +55,9 @@ function Shell({ children }: { children: React.ReactNode }) {
         </Link>
         <ConnectionIndicator />
         <div className="topbar-right">
+          {user?.is_admin && (
+            <NavLink to="/admin/escalation" className="btn ghost topbar-link" data-testid="nav-escalation">{t('nav.escalation')}</NavLink>
+          )}
           <NotificationBell />
           <button className="btn ghost" onClick={() => setLang(lang === 'en' ? 'zh-Hant' : 'en')} lang={lang === 'en' ? 'zh-Hant' : 'en'}>
             {t('language')}
@@ -82,6 +86,7 @@ function Authed() {
       <Routes>
         <Route path="/" element={<RoomListPage />} />
         <Route path="/rooms/:roomId" element={<RoomPage />} />
+        <Route path="/admin/escalation" element={<EscalationPage />} />
         <Route path="/login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />
       </Routes>

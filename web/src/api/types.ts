@@ -163,3 +163,25 @@ export interface ReportList {
   reports: Report[];
   ai_available: boolean;
 }
+
+// Escalation ladders (docs/PROTOCOL.md, "Escalation ladders").
+
+export interface EscalationLevel {
+  after_secs: number;
+  notify: string[];
+}
+
+export interface EscalationPolicy {
+  severity: Severity;
+  levels: EscalationLevel[];
+  updated_by: string | null;
+  updated_at: string | null;
+}
+
+/** A `room.escalated` event's data. */
+export interface Escalated {
+  level: number;
+  after_secs: number;
+  notify: string[];
+  added: string[];
+}

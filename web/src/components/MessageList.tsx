@@ -94,7 +94,12 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
           )}
         </div>
         {items.map((item, i) => {
-          if (item.type === 'notice') return <ReportNotice key={`n-${item.notice.id}`} notice={item.notice} roomId={room.id} />;
+          if (item.type === 'notice') {
+            const n = item.notice;
+            return n.kind === 'report'
+              ? <ReportNotice key={`n-${n.id}`} notice={n} roomId={room.id} />
+              : <EscalatedNotice key={`n-${n.id}`} notice={n} roomId={room.id} />;
+          }
           const before = items[i - 1];
           return (
             <MessageItem
@@ -147,8 +152,22 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
 
 const paren = (lang: Lang, s: string) => (lang === 'en' ? ` (${s})` : `（${s}）`);
 
+/** A level of the escalation ladder reached, as a system line naming who it notified. */
+function EscalatedNotice({ notice, roomId }: { notice: Extract<Notice, { kind: 'escalated' }>; roomId: string }) {
+  const t = useT();
+  const lang = useLang((s) => s.lang);
+  const nameOf = useMemberName(roomId);
+  const e = notice.escalation;
+  const who = (e.notify ?? []).map(nameOf).join(lang === 'en' ? ', ' : '、');
+  return (
+    <div className="msg-system escalated-notice" data-testid="escalated-notice" data-seq={notice.seq ?? undefined} data-level={e.level}>
+      {t('escalated.line', { n: e.level, who })} · {formatTime(notice.at, lang)}
+    </div>
+  );
+}
+
 /** A completed report, as a system line with its download. */
-function ReportNotice({ notice, roomId }: { notice: Notice; roomId: string }) {
+function ReportNotice({ notice, roomId }: { notice: Extract<Notice, { kind: 'report' }>; roomId: string }) {
   const t = useT();
   const lang = useLang((s) => s.lang);
   const nameOf = useMemberName(roomId);

@@ -89,6 +89,15 @@ describe('report notices', () => {
     expect(tl.notices).toHaveLength(2);
   });
 
+  it('shows a room.escalated event as a line at its seq, once', () => {
+    const data = { level: 1, after_secs: 60, notify: ['lin@x'], added: ['lin@x'] };
+    let tl = applyEvent(page(false), { ...ev(7, 'room.escalated', data), at: at(7), actor: 'escalation' });
+    tl = applyEvent(tl, { ...ev(7, 'room.escalated', data), at: at(7), actor: 'escalation' });
+    expect(shape(tl)).toEqual([3, 5, 'escalated-7', 9]);
+    const n = tl.notices[0]!;
+    expect(n.kind === 'escalated' && n.escalation).toEqual(data);
+  });
+
   it('leaves out notices older than the loaded page while history is missing', () => {
     const tl = { ...page(true), notices: reportNotices([rep('old', at(1)), rep('new', at(4))]) };
     expect(shape(tl)).toEqual([3, 'new', 5, 9]);

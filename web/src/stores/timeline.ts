@@ -1,19 +1,19 @@
 // Pure reducers for one room's message timeline, kept apart from React so the unit
 // tests exercise exactly what the UI renders.
 
-import type { Message, Report, RoomEvent } from '../api/types';
+import type { Escalated, Message, Report, RoomEvent } from '../api/types';
 
 /**
  * A line in the timeline that is not a message: a completed incident report, from
  * its `report.created` event (with the event's seq) or, for reports older than the
- * page's load, from the room's report list (placed by time).
+ * page's load, from the room's report list (placed by time); or a level of the
+ * escalation ladder reached, from its `room.escalated` event.
  */
-export interface Notice {
+export type Notice = {
   id: string;
   seq: number | null;
   at: string;
-  report: Report;
-}
+} & ({ kind: 'report'; report: Report } | { kind: 'escalated'; escalation: Escalated });
 
 export interface Timeline {
   /** Ascending by seq, one entry per message id. */
@@ -57,7 +57,7 @@ export function mergeNotices(tl: Timeline, incoming: Notice[]): Timeline {
 export function reportNotices(reports: Report[]): Notice[] {
   return reports
     .filter((r) => r.status === 'completed')
-    .map((r) => ({ id: r.id, seq: null, at: r.finished_at ?? r.created_at, report: r }));
+    .map((r) => ({ kind: 'report' as const, id: r.id, seq: null, at: r.finished_at ?? r.created_at, report: r }));
 }
 
 export type TimelineItem = { type: 'message'; message: Message } | { type: 'notice'; notice: Notice };
@@ -127,7 +127,9 @@ export function applyEvent(tl: Timeline, e: RoomEvent): Timeline {
     case 'reaction.removed':
       return update(tl, d.message_id, (m) => react(m, d.emoji, d.user, false));
     case 'report.created':
-      return d.report ? mergeNotices(tl, [{ id: d.report.id, seq: e.seq, at: e.at, report: d.report as Report }]) : tl;
+      return d.report ? mergeNotices(tl, [{ kind: 'report', id: d.report.id, seq: e.seq, at: e.at, report: d.report as Report }]) : tl;
+    case 'room.escalated':
+      return mergeNotices(tl, [{ kind: 'escalated', id: `escalated-${e.seq}`, seq: e.seq, at: e.at, escalation: d as Escalated }]);
     default:
       return tl;
   }
