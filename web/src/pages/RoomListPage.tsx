@@ -1,5 +1,5 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api, ApiError } from '../api/http';
 import { INCIDENT_TYPES, SEVERITIES, STATUSES, type Room, type RoomPage } from '../api/types';
@@ -33,10 +33,13 @@ export function RoomListPage() {
     if (k !== 'page') next.delete('page');
     setParams(next, { replace: true });
   };
-  // Search as you type, without a request per key.
+  // Search as you type, without a request per key. The pending search is
+  // dropped when a join leaves the page: applied after the navigation, it would
+  // bring the user back to the list.
+  const pendingSearch = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   useEffect(() => {
-    const id = setTimeout(() => { if (search !== filters.q) set('q', search.trim()); }, 300);
-    return () => clearTimeout(id);
+    pendingSearch.current = setTimeout(() => { if (search !== filters.q) set('q', search.trim()); }, 300);
+    return () => clearTimeout(pendingSearch.current);
   }, [search]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const qs = new URLSearchParams();
@@ -56,6 +59,7 @@ export function RoomListPage() {
   const join = useMutation({
     mutationFn: (id: string) => api<Room>('POST', `/api/rooms/${id}/join`),
     onSuccess: (room) => {
+      clearTimeout(pendingSearch.current);
       qc.setQueryData(['room', room.id], room);
       void qc.invalidateQueries({ queryKey: ['rooms'] });
       nav(`/rooms/${room.id}`);
