@@ -129,9 +129,11 @@ function Timing({ label, spread, testId, unit }: { label: string; spread: Spread
   return (
     <div className="dash-card timing" data-testid={testId}>
       <span className="dash-card-label">{label}</span>
-      <span className="dash-card-value">{formatDuration(spread.median_secs, unit, t('dash.none'))}</span>
+      <span className="dash-card-value">
+        {formatDuration(spread.median_secs, unit, t('dash.none'))} <small className="muted">{t('dash.median')}</small>
+      </span>
       <span className="dash-card-sub muted">
-        {t('dash.median')} · {t('dash.p90')} {formatDuration(spread.p90_secs, unit, t('dash.none'))} · {t('dash.n', { n: spread.n })}
+        {t('dash.p90')} {formatDuration(spread.p90_secs, unit, t('dash.none'))} · {t('dash.n', { n: spread.n })}
       </span>
     </div>
   );
@@ -152,8 +154,8 @@ function LineChart({ stats }: { stats: Stats }) {
             data={{
               labels: series.labels.map((l) => l ?? t('dash.noLine')),
               datasets: [
-                { label: 'MTTA', data: series.mtta, backgroundColor: '#1d4ed8' },
-                { label: 'MTTR', data: series.mttr, backgroundColor: '#b91c1c' },
+                { label: 'MTTA', data: series.mtta, backgroundColor: '#1d4ed8', maxBarThickness: 48 },
+                { label: 'MTTR', data: series.mttr, backgroundColor: '#b91c1c', maxBarThickness: 48 },
               ],
             }}
             options={{
@@ -184,7 +186,7 @@ function SeverityChart({ stats }: { stats: Stats }) {
           aria-label={t('dash.chartLabel', { title })}
           data={{
             labels: series.map((x) => t(`sev.${x.severity}`)),
-            datasets: [{ label: title, data: series.map((x) => x.count), backgroundColor: series.map((x) => SEV_COLOURS[x.severity]) }],
+            datasets: [{ label: title, data: series.map((x) => x.count), backgroundColor: series.map((x) => SEV_COLOURS[x.severity]), maxBarThickness: 56 }],
           }}
           options={{
             maintainAspectRatio: false,
