@@ -418,6 +418,73 @@ test('someone added to a room sees the bell count go up live, opens the room fro
   await b.context().close();
 });
 
+test('the dashboard shows the figures and charts, narrows by filter, and links to open rooms', async ({ page, request }) => {
+  const lin = await rest(request, USERS.lin);
+  const line = unique('DL').replace(' ', '-');
+  const slow = unique('Dashboard: conveyor jam');
+  const acked = await lin.call('POST', '/api/rooms', { title: unique('Dashboard: press fault'), incident_type: 'equipment_failure', severity: 'high', line });
+  const resolved = await lin.call('POST', '/api/rooms', { title: unique('Dashboard: glue low'), incident_type: 'material_shortage', severity: 'medium', line });
+  // A few seconds apart, so that the chart has bars to draw.
+  await new Promise((r) => setTimeout(r, 2_000));
+  await lin.call('POST', `/api/rooms/${acked.id}/acknowledge`);
+  await lin.call('POST', `/api/rooms/${resolved.id}/acknowledge`);
+  await new Promise((r) => setTimeout(r, 2_000));
+  await lin.call('PATCH', `/api/rooms/${resolved.id}`, { status: 'resolved', resolution_notes: 'Refilled.' });
+  const open = await lin.call('POST', '/api/rooms', { title: slow, incident_type: 'equipment_failure', severity: 'critical', line });
+
+  await login(page, USERS.lin);
+  await page.getByTestId('nav-dashboard').click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByRole('heading', { name: '儀表板' })).toBeVisible();
+  await expect(page.getByTestId('dash-count-active')).toBeVisible();
+  await expect(page.getByTestId('dash-mtta')).toContainText(/\d+ (秒|分|小時|天)/);
+  await expect(page.getByTestId('chart-by-line').locator('canvas')).toBeVisible();
+  await expect(page.getByTestId('chart-by-severity').locator('canvas')).toBeVisible();
+
+  // Narrowed to this test's line: exactly its three rooms.
+  await page.getByTestId('dash-line').fill(line);
+  await expect(page).toHaveURL(/line=/);
+  await expect(page.getByTestId('dash-total')).toContainText('共 3 間');
+  await expect(page.getByTestId('dash-count-active')).toContainText('2');
+  await expect(page.getByTestId('dash-count-resolved')).toContainText('1');
+  await expect(page.getByTestId('dash-mttr')).toContainText('1 間');
+  await expect(page.getByTestId('dash-mtta')).toContainText(/[2-9] 秒/);
+  const rooms = page.getByTestId('slowest-room');
+  await expect(rooms).toHaveCount(2);
+  await expect(rooms.filter({ hasText: slow })).toContainText('尚無人接手');
+  // Then by severity: only the critical one.
+  await page.getByTestId('dash-severity').selectOption('critical');
+  await expect(page.getByTestId('dash-total')).toContainText('共 1 間');
+  await expect(rooms).toHaveCount(1);
+  await page.getByTestId('dash-severity').selectOption('');
+  await expect(page.getByTestId('dash-total')).toContainText('共 3 間');
+  await shot(page, 'dashboard');
+
+  // A line with no room in the window: the empty state.
+  await page.getByTestId('dash-line').fill(line + '-none');
+  await expect(page.getByTestId('dash-empty')).toBeVisible();
+
+  await page.getByTestId('dash-line').fill(line);
+  await rooms.filter({ hasText: slow }).getByRole('link').click();
+  await expect(page).toHaveURL(new RegExp(`/rooms/${open.id}`));
+  await expect(page.getByRole('heading', { name: slow })).toBeVisible();
+});
+
+test('the dashboard fits a phone', async ({ browser }) => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+  const page = await ctx.newPage();
+  await login(page, USERS.lin);
+  await page.goto('/dashboard');
+  await expect(page.getByTestId('chart-by-severity').locator('canvas')).toBeVisible();
+  const overflow = await page.evaluate(() => {
+    const main = document.querySelector('main.content')!;
+    return Math.max(document.documentElement.scrollWidth - window.innerWidth, main.scrollWidth - main.clientWidth);
+  });
+  expect(overflow).toBeLessThanOrEqual(0);
+  await shot(page, 'dashboard-phone');
+  await ctx.close();
+});
+
 test('a forced logout returns to the login screen with the reason', async ({ page, request }) => {
   // Tokens that expire in 3 s make the server refresh them at once; once the password
   // has changed, AD rejects the refresh three times and the session is ended.

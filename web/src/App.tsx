@@ -1,5 +1,5 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { BrowserRouter, Link, Navigate, NavLink, Route, Routes, useLocation } from 'react-router';
 import { api, ApiError, configureHttp } from './api/http';
 import { ConnectionIndicator } from './components/ConnectionIndicator';
@@ -11,6 +11,9 @@ import { LoginPage } from './pages/LoginPage';
 import { RoomListPage } from './pages/RoomListPage';
 import { RoomPage } from './pages/RoomPage';
 import { useSession } from './stores/session';
+
+// The dashboard brings the chart library: loaded when first opened.
+const DashboardPage = lazy(() => import('./pages/DashboardPage'));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -55,6 +58,9 @@ function Shell({ children }: { children: React.ReactNode }) {
         </Link>
         <ConnectionIndicator />
         <div className="topbar-right">
+          <NavLink to="/dashboard" className="btn ghost nav-link" data-testid="nav-dashboard" aria-label={t('dash.nav')} title={t('dash.nav')}>
+            <span aria-hidden>📊</span><span className="nav-label">{t('dash.nav')}</span>
+          </NavLink>
           {user?.is_admin && (
             <NavLink to="/admin/escalation" className="btn ghost topbar-link" data-testid="nav-escalation">{t('nav.escalation')}</NavLink>
           )}
@@ -87,6 +93,7 @@ function Authed() {
         <Route path="/" element={<RoomListPage />} />
         <Route path="/rooms/:roomId" element={<RoomPage />} />
         <Route path="/admin/escalation" element={<EscalationPage />} />
+        <Route path="/dashboard" element={<Suspense fallback={<p className="page muted">{'…'}</p>}><DashboardPage /></Suspense>} />
         <Route path="/login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />
       </Routes>
