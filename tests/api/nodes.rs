@@ -396,3 +396,73 @@ async fn a_report_started_through_one_node_reports_progress_to_the_requesters_so
         "progress went to the requester only"
     );
 }
+
+#[tokio::test]
+async fn two_nodes_running_ladders_take_each_escalation_level_once() {
+    let mut nodes = cluster(2).await;
+    let admin = nodes[0].user_with_id("admin@andon.test", "Admin").await;
+    let lead = nodes[0]
+        .user_with_id("ladder.lead@andon.test", "Lead")
+        .await;
+    let owner = nodes[0].user("ladder-owner").await;
+    let (status, body) = nodes[0]
+        .send_as(
+            Method::PUT,
+            "/api/escalation-policies/critical",
+            &admin.token,
+            Some(serde_json::json!({"levels": [
+                {"after_secs": 3, "notify": ["ladder.lead@andon.test"]},
+                {"after_secs": 4, "notify": ["ladder.lead@andon.test"]},
+            ]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Created through A (A's actor is told); B restarts, so its actor loads the
+    // room from the database: both hold timers for both levels.
+    let room = nodes[0]
+        .create_room(
+            &owner.token,
+            serde_json::json!({"title": "Both nodes watching", "incident_type": "other",
+                               "severity": "critical"}),
+        )
+        .await;
+    let room = room["id"].as_str().unwrap().to_string();
+    let b = nodes.pop().unwrap().restart().await;
+    let levels = |app: &TestApp| {
+        let path = format!("/api/rooms/{room}/events?limit=1000");
+        let token = owner.token.clone();
+        let app_url = app.url(&path);
+        async move {
+            let body: serde_json::Value = reqwest::Client::new()
+                .get(app_url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == "room.escalated")
+                .map(|e| e["data"]["level"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    crate::helpers::eventually(15, "both levels", || async {
+        (levels(&b).await.len() >= 2).then_some(())
+    })
+    .await;
+    // Both nodes' timers fired for each level; each took effect once.
+    assert_eq!(levels(&nodes[0]).await, [1, 2]);
+    let (_, inbox) = b.get_as("/api/notifications", &lead.token).await;
+    let escalated = inbox["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "escalated")
+        .count();
+    assert_eq!(escalated, 2, "{inbox}");
+}
