@@ -12,7 +12,7 @@ use andon_actors::session::{MAX_STRIKES, SessionId};
 use futures_util::future::LocalBoxFuture;
 
 use crate::db::sessions;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
 #[derive(Debug, Clone)]
@@ -22,6 +22,20 @@ pub struct AuthUser {
     pub id: String,
     pub display_name: String,
     pub is_admin: bool,
+}
+
+impl AuthUser {
+    /// Allows system administrators only; others get 403 saying who manages
+    /// `what` (e.g. "templates").
+    pub fn require_admin(&self, what: &str) -> ApiResult<()> {
+        if self.is_admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "Only system administrators manage {what}"
+            )))
+        }
+    }
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {

@@ -28,16 +28,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn require_admin(user: &AuthUser) -> ApiResult<()> {
-    if user.is_admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "Only system administrators manage escalation ladders",
-        ))
-    }
-}
-
 fn severity(raw: &str) -> ApiResult<Severity> {
     Severity::parse(raw).map_err(|e| ApiError::not_found(&format!("Severity ({e})")))
 }
@@ -53,7 +43,7 @@ struct PolicyList {
     (status = 403, description = "`forbidden`: system administrators only", body = ErrorBody),
 ), security(("bearer" = [])))]
 async fn list(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
+    user.require_admin("escalation ladders")?;
     let client = state.db_conn().await?;
     let mut policies = Vec::new();
     for s in [
@@ -77,7 +67,7 @@ async fn get(
     user: AuthUser,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
+    user.require_admin("escalation ladders")?;
     let severity = severity(&path)?;
     let client = state.db_conn().await?;
     Ok(HttpResponse::Ok().json(escalation::get(&client, severity).await?))
@@ -156,7 +146,7 @@ async fn put(
     path: web::Path<String>,
     body: web::Json<PutPolicy>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
+    user.require_admin("escalation ladders")?;
     let severity = severity(&path)?;
     let levels = levels(body.into_inner().levels)?;
     let client = state.db_conn().await?;

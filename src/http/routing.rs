@@ -28,16 +28,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn require_admin(user: &AuthUser) -> ApiResult<()> {
-    if user.is_admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "Only system administrators manage routing rules",
-        ))
-    }
-}
-
 /// Every field of a rule (create and update replace the whole rule). Match
 /// fields left out or `null` match anything.
 #[derive(Deserialize, ToSchema)]
@@ -107,7 +97,7 @@ struct RuleList {
     (status = 403, description = "`forbidden`: system administrators only", body = ErrorBody),
 ), security(("bearer" = [])))]
 async fn list(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
+    user.require_admin("routing rules")?;
     let client = state.db_conn().await?;
     Ok(HttpResponse::Ok().json(RuleList {
         rules: routing::list(&client).await?,
@@ -125,7 +115,7 @@ async fn create(
     user: AuthUser,
     body: web::Json<RuleInput>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
+    user.require_admin("routing rules")?;
     let f = fields(body.into_inner())?;
     let client = state.db_conn().await?;
     let rule = routing::insert(&client, Uuid::new_v4(), &f, &user.id)
@@ -147,7 +137,7 @@ async fn update(
     id: web::Path<Uuid>,
     body: web::Json<RuleInput>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
+    user.require_admin("routing rules")?;
     let f = fields(body.into_inner())?;
     let client = state.db_conn().await?;
     let rule = routing::update(&client, *id, &f)
@@ -167,7 +157,7 @@ async fn delete(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
+    user.require_admin("routing rules")?;
     let client = state.db_conn().await?;
     if !routing::delete(&client, *id).await? {
         return Err(ApiError::not_found("Routing rule"));

@@ -48,16 +48,6 @@ struct TemplateInput {
     default_members: Option<Vec<MemberInput>>,
 }
 
-fn require_admin(user: &AuthUser) -> ApiResult<()> {
-    if user.is_admin {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "Only system administrators manage templates",
-        ))
-    }
-}
-
 fn invalid(e: String) -> ApiError {
     ApiError::validation(e)
 }
@@ -167,7 +157,7 @@ async fn create(
     user: AuthUser,
     body: web::Json<TemplateInput>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
+    user.require_admin("templates")?;
     let f = fields(body.into_inner(), None)?;
     let client = state.db_conn().await?;
     let created = templates::insert(&client, &f, &user.id)
@@ -189,7 +179,7 @@ async fn update(
     id: web::Path<Uuid>,
     body: web::Json<TemplateInput>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
+    user.require_admin("templates")?;
     let client = state.db_conn().await?;
     let existing = templates::get(&client, *id)
         .await?
@@ -222,7 +212,7 @@ async fn delete(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&user)?;
+    user.require_admin("templates")?;
     let client = state.db_conn().await?;
     if !templates::delete(&client, *id).await? {
         return Err(ApiError::not_found("Template"));
