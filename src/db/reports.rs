@@ -1,7 +1,7 @@
 //! Incident reports' rows (`migrations/V10__reports.sql`).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -10,50 +10,20 @@ use crate::reports::model::{Language, ReportContent};
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
 
-/// Where a report is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportStatus {
-    /// Queued: waiting for a free worker.
-    Pending,
-    /// Reading the room's record.
-    Collecting,
-    /// Writing the Summary and Resolution process (by a model, if asked).
-    Writing,
-    /// Preparing the images and writing the .docx.
-    Assembling,
-    Completed,
-    Failed,
-}
-
-impl ReportStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Collecting => "collecting",
-            Self::Writing => "writing",
-            Self::Assembling => "assembling",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-        }
+crate::domain::rooms::string_enum!(
+    /// Where a report is: `pending` (queued, waiting for a free worker),
+    /// `collecting` (reading the room's record), `writing` (the Summary and
+    /// Resolution process, by a model if asked), `assembling` (the images and the
+    /// .docx), then `completed` or `failed`.
+    ReportStatus {
+        Pending => "pending",
+        Collecting => "collecting",
+        Writing => "writing",
+        Assembling => "assembling",
+        Completed => "completed",
+        Failed => "failed",
     }
-
-    fn parse(s: &str) -> Self {
-        match s {
-            "pending" => Self::Pending,
-            "collecting" => Self::Collecting,
-            "writing" => Self::Writing,
-            "assembling" => Self::Assembling,
-            "completed" => Self::Completed,
-            // The CHECK constraint admits nothing else.
-            _ => Self::Failed,
-        }
-    }
-
-    pub fn finished(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed)
-    }
-}
+);
 
 /// A report as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -93,7 +63,8 @@ const COLUMNS: &str = "id, room_id, requested_by, language, ai, status, reason, 
 fn from_row(row: &Row) -> Report {
     let id: Uuid = row.get(0);
     let room_id: Uuid = row.get(1);
-    let status = ReportStatus::parse(row.get(5));
+    // The CHECK constraint admits only the statuses.
+    let status = ReportStatus::parse(row.get(5)).unwrap_or(ReportStatus::Failed);
     Report {
         id,
         room_id,

@@ -16,7 +16,7 @@ macro_rules! string_enum {
                 match self { $(Self::$variant => $text),* }
             }
 
-            pub fn parse(s: &str) -> Result<Self, String> {
+            pub fn parse(s: &str) -> ::std::result::Result<Self, String> {
                 match s {
                     $($text => Ok(Self::$variant),)*
                     other => Err(format!(
@@ -28,6 +28,8 @@ macro_rules! string_enum {
         }
     };
 }
+/// Other modules' enums stored as text use the same macro.
+pub(crate) use string_enum;
 
 string_enum!(
     /// What went wrong on the line.
