@@ -64,27 +64,14 @@ impl EscalationBackend for PgEscalation {
                 if !room.awaits_acknowledgement() {
                     return Ok(Climb::Closed);
                 }
-                let reached: i32 = w
-                    .tx()
-                    .query_one(
-                        "SELECT escalation_level FROM rooms WHERE id = $1",
-                        &[&room_id],
-                    )
-                    .await?
-                    .get(0);
-                if i64::from(reached) + 1 != i64::from(level) {
-                    return Ok(Climb::AlreadyThere);
-                }
                 let policy = escalation::get(w.tx(), room.severity).await?;
                 let Some(spec) = policy.levels.get(level as usize - 1) else {
                     return Ok(Climb::Closed); // the ladder was shortened
                 };
-                w.tx()
-                    .execute(
-                        "UPDATE rooms SET escalation_level = $2 WHERE id = $1",
-                        &[&room_id, &i32::try_from(level).unwrap_or(i32::MAX)],
-                    )
-                    .await?;
+                // The compare-and-set: only from the level just below.
+                if !escalation::reach(w.tx(), room_id, level).await? {
+                    return Ok(Climb::AlreadyThere);
+                }
                 let mut added = Vec::new();
                 for person in &spec.notify {
                     if members::add(w.tx(), room_id, person, Role::Editor, ACTOR).await? {

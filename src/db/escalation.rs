@@ -94,3 +94,15 @@ pub async fn open_rooms(
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect())
 }
+
+/// Moves the room (its row locked by the caller) to `level` if it has reached
+/// exactly `level - 1`; false if it is elsewhere (another node got there).
+pub async fn reach(client: &impl GenericClient, room: Uuid, level: u32) -> Result<bool> {
+    let level = i32::try_from(level).unwrap_or(i32::MAX);
+    let stmt = client
+        .prepare_cached(
+            "UPDATE rooms SET escalation_level = $2 WHERE id = $1 AND escalation_level = $2 - 1",
+        )
+        .await?;
+    Ok(client.execute(&stmt, &[&room, &level]).await? == 1)
+}

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::auth::AuthUser;
 use crate::db::escalation::{self, LevelSpec, Policy};
 use crate::domain::rooms::Severity;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::openapi::ErrorBody;
 use crate::state::AppState;
 
@@ -28,8 +28,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
+/// The severity in the path; another is 404, naming the four there are.
 fn severity(raw: &str) -> ApiResult<Severity> {
-    Severity::parse(raw).map_err(|e| ApiError::not_found(&format!("Severity ({e})")))
+    Severity::parse(raw).map_err(|e| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("No escalation ladder for that severity: {e}"),
+        )
+    })
 }
 
 #[derive(Serialize, ToSchema)]
