@@ -55,6 +55,21 @@ const LAPSED: &str =
 /// The reason given for reports a process had when it shut down.
 const SHUT_DOWN: &str =
     "interrupted: the server was restarted before the report was finished; generate it again";
+/// Why a report failed, as its requester is told (the cause goes to the log).
+const DATABASE: &str = "the database could not be reached; generate the report again";
+const DOCUMENT: &str = "the document could not be written on the server; generate the report again";
+const STORAGE: &str = "the file storage could not be reached; generate the report again";
+const SHUTTING_DOWN: &str = "the server is shutting down; generate the report again";
+
+/// Maps an error to `reason`, for the requester, and logs the error itself
+/// (it may name hosts, paths or SQL, which are not for them).
+fn because<E: std::fmt::Display>(reason: &'static str) -> impl FnOnce(E) -> String {
+    move |e| {
+        tracing::warn!(error = %e, reason, "report step failed");
+        reason.to_string()
+    }
+}
+
 /// `application/vnd.openxmlformats-officedocument.wordprocessingml.document`.
 pub const DOCX_MIME: &str =
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -220,7 +235,7 @@ impl ReportService {
     async fn run(&self, report: Report) {
         let outcome = match self.inner.workers.acquire().await {
             Ok(_permit) => self.build(&report).await,
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(because(SHUTTING_DOWN)(e)),
         };
         if let Err(reason) = outcome {
             tracing::warn!(report = %report.id, room = %report.room_id, %reason, "report failed");
@@ -238,10 +253,10 @@ impl ReportService {
     async fn stage(&self, report: &Report, stage: ReportStatus) -> Result<bool, String> {
         let client = crate::db::conn(&self.inner.db)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(because(DATABASE))?;
         let moved = reports::set_stage(&client, report.id, stage)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(because(DATABASE))?;
         if moved {
             self.progress(&Report {
                 status: stage,
@@ -277,10 +292,10 @@ impl ReportService {
         let record = {
             let client = crate::db::conn(&self.inner.db)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(because(DATABASE))?;
             collect::record(&client, report.room_id, &report.requested_by)
                 .await
-                .map_err(|e| format!("reading the room's record failed: {e}"))?
+                .map_err(because(DATABASE))?
                 .ok_or("the room was deleted")?
         };
 
@@ -294,7 +309,7 @@ impl ReportService {
         }
         tokio::fs::create_dir_all(self.inner.storage.spool_dir())
             .await
-            .map_err(|e| format!("the spool directory cannot be made: {e}"))?;
+            .map_err(because(DOCUMENT))?;
         let embedded = record
             .files
             .iter()
@@ -334,7 +349,7 @@ impl ReportService {
                 Ok(Some(done))
             })
             .await
-            .map_err(|e| format!("recording the report failed: {e}"))?;
+            .map_err(because(DATABASE))?;
         match done {
             Some(done) => self.progress(&done),
             // Failed meanwhile (a shutdown): the stored document is not kept.
@@ -407,16 +422,16 @@ impl ReportService {
         let written = {
             let path = path.clone();
             tokio::task::spawn_blocking(move || -> Result<(i64, String), String> {
-                let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+                let file = std::fs::File::create(&path).map_err(because(DOCUMENT))?;
                 docx::write_docx(&content, &images, std::io::BufWriter::new(file))
-                    .map_err(|e| format!("writing the document failed: {e}"))?;
+                    .map_err(because(DOCUMENT))?;
                 drop(images);
                 let mut hasher = openssl::sha::Sha256::new();
-                let mut file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+                let mut file = std::fs::File::open(&path).map_err(because(DOCUMENT))?;
                 let mut buf = vec![0u8; 64 * 1024];
                 let mut size = 0i64;
                 loop {
-                    let n = std::io::Read::read(&mut file, &mut buf).map_err(|e| e.to_string())?;
+                    let n = std::io::Read::read(&mut file, &mut buf).map_err(because(DOCUMENT))?;
                     if n == 0 {
                         break;
                     }
@@ -427,7 +442,7 @@ impl ReportService {
                 Ok((size, sha))
             })
             .await
-            .map_err(|e| e.to_string())
+            .map_err(because(DOCUMENT))
             .and_then(|r| r)
         };
         let stored = match written {
@@ -437,7 +452,7 @@ impl ReportService {
                 .put_file(key, &path, DOCX_MIME)
                 .await
                 .map(|()| done)
-                .map_err(|e| format!("storing the document failed: {e}")),
+                .map_err(because(STORAGE)),
             Err(e) => Err(e),
         };
         let _ = tokio::fs::remove_file(&path).await;
