@@ -118,40 +118,32 @@ fn quote(text: &str) -> String {
 pub fn from_record(record: &Record, style: Style) -> Written {
     let room = &record.room;
     let s = style;
-    let mut summary = vec![match s.language {
-        Language::ZhTw => format!(
-            "「{}」為{}事件，嚴重度{}，於 {} 由 {} 建立{}。目前狀態：{}。",
-            room.title,
-            s.incident_type(room.incident_type),
-            s.severity(room.severity),
-            s.time(room.created_at),
-            record
-                .timeline
-                .first()
-                .map_or("", |t| t.actor_name.as_str()),
-            if room.location.is_empty() {
-                String::new()
-            } else {
-                format!("，地點：{}", room.location)
-            },
-            s.status(room.status.as_str()),
+    let (title, kind, severity) = (
+        &room.title,
+        s.incident_type(room.incident_type),
+        s.severity(room.severity),
+    );
+    let (opened, status) = (s.time(room.created_at), s.status(room.status.as_str()));
+    // The timeline starts with the room's creation, by its creator.
+    let by = record
+        .timeline
+        .first()
+        .map_or("", |t| t.actor_name.as_str());
+    let place = &room.location;
+    let mut summary = vec![match (s.language, place.is_empty()) {
+        (Language::ZhTw, true) => {
+            format!(
+                "「{title}」為{kind}事件，嚴重度{severity}，於 {opened} 由 {by} 建立。目前狀態：{status}。"
+            )
+        }
+        (Language::ZhTw, false) => format!(
+            "「{title}」為{kind}事件，嚴重度{severity}，於 {opened} 由 {by} 建立，地點：{place}。目前狀態：{status}。"
         ),
-        Language::En => format!(
-            "\"{}\" is a {} incident of {} severity, opened on {} by {}{}. Current status: {}.",
-            room.title,
-            s.incident_type(room.incident_type),
-            s.severity(room.severity),
-            s.time(room.created_at),
-            record
-                .timeline
-                .first()
-                .map_or("", |t| t.actor_name.as_str()),
-            if room.location.is_empty() {
-                String::new()
-            } else {
-                format!(" at {}", room.location)
-            },
-            s.status(room.status.as_str()),
+        (Language::En, true) => format!(
+            "\"{title}\" is a {kind} incident of {severity} severity, opened on {opened} by {by}. Current status: {status}."
+        ),
+        (Language::En, false) => format!(
+            "\"{title}\" is a {kind} incident of {severity} severity, opened on {opened} by {by} at {place}. Current status: {status}."
         ),
     }];
     if !room.description.trim().is_empty() {
