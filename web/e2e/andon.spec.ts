@@ -503,12 +503,13 @@ test('a forced logout returns to the login screen with the reason', async ({ pag
 test('escalation ladders: admins only; an admin sets one, the server refuses a bad one; a room climbs', async ({ page, browser, request }) => {
   // Someone who is not a system administrator has no link, and the page says why.
   const lin = await newUserPage(browser, USERS.lin);
-  await expect(lin.getByTestId('nav-escalation')).toHaveCount(0);
+  await expect(lin.getByTestId('nav-admin')).toHaveCount(0);
   await lin.goto('/admin/escalation');
   await expect(lin.getByTestId('escalation-forbidden')).toContainText('只有系統管理員可以管理升級規則');
   await lin.context().close();
 
   await login(page, USERS.admin);
+  await page.getByTestId('nav-admin').click();
   await page.getByTestId('nav-escalation').click();
   await expect(page).toHaveURL(/\/admin\/escalation$/);
   await expect(page.locator('section.ladder')).toHaveCount(4);

@@ -7,6 +7,8 @@ import { NotificationBell } from './components/NotificationBell';
 import { startConnection, stopConnection } from './connection';
 import { useLang, useT } from './i18n';
 import { EscalationPage } from './pages/EscalationPage';
+import { RoutingPage } from './pages/RoutingPage';
+import { AdminMenu } from './components/AdminMenu';
 import { LoginPage } from './pages/LoginPage';
 import { RoomListPage } from './pages/RoomListPage';
 import { RoomPage } from './pages/RoomPage';
@@ -62,7 +64,7 @@ function Shell({ children }: { children: React.ReactNode }) {
             <span aria-hidden>📊</span><span className="nav-label">{t('dash.nav')}</span>
           </NavLink>
           {user?.is_admin && (
-            <NavLink to="/admin/escalation" className="btn ghost topbar-link" data-testid="nav-escalation">{t('nav.escalation')}</NavLink>
+            <AdminMenu />
           )}
           <NotificationBell />
           <button className="btn ghost" onClick={() => setLang(lang === 'en' ? 'zh-Hant' : 'en')} lang={lang === 'en' ? 'zh-Hant' : 'en'}>
@@ -92,6 +94,7 @@ function Authed() {
       <Routes>
         <Route path="/" element={<RoomListPage />} />
         <Route path="/rooms/:roomId" element={<RoomPage />} />
+        <Route path="/admin/routing" element={<RoutingPage />} />
         <Route path="/admin/escalation" element={<EscalationPage />} />
         <Route path="/dashboard" element={<Suspense fallback={<p className="page muted">{'…'}</p>}><DashboardPage /></Suspense>} />
         <Route path="/login" element={<Navigate to="/" replace />} />

@@ -185,3 +185,18 @@ export interface Escalated {
   notify: string[];
   added: string[];
 }
+
+/** A routing rule (system administrators): rooms it matches get its people. */
+export interface RoutingRule {
+  id: string;
+  name: string;
+  /** `null`: any. */
+  incident_type: IncidentType | null;
+  severity: Severity | null;
+  location: string | null;
+  line: string | null;
+  members: { user_id: string; role: Role }[];
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+}

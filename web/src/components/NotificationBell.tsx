@@ -2,7 +2,7 @@
 // from `notification` frames), the newest notifications, and the user's settings
 // for which kinds ring and when not to.
 
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { api, ApiError } from '../api/http';
 import { formatTime, useLang, useT } from '../i18n';
@@ -10,6 +10,7 @@ import type { Notification, NotificationKind } from '../protocol/generated';
 import { askPermission, blocked, canAsk } from '../ring';
 import { useLive } from '../stores/live';
 import { notificationText, useNotifications } from '../stores/notifications';
+import { useDismiss } from './useDismiss';
 
 interface InboxPage {
   notifications: Notification[];
@@ -27,6 +28,7 @@ export function NotificationBell() {
   const [, setAsked] = useState(0);
   const navigate = useNavigate();
   const box = useRef<HTMLDivElement>(null);
+  const close = useCallback(() => setOpen(false), []);
 
   // At every (re)connect: what arrived while the socket was away.
   useEffect(() => {
@@ -36,19 +38,7 @@ export function NotificationBell() {
       .catch(() => {});
   }, [connection]);
 
-  useEffect(() => {
-    if (!open) return;
-    const away = (e: MouseEvent) => {
-      if (box.current && !box.current.contains(e.target as Node)) setOpen(false);
-    };
-    const esc = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(false);
-    document.addEventListener('mousedown', away);
-    document.addEventListener('keydown', esc);
-    return () => {
-      document.removeEventListener('mousedown', away);
-      document.removeEventListener('keydown', esc);
-    };
-  }, [open]);
+  useDismiss(box, open, close);
 
   const markRead = async (ids: string[] | null) => {
     try {

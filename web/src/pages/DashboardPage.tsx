@@ -89,6 +89,7 @@ export default function DashboardPage() {
             <LineChart stats={s} />
             <SeverityChart stats={s} />
           </div>
+          <TypeTable stats={s} unit={unit} />
           <section className="dash-panel">
             <h2>{t('dash.slowest')}</h2>
             {s.slowest_open.length === 0 ? (
@@ -136,6 +137,44 @@ function Timing({ label, spread, testId, unit }: { label: string; spread: Spread
         {t('dash.p90')} {formatDuration(spread.p90_secs, unit, t('dash.none'))} · {t('dash.n', { n: spread.n })}
       </span>
     </div>
+  );
+}
+
+/** MTTA and MTTR per incident type, as a table: the figures a shift lead compares. */
+function TypeTable({ stats, unit }: { stats: Stats; unit: (u: 'd' | 'h' | 'min' | 's', n: number) => string }) {
+  const t = useT();
+  const cell = (sp: Spread) => (
+    <>
+      {formatDuration(sp.median_secs, unit, t('dash.none'))}
+      {sp.p90_secs !== null && <small className="muted"> · {t('dash.p90')} {formatDuration(sp.p90_secs, unit, t('dash.none'))}</small>}
+    </>
+  );
+  return (
+    <section className="dash-panel">
+      <h2 id="dash-by-type">{t('dash.byType')}</h2>
+      <div className="table-scroll">
+        <table className="dash-table" aria-labelledby="dash-by-type" data-testid="dash-by-type">
+          <thead>
+            <tr>
+              <th scope="col">{t('rooms.type')}</th>
+              <th scope="col" className="num">{t('dash.rooms')}</th>
+              <th scope="col">{t('dash.mtta')} <small className="muted">{t('dash.median')}</small></th>
+              <th scope="col">{t('dash.mttr')} <small className="muted">{t('dash.median')}</small></th>
+            </tr>
+          </thead>
+          <tbody>
+            {stats.by_incident_type.map((r) => (
+              <tr key={r.incident_type} data-testid={`dash-type-${r.incident_type}`}>
+                <th scope="row">{t(`type.${r.incident_type}`)}</th>
+                <td className="num">{r.count}</td>
+                <td>{cell(r.mtta)}</td>
+                <td>{cell(r.mttr)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }
 
