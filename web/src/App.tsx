@@ -8,8 +8,9 @@ import { startConnection, stopConnection } from './connection';
 import { useLang, useT } from './i18n';
 import { EscalationPage } from './pages/EscalationPage';
 import { LoginPage } from './pages/LoginPage';
-import { RoomListPage } from './pages/RoomListPage';
 import { RoomPage } from './pages/RoomPage';
+import { RoomsLayout } from './pages/RoomsLayout';
+import { TemplatesPage } from './pages/TemplatesPage';
 import { useSession } from './stores/session';
 
 // The dashboard brings the chart library: loaded when first opened.
@@ -64,6 +65,9 @@ function Shell({ children }: { children: React.ReactNode }) {
           {user?.is_admin && (
             <NavLink to="/admin/escalation" className="btn ghost topbar-link" data-testid="nav-escalation">{t('nav.escalation')}</NavLink>
           )}
+          {user?.is_admin && (
+            <NavLink to="/admin/templates" className="btn ghost topbar-link" data-testid="nav-templates">{t('nav.templates')}</NavLink>
+          )}
           <NotificationBell />
           <button className="btn ghost" onClick={() => setLang(lang === 'en' ? 'zh-Hant' : 'en')} lang={lang === 'en' ? 'zh-Hant' : 'en'}>
             {t('language')}
@@ -90,9 +94,12 @@ function Authed() {
   return (
     <Shell>
       <Routes>
-        <Route path="/" element={<RoomListPage />} />
-        <Route path="/rooms/:roomId" element={<RoomPage />} />
+        <Route element={<RoomsLayout />}>
+          <Route path="/" element={null} />
+          <Route path="/rooms/:roomId" element={<RoomPage />} />
+        </Route>
         <Route path="/admin/escalation" element={<EscalationPage />} />
+        <Route path="/admin/templates" element={<TemplatesPage />} />
         <Route path="/dashboard" element={<Suspense fallback={<p className="page muted">{'…'}</p>}><DashboardPage /></Suspense>} />
         <Route path="/login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />
