@@ -10,11 +10,12 @@ import { EscalationPage } from './pages/EscalationPage';
 import { LoginPage } from './pages/LoginPage';
 import { RoomPage } from './pages/RoomPage';
 import { RoomsLayout } from './pages/RoomsLayout';
-import { TemplatesPage } from './pages/TemplatesPage';
 import { useSession } from './stores/session';
 
 // The dashboard brings the chart library: loaded when first opened.
 const DashboardPage = lazy(() => import('./pages/DashboardPage'));
+// The templates admin page is for system administrators only.
+const TemplatesPage = lazy(() => import('./pages/TemplatesPage').then((m) => ({ default: m.TemplatesPage })));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -99,7 +100,7 @@ function Authed() {
           <Route path="/rooms/:roomId" element={<RoomPage />} />
         </Route>
         <Route path="/admin/escalation" element={<EscalationPage />} />
-        <Route path="/admin/templates" element={<TemplatesPage />} />
+        <Route path="/admin/templates" element={<Suspense fallback={<p className="page muted">{'…'}</p>}><TemplatesPage /></Suspense>} />
         <Route path="/dashboard" element={<Suspense fallback={<p className="page muted">{'…'}</p>}><DashboardPage /></Suspense>} />
         <Route path="/login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />
