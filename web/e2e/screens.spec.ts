@@ -115,6 +115,14 @@ test('room templates: an admin creates, edits and deletes one, refusals show by 
   await expect(page.getByTestId('template').filter({ hasText: edited })).toHaveCount(0);
   expect(await stored(edited)).toBeUndefined();
   await admin.call('DELETE', `/api/templates/${(await stored(other) as unknown as { id: string }).id}`);
+
+  // On a phone: the list and the form fit the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByTestId('tpl-new').click();
+  await expect(form).toBeVisible();
+  expect(await sideways(page)).toBeLessThanOrEqual(0);
+  await form.getByRole('button', { name: '取消' }).click();
+  expect(await sideways(page)).toBeLessThanOrEqual(0);
 });
 
 test('permanent deletion: the exact title enables it; someone viewing the room is told and sent to the list; the room is gone', async ({ page, browser, request }) => {

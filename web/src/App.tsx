@@ -64,10 +64,14 @@ function Shell({ children }: { children: React.ReactNode }) {
             <span aria-hidden>📊</span><span className="nav-label">{t('dash.nav')}</span>
           </NavLink>
           {user?.is_admin && (
-            <NavLink to="/admin/escalation" className="btn ghost topbar-link" data-testid="nav-escalation">{t('nav.escalation')}</NavLink>
+            <NavLink to="/admin/escalation" className="btn ghost topbar-link nav-link" data-testid="nav-escalation" aria-label={t('nav.escalation')} title={t('nav.escalation')}>
+              <span aria-hidden>⏫</span><span className="nav-label">{t('nav.escalation')}</span>
+            </NavLink>
           )}
           {user?.is_admin && (
-            <NavLink to="/admin/templates" className="btn ghost topbar-link" data-testid="nav-templates">{t('nav.templates')}</NavLink>
+            <NavLink to="/admin/templates" className="btn ghost topbar-link nav-link" data-testid="nav-templates" aria-label={t('nav.templates')} title={t('nav.templates')}>
+              <span aria-hidden>📋</span><span className="nav-label">{t('nav.templates')}</span>
+            </NavLink>
           )}
           <NotificationBell />
           <button className="btn ghost" onClick={() => setLang(lang === 'en' ? 'zh-Hant' : 'en')} lang={lang === 'en' ? 'zh-Hant' : 'en'}>
