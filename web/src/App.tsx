@@ -10,12 +10,14 @@ import { EscalationPage } from './pages/EscalationPage';
 import { RoutingPage } from './pages/RoutingPage';
 import { AdminMenu } from './components/AdminMenu';
 import { LoginPage } from './pages/LoginPage';
-import { RoomListPage } from './pages/RoomListPage';
 import { RoomPage } from './pages/RoomPage';
+import { RoomsLayout } from './pages/RoomsLayout';
 import { useSession } from './stores/session';
 
 // The dashboard brings the chart library: loaded when first opened.
 const DashboardPage = lazy(() => import('./pages/DashboardPage'));
+// The templates admin page is for system administrators only.
+const TemplatesPage = lazy(() => import('./pages/TemplatesPage').then((m) => ({ default: m.TemplatesPage })));
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -92,10 +94,13 @@ function Authed() {
   return (
     <Shell>
       <Routes>
-        <Route path="/" element={<RoomListPage />} />
-        <Route path="/rooms/:roomId" element={<RoomPage />} />
+        <Route element={<RoomsLayout />}>
+          <Route path="/" element={null} />
+          <Route path="/rooms/:roomId" element={<RoomPage />} />
+        </Route>
         <Route path="/admin/routing" element={<RoutingPage />} />
         <Route path="/admin/escalation" element={<EscalationPage />} />
+        <Route path="/admin/templates" element={<Suspense fallback={<p className="page muted">{'…'}</p>}><TemplatesPage /></Suspense>} />
         <Route path="/dashboard" element={<Suspense fallback={<p className="page muted">{'…'}</p>}><DashboardPage /></Suspense>} />
         <Route path="/login" element={<Navigate to="/" replace />} />
         <Route path="*" element={<NotFound />} />

@@ -8,6 +8,7 @@ import { AuthLostError, ProtocolClient, type SocketLike } from './protocol/clien
 import { translate, useLang } from './i18n';
 import { ring } from './ring';
 import { useLive } from './stores/live';
+import { useRoomGone } from './stores/roomGone';
 import { notificationText, useNotifications } from './stores/notifications';
 import { progressList, progressReport, upsertReport, type ReportProgress } from './stores/reports';
 import { useSession } from './stores/session';
@@ -58,6 +59,7 @@ export function startConnection(userId: string, queryClient: QueryClient): Proto
         void queryClient.invalidateQueries({ queryKey: ['files', e.room_id] });
       }
       if (e.kind === 'room.deleted' || listKinds.has(e.kind)) void queryClient.invalidateQueries({ queryKey: ['rooms'] });
+      if (e.kind === 'room.deleted') roomDeleted(queryClient, e.room_id, e.actor === userId ? null : e.actor);
       if (e.kind === 'report.created' && e.data?.report) {
         const r = e.data.report as Report;
         queryClient.setQueryData<ReportList>(['reports', e.room_id], (old) => (old ? upsertReport(old, r) : old));
@@ -81,7 +83,8 @@ export function startConnection(userId: string, queryClient: QueryClient): Proto
       useLive.getState().setOnline(room, online);
       useLive.getState().setSubscribed(room, true);
     },
-    onUnsubscribed: (room) => {
+    onUnsubscribed: (room, reason) => {
+      if (reason === 'deleted') roomDeleted(queryClient, room, '');
       useLive.getState().setSubscribed(room, false);
       void queryClient.invalidateQueries({ queryKey: ['room', room] });
       void queryClient.invalidateQueries({ queryKey: ['rooms'] });
@@ -109,6 +112,18 @@ export function startConnection(userId: string, queryClient: QueryClient): Proto
   client = c;
   c.start();
   return c;
+}
+
+/**
+ * A room deleted permanently (its `room.deleted` event, or an `unsubscribed` frame
+ * with reason `deleted`): recorded with its title while the cache still has it, so
+ * that the room's page can leave for the list and say what happened. `by` is who
+ * deleted it: null for this user, "" when the frame does not say.
+ */
+function roomDeleted(queryClient: QueryClient, roomId: string, by: string | null) {
+  const title = queryClient.getQueryData<Room>(['room', roomId])?.title ?? null;
+  useRoomGone.getState().deleted({ roomId, title, by });
+  void queryClient.invalidateQueries({ queryKey: ['rooms'] });
 }
 
 /** A report's stage, from a `report_progress` frame, into the cached list and detail. */

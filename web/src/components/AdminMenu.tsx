@@ -16,6 +16,7 @@ export function AdminMenu() {
   const links = [
     { to: '/admin/routing', label: t('nav.routing'), testId: 'nav-routing' },
     { to: '/admin/escalation', label: t('nav.escalation'), testId: 'nav-escalation' },
+    { to: '/admin/templates', label: t('nav.templates'), testId: 'nav-templates' },
   ];
   return (
     <div className="menu" ref={box}>

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { api, ApiError } from '../api/http';
 import { INCIDENT_TYPES, SEVERITIES, type IncidentType, type Role, type Room, type Severity } from '../api/types';
 import { formatTime, useLang, useT } from '../i18n';
+import { DangerZone } from './DeleteRoomDialog';
 import { useMembers } from './MembersPanel';
 
 export function SettingsPanel({ room, role, isAdmin, onReport }: { room: Room; role: Role | null; isAdmin: boolean; onReport?: () => void }) {
@@ -146,6 +147,7 @@ export function SettingsPanel({ room, role, isAdmin, onReport }: { room: Room; r
           </form>
         </>
       )}
+      {isAdmin && <DangerZone room={room} />}
     </section>
   );
 }

@@ -7,10 +7,15 @@ import { SeverityBadge, StatusBadge, TypeLabel, RoleBadge } from '../components/
 import { CreateRoomDialog } from '../components/CreateRoomDialog';
 import { formatTime, useLang, useT } from '../i18n';
 import { alarming } from '../stores/milestones';
+import { roomPath } from '../stores/split';
 
 const PAGE_SIZE = 20;
 
-export function RoomListPage() {
+/**
+ * The room list: a page of its own, or (`compact`) the column beside the open room
+ * in the desktop split view, where `activeId` is the room shown.
+ */
+export function RoomListPage({ compact = false, activeId = null }: { compact?: boolean; activeId?: string | null } = {}) {
   const t = useT();
   const lang = useLang((s) => s.lang);
   const [params, setParams] = useSearchParams();
@@ -62,15 +67,15 @@ export function RoomListPage() {
       clearTimeout(pendingSearch.current);
       qc.setQueryData(['room', room.id], room);
       void qc.invalidateQueries({ queryKey: ['rooms'] });
-      nav(`/rooms/${room.id}`);
+      nav(roomPath(room.id, params));
     },
   });
   const pages = rooms.data ? Math.max(1, Math.ceil(rooms.data.total / rooms.data.page_size)) : 1;
 
   return (
-    <div className="page rooms-page">
+    <div className={`page rooms-page${compact ? ' compact' : ''}`}>
       <div className="page-head">
-        <h1>{t('rooms.title')}</h1>
+        {compact ? <h2>{t('rooms.title')}</h2> : <h1>{t('rooms.title')}</h1>}
         <button className="btn primary" onClick={() => setCreating(true)} data-testid="new-room">＋ {t('rooms.new')}</button>
       </div>
       <div className="filters" role="search">
@@ -97,11 +102,15 @@ export function RoomListPage() {
       {!rooms.data && rooms.isLoading && <p className="muted">{t('rooms.loading')}</p>}
       {rooms.data && rooms.data.rooms.length === 0 && <div className="empty-state"><p>{t('rooms.empty')}</p></div>}
       <ul className="room-list" data-testid="room-list">
-        {rooms.data?.rooms.map((r) => (
+        {compact && rooms.data?.rooms.map((r) => (
+          <CompactRoomCard key={r.id} room={r} to={roomPath(r.id, params)} active={r.id === activeId}
+            joining={join.isPending} onJoin={() => join.mutate(r.id)} />
+        ))}
+        {!compact && rooms.data?.rooms.map((r) => (
           <li key={r.id} className={`room-card sev-edge-${r.severity} ${alarming(r) ? 'alarm' : ''}`} data-testid="room-card" data-alarm={alarming(r)}>
             <div className="room-card-main">
               <div className="room-card-title">
-                {r.is_member ? <Link to={`/rooms/${r.id}`}>{r.title}</Link> : <span>{r.title}</span>}
+                {r.is_member ? <Link to={roomPath(r.id, params)}>{r.title}</Link> : <span>{r.title}</span>}
                 {r.unread > 0 && <span className="unread" aria-label={t('rooms.unread', { n: r.unread })}>{r.unread}</span>}
               </div>
               <div className="room-card-meta">
@@ -119,7 +128,7 @@ export function RoomListPage() {
             </div>
             <div className="room-card-actions">
               {r.is_member ? (
-                <Link className="btn" to={`/rooms/${r.id}`}>{t('rooms.open')}</Link>
+                <Link className="btn" to={roomPath(r.id, params)}>{t('rooms.open')}</Link>
               ) : (
                 <button className="btn" disabled={join.isPending} onClick={() => join.mutate(r.id)}>{t('rooms.join')}</button>
               )}
@@ -136,5 +145,31 @@ export function RoomListPage() {
       )}
       <CreateRoomDialog open={creating} onClose={() => setCreating(false)} />
     </div>
+  );
+}
+
+/** A room in the split view's list: title, severity and status; the open one is marked. */
+function CompactRoomCard({ room: r, to, active, joining, onJoin }: {
+  room: Room; to: string; active: boolean; joining: boolean; onJoin: () => void;
+}) {
+  const t = useT();
+  return (
+    <li className={`room-card compact sev-edge-${r.severity} ${alarming(r) ? 'alarm' : ''} ${active ? 'active' : ''}`}
+      data-testid="split-room" data-alarm={alarming(r)} data-active={active}>
+      <div className="room-card-main">
+        <div className="room-card-title">
+          {r.is_member
+            ? <Link to={to} aria-current={active ? 'page' : undefined}>{r.title}</Link>
+            : <span>{r.title}</span>}
+          {r.unread > 0 && <span className="unread" aria-label={t('rooms.unread', { n: r.unread })}>{r.unread}</span>}
+        </div>
+        <div className="room-card-meta">
+          <span className={`badge status-${r.status}`}>{t(`status.${r.status}`)}</span>
+          <span className={`badge sev-${r.severity}`}>{t(`sev.${r.severity}`)}</span>
+          {[r.line, r.equipment].filter(Boolean).map((x) => <span key={x} className="chip">{x}</span>)}
+        </div>
+      </div>
+      {!r.is_member && <button className="btn small" disabled={joining} onClick={onJoin}>{t('rooms.join')}</button>}
+    </li>
   );
 }

@@ -5,6 +5,7 @@ import { api, ApiError, upload } from '../api/http';
 import type { Message, Room } from '../api/types';
 import { SeverityBadge, StatusBadge, TypeLabel, RoleBadge } from '../components/Badges';
 import { Composer, TypingIndicator } from '../components/Composer';
+import { DangerZone } from '../components/DeleteRoomDialog';
 import { FilesPanel } from '../components/FilesPanel';
 import { MembersPanel } from '../components/MembersPanel';
 import { MessageList } from '../components/MessageList';
@@ -178,6 +179,7 @@ export function RoomPage() {
             <p className="muted">{t('room.joinToRead')}</p>
             {!archived && <button className="btn primary" onClick={() => join.mutate()} disabled={join.isPending}>{t('rooms.join')}</button>}
             {join.error && <div className="notice error">{(join.error as ApiError).message}</div>}
+            {isAdmin && <DangerZone room={r} />}
           </div>
         ) : (
           <>
