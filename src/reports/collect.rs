@@ -91,7 +91,7 @@ pub async fn record(
     let pins = client
         .query(
             "SELECT m.seq, m.created_at, m.sender_name, m.content, p.pinned_by, p.pinned_at,
-                    m.message_type, f.name
+                    m.message_type, f.original_name
              FROM message_pins p JOIN messages m ON m.id = p.message_id
              LEFT JOIN files f ON f.message_id = m.id AND f.deleted_at IS NULL
              WHERE p.room_id = $1 AND m.deleted_at IS NULL ORDER BY p.seq LIMIT $2",
