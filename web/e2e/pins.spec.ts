@@ -49,6 +49,20 @@ test('A pins a message and B sees it in the pinned panel live; clicking it finds
   await expect(panel.getByTestId('pin-item')).toHaveCount(2);
   await expect(panel.getByTestId('pin-item').nth(1)).toContainText('Zone 1 reading');
 
+  // On a phone, in English: the tabs and the panel fit the width.
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true })).newPage();
+  await phone.goto('/login');
+  await phone.getByRole('button', { name: 'English' }).click();
+  await phone.locator('input[name=username]').fill(USERS.chen.id);
+  await phone.locator('input[name=password]').fill(USERS.chen.pw);
+  await phone.locator('button[type=submit]').click();
+  await openRoom(phone, room.id);
+  await phone.getByTestId('tab-pins').click();
+  await expect(phone.getByTestId('pins-panel')).toContainText('Pinned by 林志明');
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await phone.context().close();
+
   // B unpins from the panel; A's marker goes away.
   await panel.getByTestId('pin-item').nth(1).getByRole('button', { name: '取消釘選' }).click();
   await expect(panel.getByTestId('pin-item')).toHaveCount(1);
