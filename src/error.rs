@@ -58,6 +58,8 @@ error_codes! {
     InvalidTransition => (CONFLICT, "invalid_transition", BadRequest),
     OwnerMustTransfer => (CONFLICT, "owner_must_transfer", BadRequest),
     EditWindowPassed => (CONFLICT, "edit_window_passed", EditWindowPassed),
+    MessageDeleted => (CONFLICT, "message_deleted", MessageDeleted),
+    PinLimitReached => (CONFLICT, "pin_limit_reached", PinLimitReached),
     PayloadTooLarge => (PAYLOAD_TOO_LARGE, "payload_too_large", TooLarge),
     UnsupportedMediaType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", BadRequest),
     RateLimited => (TOO_MANY_REQUESTS, "rate_limited", RateLimited),

@@ -59,6 +59,8 @@ pub enum Action {
     Acknowledge,
     /// Declare the incident contained.
     Contain,
+    /// Pin a message to the room, or take its pin off.
+    Pin,
 }
 
 impl Action {
@@ -81,6 +83,7 @@ impl Action {
             Self::GenerateReport => "generate_report",
             Self::Acknowledge => "acknowledge",
             Self::Contain => "contain",
+            Self::Pin => "pin",
         }
     }
 }
@@ -94,9 +97,8 @@ pub fn allows(role: Option<Role>, action: Action) -> bool {
     };
     match action {
         Read | React | MarkRead => true,
-        Send | EditOwn | UpdateRoom | PromoteViewer | GenerateReport | Acknowledge | Contain => {
-            role >= Editor
-        }
+        Send | EditOwn | UpdateRoom | PromoteViewer | GenerateReport | Acknowledge | Contain
+        | Pin => role >= Editor,
         DeleteAnyMessage | Archive | RemoveMember | ChangeRole | TransferOwnership => role == Owner,
         AddMember(new) => match role {
             Owner => new != Owner,
@@ -170,6 +172,7 @@ mod tests {
             (GenerateReport, false, true, true, false),
             (Acknowledge, false, true, true, false),
             (Contain, false, true, true, false),
+            (Pin, false, true, true, false),
         ];
         for (action, viewer, editor, owner, none) in rows {
             assert_eq!(allows(Some(Viewer), action), viewer, "viewer {action:?}");

@@ -210,6 +210,7 @@ impl PgBatchWriter {
                 deleted: false,
                 reactions: Vec::new(),
                 file: None,
+                pinned: false,
             });
         }
 

@@ -94,6 +94,50 @@ pub async fn list(
         .collect())
 }
 
+/// The kinds that change a message and show as that message, not as a line of
+/// their own in the conversation.
+pub const MESSAGE_KINDS: [EventKind; 5] = [
+    EventKind::MessageCreated,
+    EventKind::MessageEdited,
+    EventKind::MessageDeleted,
+    EventKind::ReactionAdded,
+    EventKind::ReactionRemoved,
+];
+
+/// The events other than [`MESSAGE_KINDS`] with `after < seq < before`, oldest
+/// first: the newest `limit` of them when there are more.
+pub async fn system_between(
+    client: &impl GenericClient,
+    room_id: Uuid,
+    after: i64,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<Event>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT seq, kind, at, actor, data FROM room_events
+             WHERE room_id = $1 AND seq > $2 AND seq < $3 AND kind <> ALL($4)
+             ORDER BY seq DESC LIMIT $5",
+        )
+        .await?;
+    let skip: Vec<&str> = MESSAGE_KINDS.iter().map(|k| k.as_str()).collect();
+    let rows = client
+        .query(&stmt, &[&room_id, &after, &before, &skip, &limit])
+        .await?;
+    Ok(rows
+        .iter()
+        .rev()
+        .map(|r| Event {
+            room_id,
+            seq: r.get(0),
+            kind: r.get(1),
+            at: r.get(2),
+            actor: r.get(3),
+            data: r.get(4),
+        })
+        .collect())
+}
+
 /// An event read back for a replay, ready to send: its frame and what the socket
 /// needs to know of it.
 pub struct ReplayEvent {

@@ -39,6 +39,8 @@ pub struct MessageView {
     /// The attached file of a `file_ref` or `image_ref` message.
     #[schema(value_type = Option<crate::db::files::FileView>)]
     pub file: Option<Value>,
+    /// Pinned to the room (`message.pinned`).
+    pub pinned: bool,
 }
 
 const COLUMNS: &str = "id, room_id, seq, sender, sender_name, message_type, content, metadata, \
@@ -72,10 +74,11 @@ fn from_row(row: &Row) -> MessageView {
         deleted,
         reactions: Vec::new(),
         file: None,
+        pinned: false,
     }
 }
 
-/// Fills in reactions and files for a page of messages (two queries).
+/// Fills in reactions, files and pins for a page of messages (three queries).
 async fn with_reactions(
     client: &impl GenericClient,
     mut list: Vec<MessageView>,
@@ -111,6 +114,10 @@ async fn with_reactions(
     }
     for m in &mut list {
         m.reactions = by_message.remove(&m.id).unwrap_or_default();
+    }
+    let pinned = super::pins::pinned_of(client, &ids).await?;
+    for m in &mut list {
+        m.pinned = pinned.contains(&m.id);
     }
     Ok(list)
 }
@@ -155,6 +162,21 @@ pub async fn get(client: &impl GenericClient, room: Uuid, id: Uuid) -> Result<Op
         Some(row) => Ok(with_reactions(client, vec![from_row(&row)]).await?.pop()),
         None => Ok(None),
     }
+}
+
+/// The messages of the room with these ids (any order).
+pub async fn by_ids(
+    client: &impl GenericClient,
+    room: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<MessageView>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND id = ANY($2)");
+    let stmt = client.prepare_cached(&sql).await?;
+    let rows = client.query(&stmt, &[&room, &ids]).await?;
+    with_reactions(client, rows.iter().map(from_row).collect()).await
 }
 
 /// Locks the message row for an edit or delete.

@@ -13,6 +13,7 @@ pub mod members;
 pub mod messages;
 pub mod migrate;
 pub mod notifications;
+pub mod pins;
 pub mod reports;
 pub mod rooms;
 pub mod routing;

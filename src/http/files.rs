@@ -300,6 +300,7 @@ async fn record_upload(
                 deleted: false,
                 reactions: Vec::new(),
                 file: None,
+                pinned: false,
             };
             messages::insert(c.tx(), &message).await?;
             let file = files::insert(
@@ -562,6 +563,7 @@ async fn delete(
                     json!({"message_id": message_id, "deleted_by": user.id}),
                 )
                 .await?;
+                crate::rooms::pins::unpin_deleted(c, message_id).await?;
             }
             c.append(
                 EventKind::FileDeleted,

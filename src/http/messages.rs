@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::db::events;
 use crate::db::messages::{self, MessageView, PageAt};
 use crate::domain::text;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -50,7 +51,17 @@ struct MessagePage {
     /// In ascending seq.
     messages: Vec<MessageView>,
     has_more: bool,
+    /// The room's other events (status changes, milestones, members, files,
+    /// pins, reports, escalations…) in the span of history this page covers, in
+    /// ascending seq, for clients that show them as lines among the messages: from
+    /// just after the page's oldest message (from the start when `has_more` is
+    /// false) up to the page's end. At most [`SYSTEM_EVENTS_MAX`], the newest.
+    #[schema(value_type = Vec<crate::http::openapi::EventSchema>)]
+    events: Vec<events::Event>,
 }
+
+/// System events one page carries at most.
+const SYSTEM_EVENTS_MAX: i64 = 500;
 
 #[utoipa::path(get, path = "/api/rooms/{id}/messages", tag = "messages", params(("id" = Uuid, Path, description = "Room id"), HistoryQuery), responses(
     (status = 200, description = "One page of history (M12)", body = MessagePage),
@@ -84,9 +95,19 @@ async fn history(
     let client = state.db_conn().await?;
     let access = RoomAccess::readable(&client, *id, &user).await?;
     let (list, has_more) = messages::page(&client, access.room.id, at, limit).await?;
+    // The span of seqs the page covers: older history starts where it ends.
+    let (oldest, newest) = (list.first().map(|m| m.seq), list.last().map(|m| m.seq));
+    let (after, before) = match at {
+        PageAt::Before(b) => (oldest.filter(|_| has_more).unwrap_or(0), b),
+        PageAt::Latest => (oldest.filter(|_| has_more).unwrap_or(0), i64::MAX),
+        PageAt::After(a) => (a, newest.filter(|_| has_more).unwrap_or(i64::MAX)),
+    };
+    let system =
+        events::system_between(&client, access.room.id, after, before, SYSTEM_EVENTS_MAX).await?;
     Ok(HttpResponse::Ok().json(MessagePage {
         messages: list,
         has_more,
+        events: system,
     }))
 }
 

@@ -9,6 +9,7 @@ mod messages;
 mod milestones;
 mod notifications;
 pub(crate) mod openapi;
+mod pins;
 pub(crate) mod reports;
 mod rooms;
 pub(crate) mod routing;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(milestones::configure)
         .configure(templates::configure)
         .configure(messages::configure)
+        .configure(pins::configure)
         .configure(files::configure)
         .configure(reports::configure)
         .configure(escalation::configure)

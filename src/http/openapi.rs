@@ -20,8 +20,8 @@ use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{
-    auth, escalation, files, health, members, messages, milestones, notifications, reports, rooms,
-    routing, stats, templates, users, ws,
+    auth, escalation, files, health, members, messages, milestones, notifications, pins, reports,
+    rooms, routing, stats, templates, users, ws,
 };
 use crate::error::ErrorCode;
 
@@ -55,6 +55,9 @@ use crate::error::ErrorCode;
         templates::delete,
         messages::history,
         messages::post,
+        pins::list,
+        pins::pin,
+        pins::unpin,
         files::upload,
         files::list,
         files::metadata,

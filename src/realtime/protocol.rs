@@ -49,6 +49,15 @@ pub enum ClientFrame {
         emoji: String,
         add: bool,
     },
+    /// Pin a message to the room (editors, owners).
+    Pin {
+        room_id: Uuid,
+        message_id: Uuid,
+    },
+    Unpin {
+        room_id: Uuid,
+        message_id: Uuid,
+    },
     Typing {
         room_id: Uuid,
     },

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::model::{Participant, Record, RecordMessage, StatusChange, TimelineItem, TimelineWhat};
+use super::model::{
+    Participant, PinnedMessage, Record, RecordMessage, StatusChange, TimelineItem, TimelineWhat,
+};
 use crate::db::{GenericClient, files, rooms};
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
@@ -85,6 +87,18 @@ pub async fn record(
         .await?
         .get(0);
 
+    // Pinned messages, in pin order (a deleted message has lost its pin).
+    let pins = client
+        .query(
+            "SELECT m.seq, m.created_at, m.sender_name, m.content, p.pinned_by, p.pinned_at,
+                    m.message_type, f.original_name
+             FROM message_pins p JOIN messages m ON m.id = p.message_id
+             LEFT JOIN files f ON f.message_id = m.id AND f.deleted_at IS NULL
+             WHERE p.room_id = $1 AND m.deleted_at IS NULL ORDER BY p.seq LIMIT $2",
+            &[&room_id, &crate::db::pins::PINS_MAX],
+        )
+        .await?;
+
     // Everyone named anywhere, to show names instead of e-mails.
     let members = client
         .query(
@@ -95,6 +109,7 @@ pub async fn record(
     let mut ids: Vec<String> = vec![room.created_by.clone(), requested_by.to_string()];
     ids.extend(members.iter().map(|r| r.get::<_, String>(0)));
     ids.extend(firsts.iter().map(|(sender, _)| sender.clone()));
+    ids.extend(pins.iter().map(|r| r.get::<_, String>(4)));
     for e in &events {
         ids.push(e.get(1));
         if let Some(subject) = e.get::<_, Value>(3)["user_id"].as_str() {
@@ -233,6 +248,24 @@ pub async fn record(
         + u64::try_from(event_total - events.len() as i64).unwrap_or(0);
     timeline.truncate(kept);
 
+    let pinned = pins
+        .iter()
+        .map(|r| {
+            let mut message = message_from_row(r);
+            // A file's message without a caption is shown by its file's name.
+            if message.content.is_empty()
+                && let Some(file) = r.get::<_, Option<String>>(7)
+            {
+                message.content = file;
+            }
+            PinnedMessage {
+                message,
+                pinned_by_name: name(r.get(4)),
+                pinned_at: r.get(5),
+            }
+        })
+        .collect();
+
     let mut room_files = files::list(client, room_id).await?;
     room_files.reverse();
 
@@ -248,6 +281,7 @@ pub async fn record(
         status_changes,
         files: room_files,
         first_response_at,
+        pinned,
     }))
 }
 

@@ -348,6 +348,34 @@ pub fn content(record: &Record, written: &Written, style: Style, embedded: usize
             rows: std::mem::take(&mut timeline_rows),
         },
     );
+    // The key events: the messages the room pinned, in pin order.
+    if !record.pinned.is_empty() {
+        timeline.push(Block::Subheading {
+            text: s
+                .pick("關鍵事件（釘選訊息）", "Key events (pinned messages)")
+                .into(),
+        });
+        timeline.push(Block::Table {
+            header: vec![
+                s.pick("時間", "Time").into(),
+                s.pick("人員", "Who").into(),
+                s.pick("訊息", "Message").into(),
+                s.pick("釘選者", "Pinned by").into(),
+            ],
+            rows: record
+                .pinned
+                .iter()
+                .map(|p| {
+                    vec![
+                        s.time(p.message.at),
+                        p.message.sender_name.clone(),
+                        quote(&p.message.content),
+                        format!("{} · {}", p.pinned_by_name, s.time(p.pinned_at)),
+                    ]
+                })
+                .collect(),
+        });
+    }
 
     let participants = vec![Block::Table {
         header: vec![
@@ -727,6 +755,7 @@ mod tests {
             status_changes: Vec::new(),
             files: (0..images).map(image).collect(),
             first_response_at: Some(at(5, 7)),
+            pinned: Vec::new(),
         }
     }
 
@@ -853,6 +882,51 @@ mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[2][4], format!("{:064x}", 2));
         assert_eq!(rows[0][1], "2.4 MB");
+    }
+
+    #[test]
+    fn pinned_messages_are_the_timelines_key_events_in_both_languages() {
+        use crate::reports::model::PinnedMessage;
+        let mut r = record("Line 3", 0);
+        let plain = content(&r, &from_record(&r, EN), EN, 0);
+        assert!(
+            !section(&plain, SectionKey::Timeline)
+                .blocks
+                .iter()
+                .any(|b| matches!(b, Block::Subheading { .. })),
+            "no key events without pins"
+        );
+        for (n, text) in [(2, "heater at 310°C"), (1, "belt jammed at station 4")] {
+            r.pinned.push(PinnedMessage {
+                message: RecordMessage {
+                    seq: n,
+                    at: at(5, 10 * n as u32),
+                    sender_name: "Lin".into(),
+                    content: text.into(),
+                },
+                pinned_by_name: "Wang".into(),
+                pinned_at: at(6, n as u32),
+            });
+        }
+        for (style, heading, by) in [
+            (TAIPEI, "關鍵事件（釘選訊息）", "釘選者"),
+            (EN, "Key events (pinned messages)", "Pinned by"),
+        ] {
+            let c = content(&r, &from_record(&r, style), style, 0);
+            let blocks = &section(&c, SectionKey::Timeline).blocks;
+            let i = blocks
+                .iter()
+                .position(|b| matches!(b, Block::Subheading { text } if text == heading))
+                .expect(heading);
+            let Block::Table { header, rows } = &blocks[i + 1] else {
+                panic!("a table after the heading")
+            };
+            assert_eq!(header[3], by);
+            // In pin order, not in message order.
+            assert_eq!(rows[0][2], "heater at 310°C");
+            assert_eq!(rows[1][2], "belt jammed at station 4");
+            assert!(rows[0][3].starts_with("Wang · "), "{:?}", rows[0]);
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The record as plain text for a model (issue 18), within a token budget whatever
-//! the room's size: the room's facts first, then its status changes, then as many
+//! the room's size: the room's facts first, then the key events (the messages the
+//! room pinned, issue 20), then its status changes, then as many
 //! messages as fit, the newest kept, shown oldest first and with a line saying how
 //! many were left out.
 //!
@@ -8,7 +9,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::model::{Language, Record, RecordMessage, StatusChange};
+use super::model::{Language, PinnedMessage, Record, RecordMessage, StatusChange};
 
 /// The budget the report pipeline uses: a digest and the instructions fit in an
 /// 8k context with room for the answer.
@@ -91,6 +92,10 @@ pub fn digest(record: &Record, language: Language, budget: usize) -> String {
     // keeps the whole within it.
     let mut out = truncate(&facts(record, language, budget), budget);
     let mut left = budget.saturating_sub(estimate_tokens(&out));
+
+    let pinned = pinned_section(&record.pinned, language, left.min(budget / 4));
+    left = left.saturating_sub(estimate_tokens(&pinned));
+    out.push_str(&pinned);
 
     let status = status_section(&record.status_changes, language, left.min(budget / 5));
     left = left.saturating_sub(estimate_tokens(&status));
@@ -207,6 +212,51 @@ fn status_section(changes: &[StatusChange], language: Language, budget: usize) -
     text
 }
 
+/// The pinned messages in pin order, as many as fit from the first pin on.
+fn pinned_section(pins: &[PinnedMessage], language: Language, budget: usize) -> String {
+    if pins.is_empty() {
+        return String::new();
+    }
+    let header = language
+        .pick(
+            "\n關鍵事件（成員釘選的訊息，依釘選順序）：\n",
+            "\nKey events (messages the members pinned, in pin order):\n",
+        )
+        .to_string();
+    let omitted_line = |n: usize| match language {
+        Language::ZhTw => format!("（另有 {n} 則釘選訊息未列出）\n"),
+        Language::En => format!("({n} more pinned messages left out)\n"),
+    };
+    let reserve = estimate_tokens(&header) + estimate_tokens(&omitted_line(pins.len()));
+    let Some(mut room) = budget.checked_sub(reserve) else {
+        return String::new();
+    };
+    let per_message = MESSAGE_MAX_TOKENS.min(budget / 4);
+    let mut text = header;
+    let mut shown = 0;
+    for p in pins {
+        let m = &p.message;
+        let line = format!(
+            "#{} {} {}: {}\n",
+            m.seq,
+            utc(m.at),
+            one_line(&m.sender_name),
+            truncate(&one_line(&m.content), per_message)
+        );
+        let tokens = estimate_tokens(&line);
+        if tokens > room {
+            break;
+        }
+        room -= tokens;
+        text.push_str(&line);
+        shown += 1;
+    }
+    if shown < pins.len() {
+        text.push_str(&omitted_line(pins.len() - shown));
+    }
+    text
+}
+
 fn messages_section(record: &Record, language: Language, budget: usize) -> String {
     let total = usize::try_from(record.message_count)
         .unwrap_or(0)
@@ -301,6 +351,7 @@ mod tests {
             }],
             files: Vec::new(),
             first_response_at: Some(at(1)),
+            pinned: Vec::new(),
         }
     }
 

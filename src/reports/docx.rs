@@ -54,6 +54,7 @@ const IMAGE_MAX_HEIGHT: u64 = 12 * 360_000;
 const BODY_SIZE: usize = 22;
 const TITLE_SIZE: usize = 36;
 const HEADING_SIZE: usize = 28;
+const SUBHEADING_SIZE: usize = 24;
 const SUBTITLE_SIZE: usize = 20;
 const SMALL_SIZE: usize = 18;
 
@@ -136,6 +137,12 @@ pub fn write_docx(
                     docx.add_paragraph(Paragraph::new().add_run(text_run(text)))
                 }
                 Block::Note { text } => docx.add_paragraph(note(text)),
+                Block::Subheading { text } => docx.add_paragraph(
+                    Paragraph::new()
+                        .style("Heading2")
+                        .keep_next(true)
+                        .add_run(text_run(text)),
+                ),
                 Block::Table { header, rows } => match table(header, rows) {
                     // Two tables in a row would merge into one: a thin
                     // paragraph after each keeps them apart.
@@ -217,6 +224,14 @@ fn with_styles(docx: Docx) -> Docx {
             .color(HEADING_COLOR)
             .outline_lvl(0)
             .line_spacing(LineSpacing::new().before(360).after(120)),
+    )
+    .add_style(
+        paragraph("Heading2", "heading 2")
+            .size(SUBHEADING_SIZE)
+            .bold()
+            .color(HEADING_COLOR)
+            .outline_lvl(1)
+            .line_spacing(LineSpacing::new().before(240).after(80)),
     )
     .add_style(
         paragraph("Caption", "caption")
@@ -523,22 +538,27 @@ mod tests {
                 ),
                 section(
                     SectionKey::Timeline,
-                    vec![Block::Table {
-                        header: vec![t("時間", "Time"), t("人員", "Who"), t("事件", "What")],
-                        rows: vec![
-                            vec![
-                                "2025-03-04 08:15".into(),
-                                t("王小明", "Wang"),
-                                t("建立事件", "Opened the incident"),
+                    vec![
+                        Block::Subheading {
+                            text: t("關鍵事件（釘選訊息）", "Key events (pinned messages)"),
+                        },
+                        Block::Table {
+                            header: vec![t("時間", "Time"), t("人員", "Who"), t("事件", "What")],
+                            rows: vec![
+                                vec![
+                                    "2025-03-04 08:15".into(),
+                                    t("王小明", "Wang"),
+                                    t("建立事件", "Opened the incident"),
+                                ],
+                                vec!["2025-03-04 08:20".into(), t("李小華", "Li")],
+                                vec![
+                                    "2025-03-04 08:31".into(),
+                                    "\u{1b}[31mPLC\u{0}\u{ffff}".into(),
+                                    t("更換馬達", "Replaced the motor"),
+                                ],
                             ],
-                            vec!["2025-03-04 08:20".into(), t("李小華", "Li")],
-                            vec![
-                                "2025-03-04 08:31".into(),
-                                "\u{1b}[31mPLC\u{0}\u{ffff}".into(),
-                                t("更換馬達", "Replaced the motor"),
-                            ],
-                        ],
-                    }],
+                        },
+                    ],
                 ),
                 section(
                     SectionKey::Evidence,
@@ -614,7 +634,9 @@ mod tests {
                 expected.push(section.heading.clone());
                 for block in &section.blocks {
                     match block {
-                        Block::Paragraph { text } | Block::Note { text } => {
+                        Block::Paragraph { text }
+                        | Block::Note { text }
+                        | Block::Subheading { text } => {
                             expected.extend(text.lines().map(str::to_string));
                         }
                         Block::Table { header, rows } => {
@@ -650,6 +672,12 @@ mod tests {
             assert!(styles.contains(r#"w:styleId="Heading1""#));
             assert!(styles.contains(r#"<w:name w:val="heading 1" />"#));
             assert!(styles.contains(r#"<w:outlineLvl w:val="0" />"#));
+            // A sub-heading (the timeline's key events) is a level-2 Word heading.
+            assert_eq!(
+                document.matches(r#"<w:pStyle w:val="Heading2" />"#).count(),
+                1
+            );
+            assert!(styles.contains(r#"<w:name w:val="heading 2" />"#));
             assert!(styles.contains(r#"w:eastAsia="Microsoft JhengHei""#));
             assert!(styles.contains(r#"w:ascii="Arial""#));
             // A4 with 2 cm margins; page numbers in the footer.

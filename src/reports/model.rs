@@ -119,6 +119,10 @@ pub enum Block {
     Paragraph {
         text: String,
     },
+    /// A heading within a section (e.g. the timeline's key events).
+    Subheading {
+        text: String,
+    },
     /// A remark about how the section was made (e.g. the model timed out and the
     /// text comes from the record); shown set apart, in italics.
     Note {
@@ -170,6 +174,9 @@ pub struct Record {
     pub files: Vec<FileView>,
     /// The first message by someone other than the room's creator.
     pub first_response_at: Option<DateTime<Utc>>,
+    /// The pinned messages (not deleted), in pin order: the key events the
+    /// people in the room chose. At most `db::pins::PINS_MAX`.
+    pub pinned: Vec<PinnedMessage>,
 }
 
 impl Record {
@@ -231,6 +238,14 @@ pub struct RecordMessage {
     pub at: DateTime<Utc>,
     pub sender_name: String,
     pub content: String,
+}
+
+/// A pinned message: the message, and who pinned it when.
+#[derive(Debug, Clone)]
+pub struct PinnedMessage {
+    pub message: RecordMessage,
+    pub pinned_by_name: String,
+    pub pinned_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]

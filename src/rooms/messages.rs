@@ -137,6 +137,7 @@ impl Rooms {
                     json!({"message_id": message, "deleted_by": user.id}),
                 )
                 .await?;
+            super::pins::unpin_deleted(c, message).await?;
             // A file message takes its file with it.
             if let Some(file) = files::of_messages(c.tx(), &[message]).await?.pop() {
                 files::soft_delete(c.tx(), file.id, &user.id).await?;

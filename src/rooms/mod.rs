@@ -11,6 +11,7 @@
 mod access;
 mod change;
 pub mod messages;
+pub mod pins;
 mod reading;
 
 use std::time::Duration;

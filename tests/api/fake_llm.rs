@@ -61,6 +61,7 @@ fn record() -> Record {
         status_changes: Vec::new(),
         files: Vec::new(),
         first_response_at: None,
+        pinned: Vec::new(),
     }
 }
 

@@ -22,6 +22,7 @@ mod nodes;
 mod notifications;
 mod operations;
 mod permissions;
+mod pins;
 mod realtime;
 mod reports;
 mod rooms;

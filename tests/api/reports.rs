@@ -495,6 +495,62 @@ async fn viewers_and_outsiders_may_not_start_reports_and_bad_requests_are_refuse
     assert_eq!(status, 404);
 }
 
+/// Issue 20: the messages the room pinned are the timeline's key events, in pin
+/// order; a pinned message deleted since is not among them.
+#[tokio::test]
+async fn pinned_messages_are_the_reports_key_events_in_pin_order() {
+    let app = TestApp::spawn().await;
+    let c = cast(&app).await;
+    let mut ws = WsClient::connect(&app, &c.editor.token).await;
+    ws.subscribe(&c.room, None).await;
+    let mut ids = Vec::new();
+    for (cid, text) in [
+        ("k1", "Zone 4 heater reads 245°C"),
+        ("k2", "Isolated LOT-2411-A7"),
+        ("k3", "Wrong reading, ignore"),
+    ] {
+        let ack = ws.send_text(&c.room, cid, text).await;
+        ids.push(ack["message_id"].as_str().unwrap().to_string());
+    }
+    // Pinned in the order 2, 1, 3; the third is then deleted.
+    for i in [1, 0, 2] {
+        ws.request_ok(
+            json!({"type": "pin", "room_id": c.room, "message_id": ids[i]}),
+            "ack",
+        )
+        .await;
+    }
+    ws.request_ok(
+        json!({"type": "delete", "room_id": c.room, "message_id": ids[2]}),
+        "ack",
+    )
+    .await;
+
+    for (language, heading) in [
+        ("en", "Key events (pinned messages)"),
+        ("zh-TW", "關鍵事件（釘選訊息）"),
+    ] {
+        let (detail, mut docx) = report(&app, &c.editor, &c.room, language, false).await;
+        let timeline = &detail["content"]["sections"][1];
+        assert_eq!(timeline["key"], "timeline");
+        let blocks = timeline["blocks"].as_array().unwrap();
+        let at = blocks
+            .iter()
+            .position(|b| b["type"] == "subheading" && b["text"] == heading)
+            .unwrap_or_else(|| panic!("no key events in {timeline}"));
+        let rows: Vec<&str> = blocks[at + 1]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[2].as_str().unwrap())
+            .collect();
+        assert_eq!(rows, ["Isolated LOT-2411-A7", "Zone 4 heater reads 245°C"]);
+        let text = docx.text();
+        assert!(text.contains(heading), "{text}");
+        assert!(!text.contains("Wrong reading"), "{text}");
+    }
+}
+
 #[tokio::test]
 async fn a_report_of_an_archived_room_works() {
     let app = TestApp::spawn().await;

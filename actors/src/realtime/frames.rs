@@ -208,6 +208,10 @@ pub enum WsCode {
     RateLimited,
     TooLarge,
     EditWindowPassed,
+    /// The message is deleted: it cannot be pinned.
+    MessageDeleted,
+    /// The room has as many pins as it may have.
+    PinLimitReached,
     Unavailable,
     Internal,
 }
@@ -222,6 +226,8 @@ impl WsCode {
         WsCode::RateLimited,
         WsCode::TooLarge,
         WsCode::EditWindowPassed,
+        WsCode::MessageDeleted,
+        WsCode::PinLimitReached,
         WsCode::Unavailable,
         WsCode::Internal,
     ];
@@ -236,6 +242,8 @@ impl WsCode {
             WsCode::RateLimited => "rate_limited",
             WsCode::TooLarge => "too_large",
             WsCode::EditWindowPassed => "edit_window_passed",
+            WsCode::MessageDeleted => "message_deleted",
+            WsCode::PinLimitReached => "pin_limit_reached",
             WsCode::Unavailable => "unavailable",
             WsCode::Internal => "internal",
         }

@@ -35,6 +35,10 @@ event_kinds! {
     MessageDeleted => "message.deleted",
     ReactionAdded => "reaction.added",
     ReactionRemoved => "reaction.removed",
+    /// A message was pinned to the room (editors, owners).
+    MessagePinned => "message.pinned",
+    /// A pin was taken off, or its message was deleted.
+    MessageUnpinned => "message.unpinned",
     FileAdded => "file.added",
     FileDeleted => "file.deleted",
     MemberAdded => "member.added",
@@ -93,7 +97,7 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
             assert_eq!(serde_json::from_str::<EventKind>(&json).unwrap(), kind);
         }
-        assert_eq!(EventKind::ALL.len(), 18);
+        assert_eq!(EventKind::ALL.len(), 20);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! cannot.
 
 use andon_actors::realtime::{
-    CloseCode, Notification, NotificationKind, ServerFrame, UnsubscribeReason, WsCode,
+    CloseCode, EventKind, Notification, NotificationKind, ServerFrame, UnsubscribeReason, WsCode,
 };
 use ts_rs::{Config, TS};
 
@@ -49,6 +49,15 @@ fn generate() -> String {
     out.push_str(
         "} as const;\nexport type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];\n",
     );
+    // The `kind` of an `event` frame is one of these (a client maps each one to a
+    // change of a message or a line of its own: its tests go through this list).
+    out.push_str(
+        "\n/** Every kind of room event, as in `event` frames (actors/src/realtime/kind.rs). */\nexport const EVENT_KINDS = [\n",
+    );
+    for kind in EventKind::ALL {
+        out.push_str(&format!("  \"{}\",\n", kind.as_str()));
+    }
+    out.push_str("] as const;\nexport type EventKind = (typeof EVENT_KINDS)[number];\n");
     out
 }
 
@@ -75,5 +84,11 @@ fn the_generated_typescript_names_every_code() {
     }
     for code in CloseCode::ALL {
         assert!(ts.contains(&format!("{}: {},", code.name(), code.as_u16())));
+    }
+    for kind in EventKind::ALL {
+        assert!(
+            ts.contains(&format!("  \"{}\",\n", kind.as_str())),
+            "{kind}"
+        );
     }
 }

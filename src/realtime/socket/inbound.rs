@@ -102,6 +102,14 @@ impl SocketActor {
                     rooms.react(&user, room_id, message_id, &emoji, add).await
                 });
             }
+            ClientFrame::Pin {
+                room_id,
+                message_id,
+            } => self.pin(room_id, message_id, true, reference, ctx),
+            ClientFrame::Unpin {
+                room_id,
+                message_id,
+            } => self.pin(room_id, message_id, false, reference, ctx),
             ClientFrame::Typing { room_id } => self.typing(room_id, reference, ctx),
             ClientFrame::Read { room_id, seq } => {
                 if seq > self.reads_stored.get(&room_id).copied().unwrap_or(0) {
@@ -118,7 +126,7 @@ impl SocketActor {
         }
     }
 
-    /// Runs an edit, delete or react and answers with its ack or error.
+    /// Runs an edit, delete, react or pin and answers with its ack or error.
     fn action<F>(
         &mut self,
         room: Uuid,
@@ -139,6 +147,20 @@ impl SocketActor {
                     Err(e) => act.send_error(&WsError::from(e), &reference, Some(room), ctx),
                 }),
         );
+    }
+
+    fn pin(
+        &mut self,
+        room_id: Uuid,
+        message_id: Uuid,
+        pin: bool,
+        reference: Option<Value>,
+        ctx: &mut Context<Self>,
+    ) {
+        let (rooms, user) = (self.deps.rooms.clone(), self.user.clone());
+        self.action(room_id, message_id, reference, ctx, async move {
+            rooms.pin(&user, room_id, message_id, pin).await
+        });
     }
 
     fn typing(&mut self, room_id: Uuid, reference: Option<Value>, ctx: &mut Context<Self>) {

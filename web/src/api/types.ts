@@ -110,6 +110,17 @@ export interface Message {
   deleted: boolean;
   reactions: Reaction[];
   file: FileMeta | null;
+  /** Pinned to the room (absent in events from before pins existed). */
+  pinned?: boolean;
+}
+
+/** A pinned message, as `GET /api/rooms/{id}/pins` lists it (in pin order). */
+export interface Pin {
+  seq: number;
+  pinned_by: string;
+  pinned_by_name: string | null;
+  pinned_at: string;
+  message: Message;
 }
 
 /** A durable room event as delivered over the socket (generated from the server's type). */
@@ -139,6 +150,7 @@ export interface Report {
 export type ReportBlock =
   | { type: 'paragraph'; text: string }
   | { type: 'note'; text: string }
+  | { type: 'subheading'; text: string }
   | { type: 'table'; header: string[]; rows: string[][] }
   | { type: 'image'; file_id: string; caption: string };
 

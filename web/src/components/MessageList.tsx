@@ -1,11 +1,12 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { api, ApiError } from '../api/http';
-import type { FileMeta, Message, Room } from '../api/types';
+import type { FileMeta, Message, Room, RoomEvent } from '../api/types';
 import { getClient } from '../connection';
 import { formatBytes, formatTime, useLang, useT, type Key, type Lang } from '../i18n';
 import { ProtocolRequestError } from '../protocol/client';
 import { useLive } from '../stores/live';
+import { systemLineText } from '../stores/systemLines';
 import { canEdit, emptyTimeline, timelineItems, type Notice } from '../stores/timeline';
 import { AuthImage, download } from './AuthImage';
 import { Lightbox } from './Lightbox';
@@ -15,7 +16,9 @@ const EMOJIS = ['👍', '✅', '👀', '⚠️', '🔧', '🙏'];
 
 export function errorText(t: ReturnType<typeof useT>, e: unknown): string {
   const code = e instanceof ProtocolRequestError || e instanceof ApiError ? e.code : '';
-  if (code === 'forbidden' || code === 'edit_window_passed' || code === 'offline') return t(`err.${code}` as Key);
+  if (code === 'forbidden' || code === 'edit_window_passed' || code === 'offline' || code === 'message_deleted' || code === 'pin_limit_reached') {
+    return t(`err.${code}` as Key);
+  }
   if (code === 'disconnected' || code === 'timeout') return t('err.offline');
   return t('err.generic', { msg: e instanceof Error ? e.message : String(e) });
 }
@@ -64,9 +67,9 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
     setLoadingOlder(true);
     try {
       const first = tl.messages[0].seq;
-      const page = await api<{ messages: Message[]; has_more: boolean }>('GET', `/api/rooms/${room.id}/messages?before_seq=${first}&limit=50`);
+      const page = await api<{ messages: Message[]; has_more: boolean; events?: RoomEvent[] }>('GET', `/api/rooms/${room.id}/messages?before_seq=${first}&limit=50`);
       prevHeight.current = scroller.current?.scrollHeight ?? null;
-      useLive.getState().loadPage(room.id, page.messages, page.has_more);
+      useLive.getState().loadPage(room.id, page.messages, page.has_more, page.events);
     } catch (e) {
       setFlash(errorText(t, e));
     } finally {
@@ -96,9 +99,9 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
         {items.map((item, i) => {
           if (item.type === 'notice') {
             const n = item.notice;
-            return n.kind === 'report'
-              ? <ReportNotice key={`n-${n.id}`} notice={n} roomId={room.id} />
-              : <EscalatedNotice key={`n-${n.id}`} notice={n} roomId={room.id} />;
+            if (n.kind === 'report') return <ReportNotice key={`n-${n.id}`} notice={n} roomId={room.id} />;
+            if (n.kind === 'escalated') return <EscalatedNotice key={`n-${n.id}`} notice={n} roomId={room.id} />;
+            return <SystemLine key={`n-${n.id}`} notice={n} roomId={room.id} />;
           }
           const before = items[i - 1];
           return (
@@ -151,6 +154,53 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
 }
 
 const paren = (lang: Lang, s: string) => (lang === 'en' ? ` (${s})` : `（${s}）`);
+
+/**
+ * Scrolls the conversation to a message, if it is loaded, and flashes it; false
+ * when it is not.
+ */
+export function scrollToMessage(id: string): boolean {
+  const el = document.querySelector<HTMLElement>(`[data-testid="message"][data-id="${CSS.escape(id)}"]`);
+  if (!el) return false;
+  el.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  el.classList.remove('flash');
+  void el.offsetWidth; // restart the animation
+  el.classList.add('flash');
+  return true;
+}
+
+/** A room event that is not a message, as a compact line in its place (systemLines.ts). */
+function SystemLine({ notice, roomId }: { notice: Extract<Notice, { kind: 'event' }>; roomId: string }) {
+  const t = useT();
+  const lang = useLang((s) => s.lang);
+  const nameOf = useMemberName(roomId);
+  const senders = useLive((s) => s.timelines[roomId]?.messages);
+  // Members by their display name; people who have left, by the name they wrote under.
+  const name = (id: string) => {
+    const n = nameOf(id);
+    return n !== id ? n : senders?.find((m) => m.sender === id)?.sender_name ?? id;
+  };
+  const e = notice.event;
+  const text = systemLineText(e, t, name);
+  const target = (e.kind === 'message.pinned' || e.kind === 'message.unpinned') && !e.data?.deleted ? String(e.data?.message_id ?? '') : '';
+  return (
+    <div className="msg-system system-line muted" data-testid="system-line" data-kind={e.kind} data-seq={notice.seq ?? undefined}>
+      {target ? (
+        <button className="linkish" onClick={() => scrollToMessage(target)}>{kindIcon(e.kind)} {text}</button>
+      ) : (
+        <span>{kindIcon(e.kind)} {text}</span>
+      )} · {formatTime(notice.at, lang)}
+    </div>
+  );
+}
+
+function kindIcon(kind: string): string {
+  if (kind.startsWith('member.') || kind === 'ownership.transferred') return '👤';
+  if (kind.startsWith('file.')) return '📎';
+  if (kind.startsWith('message.')) return '📌';
+  if (kind === 'room.acknowledged' || kind === 'room.contained' || kind === 'room.status_changed') return '✔';
+  return '•';
+}
 
 /** A level of the escalation ladder reached, as a system line naming who it notified. */
 function EscalatedNotice({ notice, roomId }: { notice: Extract<Notice, { kind: 'escalated' }>; roomId: string }) {
@@ -237,9 +287,13 @@ function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
     if (!client || !confirm(t('msg.confirmDelete'))) return;
     act(client.remove(room.id, m.id));
   };
+  const pinnable = !readonly && !m.deleted && canWrite;
+  const togglePin = () => {
+    if (client) act(client.pin(room.id, m.id, !m.pinned));
+  };
 
   return (
-    <article className={`msg ${mine ? 'mine' : ''} ${grouped ? 'grouped' : ''} ${m.deleted ? 'deleted' : ''}`} data-testid="message" data-seq={m.seq} data-id={m.id}>
+    <article className={`msg ${mine ? 'mine' : ''} ${grouped ? 'grouped' : ''} ${m.deleted ? 'deleted' : ''} ${m.pinned ? 'pinned' : ''}`} data-testid="message" data-seq={m.seq} data-id={m.id} data-pinned={m.pinned ? 'true' : undefined}>
       {!grouped && <div className="avatar" aria-hidden>{initials(name)}</div>}
       <div className="msg-body">
         {!grouped && (
@@ -248,6 +302,7 @@ function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
             <time className="muted" dateTime={m.created_at} title={formatTime(m.created_at, lang, 'full')}>{formatTime(m.created_at, lang)}</time>
           </header>
         )}
+        {m.pinned && <div className="pin-marker" data-testid="pin-marker">📌 {t('msg.pinned')}</div>}
         {m.deleted ? (
           <div className="msg-text muted"><em>{t('msg.deleted')}</em></div>
         ) : editing ? (
@@ -300,6 +355,9 @@ function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
           <button className="icon-btn" aria-label={t('msg.react')} aria-expanded={picker} onClick={() => setPicker(!picker)}>☺</button>
           {editable && <button className="icon-btn" aria-label={t('msg.edit')} onClick={() => { setDraft(m.content); setEditing(true); }}>✎</button>}
           {deletable && <button className="icon-btn" aria-label={t('msg.delete')} onClick={del}>🗑</button>}
+          {pinnable && (
+            <button className="icon-btn" aria-label={m.pinned ? t('msg.unpin') : t('msg.pin')} aria-pressed={!!m.pinned} onClick={togglePin} data-testid="pin-toggle">📌</button>
+          )}
           {picker && (
             <div className="emoji-picker" role="menu">
               {EMOJIS.map((e) => <button key={e} role="menuitem" className="icon-btn" onClick={() => toggle(e)}>{e}</button>)}

@@ -217,6 +217,8 @@ function Block({ room, b }: { room: Room; b: ReportBlock }) {
       return <p className="report-text">{b.text}</p>;
     case 'note':
       return <p className="report-text report-note"><em>{b.text}</em></p>;
+    case 'subheading':
+      return <h5 className="report-subheading">{b.text}</h5>;
     case 'table':
       return (
         <div className="table-scroll">

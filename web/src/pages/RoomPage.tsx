@@ -2,13 +2,14 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { api, ApiError, upload } from '../api/http';
-import type { Message, Room } from '../api/types';
+import type { Message, Room, RoomEvent } from '../api/types';
 import { SeverityBadge, StatusBadge, TypeLabel, RoleBadge } from '../components/Badges';
 import { Composer, TypingIndicator } from '../components/Composer';
 import { DangerZone } from '../components/DeleteRoomDialog';
 import { FilesPanel } from '../components/FilesPanel';
 import { MembersPanel } from '../components/MembersPanel';
 import { MessageList } from '../components/MessageList';
+import { PinsPanel } from '../components/PinsPanel';
 import { AlarmBar, Milestones } from '../components/Milestones';
 import { ReportsPanel, useReports } from '../components/ReportsPanel';
 import { SettingsPanel } from '../components/SettingsPanel';
@@ -19,7 +20,7 @@ import { reportNotices } from '../stores/timeline';
 import { useSession } from '../stores/session';
 import { checkFile } from '../uploads';
 
-type Panel = 'members' | 'files' | 'reports' | 'settings' | null;
+type Panel = 'members' | 'files' | 'pins' | 'reports' | 'settings' | null;
 interface Upload { id: number; name: string; progress: number; error?: string; abort: () => void }
 let uploadSeq = 0;
 
@@ -59,11 +60,11 @@ export function RoomPage() {
     (async () => {
       try {
         const fresh = await api<Room>('GET', `/api/rooms/${roomId}`);
-        const page = await api<{ messages: Message[]; has_more: boolean }>('GET', `/api/rooms/${roomId}/messages?limit=50`);
+        const page = await api<{ messages: Message[]; has_more: boolean; events?: RoomEvent[] }>('GET', `/api/rooms/${roomId}/messages?limit=50`);
         if (cancelled) return;
         qc.setQueryData(['room', roomId], fresh);
         useLive.getState().resetRoom(roomId);
-        useLive.getState().loadPage(roomId, page.messages, page.has_more);
+        useLive.getState().loadPage(roomId, page.messages, page.has_more, page.events);
         getClient()?.subscribe(roomId, fresh.head_seq);
         void qc.invalidateQueries({ queryKey: ['rooms'] });
       } catch {
@@ -165,9 +166,9 @@ export function RoomPage() {
           </div>
           {isMember && (
             <div className="room-tabs" role="tablist">
-              {(['members', 'files', 'reports', 'settings'] as const).map((p) => (
+              {(['members', 'files', 'pins', 'reports', 'settings'] as const).map((p) => (
                 <button key={p} role="tab" aria-selected={panel === p} className={`btn ghost ${panel === p ? 'active' : ''}`} onClick={() => setPanel(p)} data-testid={`tab-${p}`}>
-                  {t(`room.${p}`)}{p === 'members' ? ` · ${r.member_count}` : ''}
+                  {p === 'pins' ? t('pins.title') : t(`room.${p}`)}{p === 'members' ? ` · ${r.member_count}` : ''}
                 </button>
               ))}
             </div>
@@ -217,6 +218,7 @@ export function RoomPage() {
           <button className="btn ghost side-close" onClick={() => setPanel(null)} aria-label={t('close')}>✕ {t('room.chat')}</button>
           {panel === 'members' && <MembersPanel room={r} me={user.id} role={role} isAdmin={isAdmin} />}
           {panel === 'files' && <FilesPanel room={r} me={user.id} canWrite={canWrite} isOwner={isOwner} />}
+          {panel === 'pins' && <PinsPanel room={r} canWrite={canWrite} />}
           {panel === 'reports' && <ReportsPanel room={r} canGenerate={canWrite} initial={params.get('report')} />}
           {panel === 'settings' && <SettingsPanel room={r} role={role} isAdmin={isAdmin} onReport={() => setPanel('reports')} />}
         </aside>

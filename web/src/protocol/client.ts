@@ -583,6 +583,11 @@ export class ProtocolClient {
     return this.request({ type: 'react', room_id: roomId, message_id: messageId, emoji, add });
   }
 
+  /** Pins a message to the room, or takes its pin off; the ack's seq is null when nothing changed. */
+  pin(roomId: string, messageId: string, pinned: boolean) {
+    return this.request({ type: pinned ? 'pin' : 'unpin', room_id: roomId, message_id: messageId });
+  }
+
   /** At most one typing frame per second and room (the server drops the rest anyway). */
   typing(roomId: string) {
     const now = Date.now();

@@ -43,9 +43,9 @@ export type NotificationKind = "routed" | "escalated" | "mentioned" | "added";
  * The stable codes of `error` frames (docs/PROTOCOL.md). REST error codes map to
  * these in `ErrorCode`'s table.
  */
-export type WsCode = "bad_request" | "too_many_subscriptions" | "unauthorized" | "forbidden" | "not_found" | "rate_limited" | "too_large" | "edit_window_passed" | "unavailable" | "internal";
+export type WsCode = "bad_request" | "too_many_subscriptions" | "unauthorized" | "forbidden" | "not_found" | "rate_limited" | "too_large" | "edit_window_passed" | "message_deleted" | "pin_limit_reached" | "unavailable" | "internal";
 
-export type ClientFrame = { "type": "subscribe", room_id: string, after_seq?: number, } | { "type": "unsubscribe", room_id: string, } | { "type": "send" } & SendFrame | { "type": "edit", room_id: string, message_id: string, content: string, } | { "type": "delete", room_id: string, message_id: string, } | { "type": "react", room_id: string, message_id: string, emoji: string, add: boolean, } | { "type": "typing", room_id: string, } | { "type": "read", room_id: string, seq: number, } | { "type": "ping" };
+export type ClientFrame = { "type": "subscribe", room_id: string, after_seq?: number, } | { "type": "unsubscribe", room_id: string, } | { "type": "send" } & SendFrame | { "type": "edit", room_id: string, message_id: string, content: string, } | { "type": "delete", room_id: string, message_id: string, } | { "type": "react", room_id: string, message_id: string, emoji: string, add: boolean, } | { "type": "pin", room_id: string, message_id: string, } | { "type": "unpin", room_id: string, message_id: string, } | { "type": "typing", room_id: string, } | { "type": "read", room_id: string, seq: number, } | { "type": "ping" };
 
 export type SendFrame = { room_id: string, client_id: string, message_type?: "text" | "incident_data", content: string, metadata?: Record<string, unknown>, };
 
@@ -62,3 +62,28 @@ export const CloseCode = {
   ProtocolViolation: 4400,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Every kind of room event, as in `event` frames (actors/src/realtime/kind.rs). */
+export const EVENT_KINDS = [
+  "message.created",
+  "message.edited",
+  "message.deleted",
+  "reaction.added",
+  "reaction.removed",
+  "message.pinned",
+  "message.unpinned",
+  "file.added",
+  "file.deleted",
+  "member.added",
+  "member.removed",
+  "member.role_changed",
+  "ownership.transferred",
+  "room.updated",
+  "room.status_changed",
+  "room.acknowledged",
+  "room.contained",
+  "report.created",
+  "room.escalated",
+  "room.deleted",
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];

@@ -4,7 +4,7 @@
 import { create } from 'zustand';
 import type { Message, RoomEvent } from '../api/types';
 import type { ConnectionState, OutboxItem } from '../protocol/client';
-import { addTyping, applyEvent, emptyTimeline, mergeMessages, mergeNotices, pruneTyping, type Notice, type Timeline, type Typing } from './timeline';
+import { addTyping, applyEvent, emptyTimeline, eventNotices, mergeMessages, mergeNotices, pruneTyping, type Notice, type Timeline, type Typing } from './timeline';
 
 export interface SendFailure {
   item: OutboxItem;
@@ -26,7 +26,8 @@ export interface LiveState {
   failures: SendFailure[];
   setConnection(state: ConnectionState, retryInMs?: number): void;
   setProtocolError(msg: string | null): void;
-  loadPage(roomId: string, messages: Message[], hasOlder: boolean): void;
+  /** A page of history: its messages as they are now, and its other events as lines. */
+  loadPage(roomId: string, messages: Message[], hasOlder: boolean, events?: RoomEvent[]): void;
   /** Non-message lines (completed reports) for a room whose timeline is loaded. */
   loadNotices(roomId: string, notices: Notice[]): void;
   resetRoom(roomId: string): void;
@@ -60,8 +61,11 @@ export const useLive = create<LiveState>((set) => ({
     set((s) => ({ connection, retryInMs: retryInMs ?? null, subscribed: connection === 'online' ? s.subscribed : {} })),
   setSubscribed: (roomId, on) => set((s) => ({ subscribed: { ...s.subscribed, [roomId]: on } })),
   setProtocolError: (protocolError) => set({ protocolError }),
-  loadPage: (roomId, messages, hasOlder) =>
-    set((s) => ({ timelines: { ...s.timelines, [roomId]: mergeMessages(s.timelines[roomId] ?? emptyTimeline, messages, hasOlder) } })),
+  loadPage: (roomId, messages, hasOlder, events = []) =>
+    set((s) => {
+      const tl = mergeMessages(s.timelines[roomId] ?? emptyTimeline, messages, hasOlder);
+      return { timelines: { ...s.timelines, [roomId]: mergeNotices(tl, eventNotices(events)) } };
+    }),
   loadNotices: (roomId, notices) =>
     set((s) => {
       const tl = s.timelines[roomId];

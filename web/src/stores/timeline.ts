@@ -2,18 +2,25 @@
 // tests exercise exactly what the UI renders.
 
 import type { Escalated, Message, Report, RoomEvent } from '../api/types';
+import { isLine } from './systemLines';
 
 /**
  * A line in the timeline that is not a message: a completed incident report, from
  * its `report.created` event (with the event's seq) or, for reports older than the
- * page's load, from the room's report list (placed by time); or a level of the
- * escalation ladder reached, from its `room.escalated` event.
+ * page's load, from the room's report list (placed by time); a level of the
+ * escalation ladder reached, from its `room.escalated` event; or any other room
+ * event that is not a message (a status change, a milestone, a member, a file, a
+ * pin…: systemLines.ts), from the socket or from a history page.
  */
 export type Notice = {
   id: string;
   seq: number | null;
   at: string;
-} & ({ kind: 'report'; report: Report } | { kind: 'escalated'; escalation: Escalated });
+} & (
+  | { kind: 'report'; report: Report }
+  | { kind: 'escalated'; escalation: Escalated }
+  | { kind: 'event'; event: RoomEvent }
+);
 
 export interface Timeline {
   /** Ascending by seq, one entry per message id. */
@@ -51,6 +58,25 @@ export function mergeNotices(tl: Timeline, incoming: Notice[]): Timeline {
     if (!have || (have.seq === null && n.seq !== null)) byId.set(n.id, n);
   }
   return { ...tl, notices: [...byId.values()] };
+}
+
+/**
+ * The line of an event that shows as one (systemLines.ts), or null: reports and
+ * escalations get their own kinds of notice, every other such event a plain line.
+ */
+export function eventNotice(e: RoomEvent): Notice | null {
+  if (!isLine(e.kind)) return null;
+  const d = e.data ?? {};
+  if (e.kind === 'report.created') {
+    return d.report ? { kind: 'report', id: d.report.id, seq: e.seq, at: e.at, report: d.report as Report } : null;
+  }
+  if (e.kind === 'room.escalated') return { kind: 'escalated', id: `escalated-${e.seq}`, seq: e.seq, at: e.at, escalation: d as Escalated };
+  return { kind: 'event', id: `event-${e.seq}`, seq: e.seq, at: e.at, event: e };
+}
+
+/** The lines of a history page's events (their messages come with the page as they are now). */
+export function eventNotices(events: RoomEvent[]): Notice[] {
+  return events.map(eventNotice).filter((n): n is Notice => n !== null);
 }
 
 /** The notices of the room's completed reports, as its report list gives them. */
@@ -112,7 +138,7 @@ function react(m: Message, emoji: string, user: string, add: boolean): Message {
   return { ...m, reactions: reactions.filter((x) => x.users.length > 0) };
 }
 
-/** Applies one durable event; events that do not touch messages leave it unchanged. */
+/** Applies one durable event: a change of a message, a line of the timeline, or both. */
 export function applyEvent(tl: Timeline, e: RoomEvent): Timeline {
   const d = e.data ?? {};
   switch (e.kind) {
@@ -126,13 +152,18 @@ export function applyEvent(tl: Timeline, e: RoomEvent): Timeline {
       return update(tl, d.message_id, (m) => react(m, d.emoji, d.user, true));
     case 'reaction.removed':
       return update(tl, d.message_id, (m) => react(m, d.emoji, d.user, false));
-    case 'report.created':
-      return d.report ? mergeNotices(tl, [{ kind: 'report', id: d.report.id, seq: e.seq, at: e.at, report: d.report as Report }]) : tl;
-    case 'room.escalated':
-      return mergeNotices(tl, [{ kind: 'escalated', id: `escalated-${e.seq}`, seq: e.seq, at: e.at, escalation: d as Escalated }]);
+    case 'message.pinned':
+    case 'message.unpinned':
+      return withLine(update(tl, d.message_id, (m) => ({ ...m, pinned: e.kind === 'message.pinned' })), e);
     default:
-      return tl;
+      // Every other kind is a line of its own (systemLines.ts says which).
+      return withLine(tl, e);
   }
+}
+
+function withLine(tl: Timeline, e: RoomEvent): Timeline {
+  const n = eventNotice(e);
+  return n ? mergeNotices(tl, [n]) : tl;
 }
 
 /** Typing users still to show: `until` is when each one's indicator runs out. */
