@@ -352,7 +352,10 @@ impl PgBatchWriter {
                 },
             )?;
             // Whether each rings is decided now, from its user's settings.
-            let zone = self.notifier.as_ref().map_or(chrono_tz::UTC, Notifier::zone);
+            let zone = self
+                .notifier
+                .as_ref()
+                .map_or(chrono_tz::UTC, Notifier::zone);
             let at = chrono::Utc::now();
             for (user, n) in written {
                 let ring = settings
@@ -491,7 +494,10 @@ async fn keep_mentions(
             let all = wanted.all && may_all;
             let mut notify: Vec<String> = Vec::new();
             let pool = if all {
-                everyone.get(&r.room_id).map(Vec::as_slice).unwrap_or_default()
+                everyone
+                    .get(&r.room_id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
             } else {
                 &ids[..]
             };

@@ -27,7 +27,10 @@ pub fn check(metadata: &Value) -> Result<(), String> {
                 "metadata.mentions may name at most {MENTIONS_MAX} users"
             ));
         }
-        if list.iter().any(|v| !v.as_str().is_some_and(|s| s.len() <= 254)) {
+        if list
+            .iter()
+            .any(|v| v.as_str().is_none_or(|s| s.len() > 254))
+        {
             return Err("metadata.mentions must hold user ids (e-mail addresses)".into());
         }
     }
