@@ -9,6 +9,7 @@ const members = [
   { id: 'chen.wei@plant.test', name: '陳偉' },
   { id: 'ann.lee@plant.test', name: 'Ann Lee' },
   { id: 'bob@plant.test', name: 'Bob Chang' },
+  { id: 'wang.l@plant.test', name: 'Lee Wang' },
   { id: 'me@plant.test', name: 'Me Myself' },
 ];
 const ME = 'me@plant.test';
@@ -33,7 +34,7 @@ describe('autocomplete', () => {
     expect(ids(suggest(members, '美玲', ME, false))).toEqual(['meiling.chen@plant.test']);
   });
   it('matches English names by word and e-mails, case-insensitively, never me', () => {
-    expect(ids(suggest(members, 'lee', ME, false))).toEqual(['ann.lee@plant.test']);
+    expect(ids(suggest(members, 'lee', ME, false))).toEqual(['wang.l@plant.test', 'ann.lee@plant.test']);
     expect(ids(suggest(members, 'CHANG', ME, false))).toEqual(['bob@plant.test']);
     expect(ids(suggest(members, 'meiling', ME, false))).toEqual(['meiling.chen@plant.test']);
     expect(ids(suggest(members, 'me', ME, false))).toEqual(['meiling.chen@plant.test']);
@@ -45,7 +46,7 @@ describe('autocomplete', () => {
     expect(all.map((s) => [s.id, s.label])).toEqual([['all', 'all']]);
     expect(suggest(members, '所有', ME, true).map((s) => s.label)).toEqual(['所有人']);
     expect(suggest(members, '', ME, true, '所有人').at(-1)).toMatchObject({ id: 'all', label: '所有人' });
-    expect(suggest(members, '', ME, true)).toHaveLength(5);
+    expect(suggest(members, '', ME, true)).toHaveLength(6);
   });
   it('inserts the name and moves the caret past it', () => {
     expect(insertMention('hi @陳 there', 3, 5, '陳美玲')).toEqual({ text: 'hi @陳美玲 there', caret: 8 });
