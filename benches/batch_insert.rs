@@ -70,7 +70,13 @@ async fn prepare(name: &str) -> anyhow::Result<(PgBatchWriter, Vec<Uuid>)> {
         rooms.push(id);
     }
     drop(client);
-    Ok((PgBatchWriter { db: pool }, rooms))
+    Ok((
+        PgBatchWriter {
+            db: pool,
+            notifier: None,
+        },
+        rooms,
+    ))
 }
 
 fn batch(rooms: &[Uuid], n: &mut u64) -> Vec<SendRequest> {

@@ -142,6 +142,7 @@ impl Application {
         let commit = GroupCommit::start(
             Arc::new(PgBatchWriter {
                 db: db::commit_pool(&config.database, andon_actors::realtime::LANES)?,
+                notifier: Some(notifier.clone()),
             }),
             move |events| publish_to.publish(events),
             MAX_BATCH,

@@ -14,10 +14,27 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::messages::MessageView;
+use super::notifications::{self as inbox, Mention};
+use crate::domain::mentions;
 use crate::domain::rooms::RoomStatus;
+use crate::notifications::{Notifier, Outgoing};
 
 pub struct PgBatchWriter {
     pub db: Pool,
+    /// Delivers the `mentioned` notifications a batch wrote, once it committed
+    /// (`None`: they are only stored, as in benchmarks).
+    pub notifier: Option<Notifier>,
+}
+
+/// The mentions kept for one new message, and who is notified of them.
+#[derive(Default)]
+struct KeptMentions {
+    /// Whether the metadata named mentions at all (then it is rewritten).
+    present: bool,
+    ids: Vec<String>,
+    all: bool,
+    /// Members other than the sender: the mentioned, or everyone for `all`.
+    notify: Vec<String>,
 }
 
 /// A send's identity for retries: (room, sender, client id).
@@ -184,15 +201,31 @@ impl PgBatchWriter {
             }
         }
 
+        // 2b. Mentions, checked against the rooms' members (one more round trip,
+        //     only for batches that mention someone).
+        let kept = keep_mentions(&tx, batch, &new, &roles).await?;
+
         // 3. Sequence numbers follow the locked heads; each room's head moves by
         //    its count of new messages.
         // PostgreSQL keeps microseconds: so must the copy in the event.
         let now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6);
         let mut views: Vec<MessageView> = Vec::with_capacity(new.len());
-        for &i in &new {
+        let mut mentioned: Vec<Mention> = Vec::new();
+        for (k, &i) in new.iter().enumerate() {
             let r = &batch[i];
             let room = locked.get_mut(&r.room_id).ok_or("room lock missing")?;
             room.head_seq += 1;
+            let mut metadata = r.metadata.clone();
+            if let Some(m) = kept.get(k).filter(|m| m.present) {
+                mentions::apply(&mut metadata, m.ids.clone(), m.all);
+                mentioned.extend(m.notify.iter().map(|user| Mention {
+                    user_id: user,
+                    room_id: r.room_id,
+                    seq: room.head_seq,
+                    actor: &r.sender,
+                    actor_name: &r.sender_name,
+                }));
+            }
             views.push(MessageView {
                 // Time-ordered ids append to the right edge of the primary key's
                 // index instead of touching a random leaf page per message.
@@ -203,7 +236,7 @@ impl PgBatchWriter {
                 sender_name: r.sender_name.clone(),
                 message_type: r.message_type.clone(),
                 content: r.content.clone(),
-                metadata: r.metadata.clone(),
+                metadata,
                 client_id: r.client_id.clone(),
                 created_at: now,
                 edited_at: None,
@@ -216,6 +249,7 @@ impl PgBatchWriter {
 
         // 4. Head update and the two multi-row inserts, pipelined.
         let mut events_out = Vec::with_capacity(views.len());
+        let mut notifications_out: Vec<Outgoing> = Vec::new();
         if !views.is_empty() {
             let (head_ids, heads): (Vec<Uuid>, Vec<i64>) = distinct_rooms
                 .iter()
@@ -297,12 +331,41 @@ impl PgBatchWriter {
                 &ids, &room_ids, &seqs, &senders, &names, &types, &contents, &metadata, &cids, &now,
             ];
             let events_params: [&(dyn ToSql + Sync); 5] = [&room_ids, &seqs, &senders, &data, &now];
-            futures_util::try_join!(
+            let recipients: Vec<&str> = mentioned.iter().map(|m| m.user_id).collect();
+            let (_, _, _, _, written, settings) = futures_util::try_join!(
                 tx.execute(&heads_stmt, &heads_params),
                 tx.execute(&sent_stmt, &sent_params),
                 tx.execute(&messages_stmt, &messages_params),
                 tx.execute(&events_stmt, &events_params),
+                async {
+                    if mentioned.is_empty() {
+                        Ok(Vec::new())
+                    } else {
+                        inbox::insert_mentions(&tx, &mentioned).await
+                    }
+                },
+                async {
+                    if recipients.is_empty() {
+                        Ok(Default::default())
+                    } else {
+                        inbox::settings_of(&tx, &recipients).await
+                    }
+                },
             )?;
+            // Whether each rings is decided now, from its user's settings.
+            let zone = self
+                .notifier
+                .as_ref()
+                .map_or(chrono_tz::UTC, Notifier::zone);
+            let at = chrono::Utc::now();
+            for (user, n) in written {
+                let ring = settings
+                    .get(&user)
+                    .copied()
+                    .unwrap_or_default()
+                    .rings(n.kind, at, zone);
+                notifications_out.push(Outgoing::new(&user, n, ring));
+            }
             for (v, d) in views.iter().zip(data) {
                 events_out.push(StoredEvent {
                     room_id: v.room_id,
@@ -330,6 +393,9 @@ impl PgBatchWriter {
             .await?;
         }
         tx.commit().await?;
+        if let Some(notifier) = &self.notifier {
+            notifier.deliver(notifications_out);
+        }
 
         let results = plans
             .into_iter()
@@ -347,4 +413,106 @@ impl PgBatchWriter {
             events: events_out,
         })
     }
+}
+
+/// The mentions of each new message (`new` indexes `batch`), in `new`'s order:
+/// ids of the room's members only, without duplicates; `mention_all` only from
+/// an editor or owner of the room (not from an administrator posting by
+/// override). Batches without mentions cost nothing more.
+async fn keep_mentions(
+    tx: &impl super::GenericClient,
+    batch: &[SendRequest],
+    new: &[usize],
+    roles: &HashMap<(Uuid, &str), Role>,
+) -> Result<Vec<KeptMentions>, BackendError> {
+    if !new.iter().any(|&i| mentions::present(&batch[i].metadata)) {
+        return Ok(Vec::new());
+    }
+    let mut asked: Vec<(mentions::Requested, bool)> = Vec::with_capacity(new.len());
+    let (mut pair_rooms, mut pair_users): (Vec<Uuid>, Vec<String>) = (Vec::new(), Vec::new());
+    let mut all_rooms: Vec<Uuid> = Vec::new();
+    for &i in new {
+        let r = &batch[i];
+        let wanted = mentions::requested(&r.metadata);
+        let may_all = matches!(
+            roles.get(&(r.room_id, r.sender.as_str())),
+            Some(Role::Editor | Role::Owner)
+        );
+        for id in &wanted.ids {
+            pair_rooms.push(r.room_id);
+            pair_users.push(id.clone());
+        }
+        if wanted.all && may_all && !all_rooms.contains(&r.room_id) {
+            all_rooms.push(r.room_id);
+        }
+        asked.push((wanted, may_all));
+    }
+    let members_stmt = tx
+        .prepare_cached(
+            "SELECT b.room_id, b.user_id
+             FROM unnest($1::uuid[], $2::text[]) AS b(room_id, user_id)
+             WHERE EXISTS (SELECT 1 FROM room_members m
+                           WHERE m.room_id = b.room_id AND m.user_id = b.user_id)",
+        )
+        .await?;
+    let everyone_stmt = tx
+        .prepare_cached("SELECT room_id, user_id FROM room_members WHERE room_id = ANY($1)")
+        .await?;
+    let (member_rows, everyone_rows) = futures_util::try_join!(
+        async {
+            if pair_rooms.is_empty() {
+                Ok(Vec::new())
+            } else {
+                tx.query(&members_stmt, &[&pair_rooms, &pair_users]).await
+            }
+        },
+        async {
+            if all_rooms.is_empty() {
+                Ok(Vec::new())
+            } else {
+                tx.query(&everyone_stmt, &[&all_rooms]).await
+            }
+        },
+    )?;
+    let members: std::collections::HashSet<(Uuid, String)> = member_rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let mut everyone: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for row in &everyone_rows {
+        everyone.entry(row.get(0)).or_default().push(row.get(1));
+    }
+    Ok(new
+        .iter()
+        .zip(asked)
+        .map(|(&i, (wanted, may_all))| {
+            let r = &batch[i];
+            let ids: Vec<String> = wanted
+                .ids
+                .into_iter()
+                .filter(|id| members.contains(&(r.room_id, id.clone())))
+                .collect();
+            let all = wanted.all && may_all;
+            let mut notify: Vec<String> = Vec::new();
+            let pool = if all {
+                everyone
+                    .get(&r.room_id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+            } else {
+                &ids[..]
+            };
+            for user in pool {
+                if *user != r.sender && !notify.contains(user) {
+                    notify.push(user.clone());
+                }
+            }
+            KeptMentions {
+                present: mentions::present(&r.metadata),
+                ids,
+                all,
+                notify,
+            }
+        })
+        .collect())
 }

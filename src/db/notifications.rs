@@ -138,3 +138,76 @@ pub async fn put_settings(client: &impl GenericClient, user: &str, s: &Settings)
     client.execute(&stmt, &[&user, &ring, &quiet]).await?;
     Ok(())
 }
+
+/// A `mentioned` notification to write with a send batch: `user_id` was
+/// mentioned in the message at `seq` of `room_id` by `actor` (`actor_name`).
+pub struct Mention<'a> {
+    pub user_id: &'a str,
+    pub room_id: Uuid,
+    pub seq: i64,
+    pub actor: &'a str,
+    pub actor_name: &'a str,
+}
+
+/// Stores the `mentioned` notifications of a send batch in one statement; each
+/// with its user, as listed, with its room's title, in no particular order.
+pub async fn insert_mentions(
+    client: &impl GenericClient,
+    mentions: &[Mention<'_>],
+) -> Result<Vec<(String, Notification)>> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "WITH n AS (
+                 INSERT INTO notifications (id, user_id, kind, room_id, seq, actor, actor_name, text)
+                 SELECT b.id, b.user_id, 'mentioned', b.room_id, b.seq, b.actor, b.actor_name,
+                        b.actor_name || ' mentioned you in ' || r.title
+                 FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::bigint[], $5::text[],
+                             $6::text[]) AS b(id, user_id, room_id, seq, actor, actor_name)
+                 JOIN rooms r ON r.id = b.room_id
+                 RETURNING *
+             )
+             SELECT {COLUMNS}, n.user_id FROM n JOIN rooms r ON r.id = n.room_id"
+        ))
+        .await?;
+    let ids: Vec<Uuid> = mentions.iter().map(|_| Uuid::new_v4()).collect();
+    let users: Vec<&str> = mentions.iter().map(|m| m.user_id).collect();
+    let rooms: Vec<Uuid> = mentions.iter().map(|m| m.room_id).collect();
+    let seqs: Vec<i64> = mentions.iter().map(|m| m.seq).collect();
+    let actors: Vec<&str> = mentions.iter().map(|m| m.actor).collect();
+    let names: Vec<&str> = mentions.iter().map(|m| m.actor_name).collect();
+    let rows = client
+        .query(&stmt, &[&ids, &users, &rooms, &seqs, &actors, &names])
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| (row.get(10), notification(row)))
+        .collect())
+}
+
+/// The settings of each of `users` who stored some; the others have the
+/// defaults.
+pub async fn settings_of(
+    client: &impl GenericClient,
+    users: &[&str],
+) -> Result<std::collections::HashMap<String, Settings>> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT user_id, ring, quiet_hours FROM user_settings WHERE user_id = ANY($1)",
+        )
+        .await?;
+    let rows = client.query(&stmt, &[&users]).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let user: String = row.get(0);
+            let ring: serde_json::Value = row.get(1);
+            let quiet: Option<serde_json::Value> = row.get(2);
+            let stored = serde_json::json!({ "ring": ring, "quiet_hours": quiet });
+            let settings = serde_json::from_value(stored).unwrap_or_else(|e| {
+                tracing::warn!(%user, error = %e, "unreadable user settings: the defaults apply");
+                Settings::default()
+            });
+            (user, settings)
+        })
+        .collect())
+}

@@ -59,6 +59,9 @@ pub struct RoomView {
     pub my_role: Option<Role>,
     /// Messages by others after the user's read marker (0 for non-members).
     pub unread: i64,
+    /// Messages after the user's read marker that mention them, by name or as
+    /// everyone (0 for non-members).
+    pub mentions: i64,
 }
 
 const COLUMNS: &str = "r.id, r.title, r.incident_type, r.severity, r.status, r.location, r.line, \
@@ -335,7 +338,8 @@ pub async fn list(
 
     let sql = format!(
         "SELECT {COLUMNS}, m.role,
-                CASE WHEN m.user_id IS NULL THEN 0 ELSE {UNREAD} END
+                CASE WHEN m.user_id IS NULL THEN 0 ELSE {UNREAD} END,
+                CASE WHEN m.user_id IS NULL THEN 0 ELSE {MENTIONS} END
          {from}
          ORDER BY r.last_activity_at DESC, r.id
          LIMIT {} OFFSET {}",
@@ -354,6 +358,7 @@ pub async fn list(
                 is_member: my_role.is_some(),
                 my_role,
                 unread: row.get(COLUMN_COUNT + 1),
+                mentions: row.get(COLUMN_COUNT + 2),
             }
         })
         .collect();
@@ -365,16 +370,23 @@ pub async fn list(
 const UNREAD: &str =
     "GREATEST(0, (r.message_count - m.read_count) - (m.sent_count - m.read_sent_count))";
 
-/// Unread messages for one member (0 for non-members).
-pub async fn unread(client: &impl GenericClient, room: Uuid, user: &str) -> Result<i64> {
+/// Mentions of a member after their read marker: their `mentioned`
+/// notifications of the room (V17's index; V12). `r` is the room's row, `m` the
+/// member's.
+const MENTIONS: &str = "(SELECT count(*) FROM notifications n
+      WHERE n.user_id = m.user_id AND n.room_id = r.id AND n.kind = 'mentioned'
+        AND n.seq > m.last_read_seq)";
+
+/// Unread messages and unread mentions for one member (0 for non-members).
+pub async fn unread(client: &impl GenericClient, room: Uuid, user: &str) -> Result<(i64, i64)> {
     let stmt = client
         .prepare_cached(&format!(
-            "SELECT {UNREAD} FROM rooms r JOIN room_members m ON m.room_id = r.id
+            "SELECT {UNREAD}, {MENTIONS} FROM rooms r JOIN room_members m ON m.room_id = r.id
              WHERE r.id = $1 AND m.user_id = $2"
         ))
         .await?;
     Ok(client
         .query_opt(&stmt, &[&room, &user])
         .await?
-        .map_or(0, |row| row.get(0)))
+        .map_or((0, 0), |row| (row.get(0), row.get(1))))
 }

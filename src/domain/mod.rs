@@ -1,6 +1,7 @@
 //! Input parsed at the edge into types that are valid by construction, so handlers
 //! and the database layer never see raw, unchecked strings.
 
+pub mod mentions;
 pub mod rooms;
 pub mod text;
 

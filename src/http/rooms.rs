@@ -171,6 +171,7 @@ async fn create(
         is_member: true,
         my_role: Some(Role::Owner),
         unread: 0,
+        mentions: 0,
     }))
 }
 
@@ -301,15 +302,16 @@ pub(super) async fn view(
     access: RoomAccess,
     user: &AuthUser,
 ) -> ApiResult<RoomView> {
-    let unread = match access.role {
+    let (unread, mentions) = match access.role {
         Some(_) => rooms::unread(client, access.room.id, &user.id).await?,
-        None => 0,
+        None => (0, 0),
     };
     Ok(RoomView {
         room: access.room,
         is_member: access.role.is_some(),
         my_role: access.role,
         unread,
+        mentions,
     })
 }
 

@@ -218,6 +218,7 @@ pub fn validate_send(f: &SendFrame) -> Result<(), ApiError> {
         ));
     }
     text::storable_json("metadata", &f.metadata).map_err(ApiError::validation)?;
+    crate::domain::mentions::check(&f.metadata).map_err(ApiError::validation)?;
     Ok(())
 }
 

@@ -104,7 +104,10 @@ async fn the_batch_writer_tells_a_refused_row_from_an_outage() {
         statement_timeout: Duration::from_secs(15),
     })
     .unwrap();
-    let writer = PgBatchWriter { db: pool };
+    let writer = PgBatchWriter {
+        db: pool,
+        notifier: None,
+    };
     let request = |cid: &str, content: &str| SendRequest {
         room_id: c.room.parse().unwrap(),
         sender: c.editor.id.clone(),

@@ -15,6 +15,7 @@ mod fake_ad;
 mod fake_llm;
 mod files;
 mod health;
+mod mentions;
 mod messages;
 mod migrations;
 mod milestones;

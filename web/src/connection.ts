@@ -10,6 +10,7 @@ import { ring } from './ring';
 import { useLive } from './stores/live';
 import { useRoomGone } from './stores/roomGone';
 import { notificationText, useNotifications } from './stores/notifications';
+import { useReads } from './stores/reads';
 import { progressList, progressReport, upsertReport, type ReportProgress } from './stores/reports';
 import { useSession } from './stores/session';
 
@@ -69,8 +70,8 @@ export function startConnection(userId: string, queryClient: QueryClient): Proto
     onReportProgress: (p) => reportProgress(queryClient, p),
     onNotification: ({ notification: n, ring: rings }) => {
       useNotifications.getState().receive(n);
-      // Added to a room: it is in the room list now.
-      if (n.kind !== 'mentioned') void queryClient.invalidateQueries({ queryKey: ['rooms'] });
+      // Added to a room: it is in the room list now. Mentioned: its badge counts it.
+      void queryClient.invalidateQueries({ queryKey: ['rooms'] });
       if (!rings) return;
       const lang = useLang.getState().lang;
       ring(translate(lang, 'app'), notificationText(lang, n), n.id, () => {
@@ -91,6 +92,7 @@ export function startConnection(userId: string, queryClient: QueryClient): Proto
     },
     onTyping: (f) => useLive.getState().typingFrom(f.room_id, f.user, f.display_name, f.expires_in_ms ?? 3000),
     onPresence: (f) => useLive.getState().presence(f.room_id, f.online, f.offline),
+    onRead: (f) => useReads.getState().read(f.room_id, f.user, f.seq),
     onOutbox: (items) => useLive.getState().setOutbox(items),
     onSendFailed: (item, code, message) => useLive.getState().fail({ item, code, message }),
     onAuthLost: (reason) => {

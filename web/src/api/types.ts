@@ -46,6 +46,8 @@ export interface Room {
   is_member: boolean;
   my_role: Role | null;
   unread: number;
+  /** Messages after my read marker that mention me (by name or everyone). */
+  mentions: number;
 }
 
 export interface RoomPage {

@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { Fragment, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { api, ApiError } from '../api/http';
 import type { FileMeta, Message, Room, RoomEvent } from '../api/types';
@@ -11,6 +11,9 @@ import { canEdit, emptyTimeline, timelineItems, type Notice } from '../stores/ti
 import { AuthImage, download } from './AuthImage';
 import { Lightbox } from './Lightbox';
 import { downloadReport, useMemberName } from './ReportsPanel';
+import { MessageText } from './Mentions';
+import { SeenBy, UnreadDivider, useOpenedAt } from './ReadMarkers';
+import { dividerBefore, latestOwn, mentionsMe, mentionsOf } from '../mentions';
 
 const EMOJIS = ['👍', '✅', '👀', '⚠️', '🔧', '🙏'];
 
@@ -40,6 +43,11 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
   const failed = failures.filter((f) => f.item.room_id === room.id);
   const last = tl.messages[tl.messages.length - 1];
   const items = timelineItems(tl);
+  // Where I left off when I opened the room, and my latest message (seen by).
+  const opened = useOpenedAt(room.id, me);
+  const subscribed = useLive((s) => !!s.subscribed[room.id]);
+  const divider = dividerBefore(tl.messages.filter((m) => m.seq <= (opened?.head ?? 0)), opened?.lastRead ?? null, me);
+  const own = latestOwn(tl.messages, me);
 
   // Keep the view pinned to the bottom while the user is there; keep the position
   // when older history is prepended above.
@@ -57,10 +65,12 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
   // Read marker: everything visible at the bottom counts as read.
   useEffect(() => {
     const c = getClient();
-    if (!c || !last || !stuck || document.hidden) return;
+    // Not before the marker at opening is known (the unread divider starts there),
+    // nor before the subscription (the others see the marker move through it).
+    if (!c || !last || !stuck || document.hidden || opened === undefined || !subscribed) return;
     const seq = Math.max(last.seq, c.lastSeq(room.id) ?? 0);
     c.read(room.id, seq);
-  }, [last?.seq, stuck, room.id]);
+  }, [last?.seq, stuck, room.id, opened === undefined, subscribed]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const loadOlder = async () => {
     if (loadingOlder || !tl.hasOlder || !tl.messages.length) return;
@@ -105,8 +115,9 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
           }
           const before = items[i - 1];
           return (
+            <Fragment key={item.message.id}>
+            {item.message.id === divider && <UnreadDivider />}
             <MessageItem
-              key={item.message.id}
               m={item.message}
               prev={before?.type === 'message' ? before.message : undefined}
               me={me}
@@ -116,6 +127,8 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
               onOpen={setLightbox}
               act={act}
             />
+            {item.message.id === own?.id && <SeenBy m={item.message} roomId={room.id} me={me} />}
+            </Fragment>
           );
         })}
         {pending.map((p) => (
@@ -267,6 +280,8 @@ function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
   const grouped = prev && prev.sender === m.sender && prev.message_type !== 'system' &&
     Date.parse(m.created_at) - Date.parse(prev.created_at) < 5 * 60_000;
   const readonly = room.status === 'archived';
+  const mentioned = mentionsOf(m).ids.length > 0 || mentionsOf(m).all;
+  const nameOf = useMemberName(room.id);
 
   if (m.message_type === 'system') {
     return <div className="msg-system muted" data-seq={m.seq}>{m.content} · {formatTime(m.created_at, lang)}</div>;
@@ -293,7 +308,7 @@ function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
   };
 
   return (
-    <article className={`msg ${mine ? 'mine' : ''} ${grouped ? 'grouped' : ''} ${m.deleted ? 'deleted' : ''} ${m.pinned ? 'pinned' : ''}`} data-testid="message" data-seq={m.seq} data-id={m.id} data-pinned={m.pinned ? 'true' : undefined}>
+    <article className={`msg ${mine ? 'mine' : ''} ${grouped ? 'grouped' : ''} ${m.deleted ? 'deleted' : ''} ${m.pinned ? 'pinned' : ''} ${!m.deleted && mentionsMe(m, me) ? 'mentions-me' : ''}`} data-testid="message" data-seq={m.seq} data-id={m.id} data-pinned={m.pinned ? 'true' : undefined}>
       {!grouped && <div className="avatar" aria-hidden>{initials(name)}</div>}
       <div className="msg-body">
         {!grouped && (
@@ -331,7 +346,7 @@ function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
                 <button className="btn small ghost" onClick={() => void download(m.file!.content_url, m.file!.name)}>{t('msg.download')}</button>
               </div>
             ) : null}
-            {m.content && <div className="msg-text">{m.content}{m.edited_at && <span className="muted edited"> {t('msg.edited')}</span>}</div>}
+            {m.content && <div className="msg-text">{mentioned ? <MessageText m={m} me={me} nameOf={nameOf} /> : m.content}{m.edited_at && <span className="muted edited"> {t('msg.edited')}</span>}</div>}
             {m.message_type === 'incident_data' && Object.keys(m.metadata).length > 0 && (
               <dl className="incident-data">
                 {Object.entries(m.metadata).map(([k, v]) => (<div key={k}><dt>{k}</dt><dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd></div>))}

@@ -112,6 +112,7 @@ export function RoomListPage({ compact = false, activeId = null }: { compact?: b
               <div className="room-card-title">
                 {r.is_member ? <Link to={roomPath(r.id, params)}>{r.title}</Link> : <span>{r.title}</span>}
                 {r.unread > 0 && <span className="unread" aria-label={t('rooms.unread', { n: r.unread })}>{r.unread}</span>}
+                {r.mentions > 0 && <span className="mention-badge" data-testid="mention-badge" aria-label={t('rooms.mentions', { n: r.mentions })}>@{r.mentions}</span>}
               </div>
               <div className="room-card-meta">
                 <StatusBadge status={r.status} />
