@@ -64,7 +64,7 @@ export function UploadTray({ queue }: { queue: UploadQueue }) {
                 placeholder={t('upload.caption')}
                 onChange={(v) => queue.setCaption(x.id, v)} onEnter={() => queue.send()} />
             )}
-            {x.state === 'waiting' && <small className="muted">{t('upload.waiting', { name: x.file.name })}</small>}
+            {x.state === 'waiting' && <small className="muted">{t('upload.waiting')}</small>}
             {x.state === 'uploading' && (
               <label className="upload-progress">
                 <span className="sr-only">{t('upload.progress', { name: x.file.name, p: Math.round(x.progress * 100) })}</span>
