@@ -7,9 +7,43 @@ const PDF = Buffer.from(
   '3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
 );
 
-/** A real PNG: a screenshot of part of the page. */
-async function png(page: Page, width: number, height: number): Promise<Buffer> {
-  return page.screenshot({ clip: { x: 0, y: 0, width, height } });
+/** A real PNG drawn in the page: a conveyor belt over rollers, torn at one of them. */
+async function png(page: Page, width: number, height: number, tear: number): Promise<Buffer> {
+  const dataUrl = await page.evaluate(([w, h, tearAt]) => {
+    const c = document.createElement('canvas');
+    c.width = w;
+    c.height = h;
+    const g = c.getContext('2d')!;
+    const sky = g.createLinearGradient(0, 0, 0, h);
+    sky.addColorStop(0, '#cbd5e1');
+    sky.addColorStop(1, '#64748b');
+    g.fillStyle = sky;
+    g.fillRect(0, 0, w, h);
+    const y = h * 0.45;
+    g.fillStyle = '#1f2937';
+    g.fillRect(0, y - h * 0.08, w, h * 0.16);
+    for (let i = 0; i < 6; i++) {
+      const x = (i + 0.5) * (w / 6);
+      g.beginPath();
+      g.arc(x, y + h * 0.14, h * 0.06, 0, Math.PI * 2);
+      g.fillStyle = '#9ca3af';
+      g.fill();
+      g.strokeStyle = '#374151';
+      g.lineWidth = h * 0.01;
+      g.stroke();
+    }
+    const tx = (tearAt + 0.5) * (w / 6);
+    g.strokeStyle = '#f97316';
+    g.lineWidth = h * 0.012;
+    g.beginPath();
+    g.moveTo(tx - w * 0.05, y - h * 0.07);
+    g.lineTo(tx, y);
+    g.lineTo(tx - w * 0.03, y + h * 0.02);
+    g.lineTo(tx + w * 0.04, y + h * 0.07);
+    g.stroke();
+    return c.toDataURL('image/png');
+  }, [width, height, tear] as const);
+  return Buffer.from(dataUrl.split(',')[1], 'base64');
 }
 
 /** Slows uploads down so progress can be seen (Chromium's network emulation). */
@@ -30,8 +64,8 @@ test('several files upload at once with their own progress; the one the server r
   const room = await lin.call('POST', '/api/rooms', { title: unique('Belt tear line 4'), incident_type: 'equipment_failure', severity: 'high' });
   await login(page, USERS.lin);
   await openRoom(page, room.id);
-  const belt = await png(page, 1100, 700);
-  const roller = await png(page, 900, 600);
+  const belt = await png(page, 1100, 700, 3);
+  const roller = await png(page, 900, 600, 1);
 
   await page.getByTestId('file-input').setInputFiles([
     { name: 'belt-tear.png', mimeType: 'image/png', buffer: belt },
@@ -51,7 +85,7 @@ test('several files upload at once with their own progress; the one the server r
   await tray.getByRole('textbox', { name: '「belt-tear.png」的說明（選填）' }).fill('皮帶在 4 號滾輪處撕裂');
   await expect(page.getByTestId('upload-send')).toHaveText('傳送 4 個檔案');
 
-  const unthrottle = await throttleUploads(page, 60 * 1024);
+  const unthrottle = await throttleUploads(page, 20 * 1024);
   await page.getByTestId('upload-send').click();
   // Two at a time, each with its own bar; the others wait their turn.
   await expect(tray.getByTestId('upload-progress')).toHaveCount(2);
@@ -76,6 +110,7 @@ test('several files upload at once with their own progress; the one the server r
   const captioned = page.getByTestId('message').filter({ hasText: '皮帶在 4 號滾輪處撕裂' });
   await expect(captioned.getByTestId('thumbnail')).toBeVisible();
   await expect.poll(() => captioned.getByTestId('thumbnail').locator('img').evaluate((i: HTMLImageElement) => i.naturalWidth)).toBeGreaterThan(0);
+  await page.mouse.move(1, 1);
   await shot(page, 'conversation-image');
 
   // Thumbnail → lightbox with the full image; Escape closes it and gives focus back.
@@ -123,7 +158,7 @@ test('a file being uploaded can be cancelled while the others go on, at phone wi
   const room = await lin.call('POST', '/api/rooms', { title: unique('Label printer jam'), incident_type: 'other', severity: 'low' });
   await login(page, USERS.lin);
   await openRoom(page, room.id);
-  const big = await png(page, 390, 844);
+  const big = await png(page, 390, 844, 2);
   await page.getByTestId('file-input').setInputFiles([
     { name: 'jam-photo.png', mimeType: 'image/png', buffer: big },
     { name: 'printer-log.txt', mimeType: 'text/plain', buffer: Buffer.from('jam at 08:12\n') },
