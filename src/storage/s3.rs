@@ -184,7 +184,9 @@ impl Storage for S3Storage {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error().is_some_and(|se| se.is_no_such_key()) {
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key)
+                {
                     StorageError::NotFound
                 } else if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) {
                     StorageError::RangeNotSatisfiable
