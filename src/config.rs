@@ -113,6 +113,10 @@ pub enum StorageConfig {
 #[derive(Debug, Clone)]
 pub struct S3Config {
     pub endpoint: String,
+    /// Where browsers reach the same S3 server (`ANDON_S3_PUBLIC_ENDPOINT`): when
+    /// set, downloads are redirects to URLs presigned for it; when not, Andon
+    /// streams objects itself (docs/ARCHITECTURE.md, Files).
+    pub public_endpoint: Option<String>,
     pub bucket: String,
     pub region: String,
     pub access_key: SecretString,
@@ -281,6 +285,7 @@ const KNOWN: &[&str] = &[
     "ANDON_TLS_CERT",
     "ANDON_TLS_KEY",
     "ANDON_S3_ENDPOINT",
+    "ANDON_S3_PUBLIC_ENDPOINT",
     "ANDON_S3_BUCKET",
     "ANDON_S3_REGION",
     "ANDON_S3_ACCESS_KEY",
@@ -398,20 +403,30 @@ fn storage_from_vars(vars: &Vars) -> Result<StorageConfig, ConfigError> {
             .map(str::to_string)
             .ok_or_else(|| ConfigError::new(name, "required when ANDON_STORAGE=s3"))
     };
+    let http_url = |name: &'static str, url: &str| {
+        if matches!(
+            reqwest::Url::parse(url)
+                .map(|u| u.scheme().to_string())
+                .as_deref(),
+            Ok("http" | "https")
+        ) {
+            Ok(())
+        } else {
+            Err(ConfigError::new(name, "must be an http:// or https:// URL"))
+        }
+    };
     let endpoint = required("ANDON_S3_ENDPOINT")?;
-    if !matches!(
-        reqwest::Url::parse(&endpoint)
-            .map(|u| u.scheme().to_string())
-            .as_deref(),
-        Ok("http" | "https")
-    ) {
-        return Err(ConfigError::new(
-            "ANDON_S3_ENDPOINT",
-            "must be an http:// or https:// URL",
-        ));
+    http_url("ANDON_S3_ENDPOINT", &endpoint)?;
+    let public_endpoint = vars
+        .get("ANDON_S3_PUBLIC_ENDPOINT")
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    if let Some(public) = &public_endpoint {
+        http_url("ANDON_S3_PUBLIC_ENDPOINT", public)?;
     }
     Ok(StorageConfig::S3(S3Config {
         endpoint,
+        public_endpoint,
         bucket: required("ANDON_S3_BUCKET")?,
         region: vars
             .get("ANDON_S3_REGION")
@@ -713,9 +728,36 @@ mod tests {
         ])
         .unwrap();
         assert!(
-            matches!(c.storage, StorageConfig::S3(ref s) if s.bucket == "andon" && s.region == "us-east-1")
+            matches!(c.storage, StorageConfig::S3(ref s) if s.bucket == "andon" && s.region == "us-east-1" && s.public_endpoint.is_none())
         );
         assert!(!format!("{c:?}").contains("very-secret"));
+        let s3 = [
+            ("ANDON_STORAGE", "s3"),
+            ("ANDON_S3_ENDPOINT", "http://minio:9000"),
+            ("ANDON_S3_BUCKET", "andon"),
+            ("ANDON_S3_ACCESS_KEY", "GK1"),
+            ("ANDON_S3_SECRET_KEY", "very-secret"),
+        ];
+        let c = with(
+            &[
+                &s3[..],
+                &[("ANDON_S3_PUBLIC_ENDPOINT", "https://files.plant.example")],
+            ]
+            .concat(),
+        )
+        .unwrap();
+        assert!(
+            matches!(c.storage, StorageConfig::S3(ref s) if s.public_endpoint.as_deref() == Some("https://files.plant.example"))
+        );
+        let err = with(
+            &[
+                &s3[..],
+                &[("ANDON_S3_PUBLIC_ENDPOINT", "files.plant.example")],
+            ]
+            .concat(),
+        )
+        .unwrap_err();
+        assert_eq!(err.variable, "ANDON_S3_PUBLIC_ENDPOINT");
     }
 
     #[test]

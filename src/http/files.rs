@@ -397,12 +397,12 @@ async fn metadata(
 }
 
 #[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}/content", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses(
-    (status = 200, description = "The bytes, with the sniffed type (local storage)", content(
+    (status = 200, description = "The bytes, with the sniffed type (local storage, or S3 without a public endpoint)", content(
         ("image/jpeg"), ("image/png"), ("image/gif"), ("image/webp"),
         ("application/pdf"), ("text/plain"), ("text/csv"),
     )),
-    (status = 206, description = "The requested `Range` (local storage)"),
-    (status = 302, description = "S3 storage: to a URL presigned for one hour"),
+    (status = 206, description = "The requested `Range` (served by Andon)"),
+    (status = 302, description = "S3 storage with a public endpoint: to a URL presigned for one hour"),
     (status = 304, description = "Not modified (conditional request)"),
     (status = 403, description = "`forbidden`", body = ErrorBody),
     (status = 404, description = "`not_found`", body = ErrorBody),
@@ -423,9 +423,9 @@ async fn content(
 }
 
 #[utoipa::path(get, path = "/api/rooms/{id}/files/{file_id}/thumbnail", tag = "files", params(("id" = Uuid, Path, description = "Room id"), ("file_id" = Uuid, Path, description = "File id")), responses(
-    (status = 200, description = "JPEG thumbnail, longest side 320 px (local storage)", content_type = "image/jpeg"),
-    (status = 206, description = "The requested `Range` (local storage)"),
-    (status = 302, description = "S3 storage: to a URL presigned for one hour"),
+    (status = 200, description = "JPEG thumbnail, longest side 320 px (local storage, or S3 without a public endpoint)", content_type = "image/jpeg"),
+    (status = 206, description = "The requested `Range` (served by Andon)"),
+    (status = 302, description = "S3 storage with a public endpoint: to a URL presigned for one hour"),
     (status = 304, description = "Not modified (conditional request)"),
     (status = 403, description = "`forbidden`", body = ErrorBody),
     (status = 404, description = "`not_found`: no such file, or not an image", body = ErrorBody),
@@ -496,14 +496,25 @@ async fn serve(
     inline: bool,
 ) -> ApiResult<HttpResponse> {
     let cd = disposition(name, inline);
-    let download = state
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(storage::single_byte_range);
+    let download = match state
         .storage
-        .download(key, mime, &cd.to_string())
+        .download(key, mime, &cd.to_string(), range)
         .await
-        .map_err(|e| match e {
-            StorageError::NotFound => ApiError::not_found("File content"),
-            e => storage_unavailable(e),
-        })?;
+    {
+        Ok(d) => d,
+        Err(StorageError::NotFound) => return Err(ApiError::not_found("File content")),
+        Err(StorageError::RangeNotSatisfiable) => {
+            return Ok(HttpResponse::RangeNotSatisfiable()
+                .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .finish());
+        }
+        Err(e) => return Err(storage_unavailable(e)),
+    };
     let mut response = match download {
         Download::File(path) => {
             let mime: mime::Mime = mime.parse().map_err(ApiError::internal)?;
@@ -518,6 +529,28 @@ async fn serve(
             .insert_header((header::LOCATION, url))
             .insert_header((header::CACHE_CONTROL, "private, no-store"))
             .finish(),
+        Download::Stream(object) => {
+            let mut response = if object.content_range.is_some() {
+                HttpResponse::PartialContent()
+            } else {
+                HttpResponse::Ok()
+            };
+            response
+                .insert_header((header::CONTENT_TYPE, mime))
+                .insert_header(cd)
+                .insert_header((header::ACCEPT_RANGES, "bytes"))
+                .insert_header((header::CACHE_CONTROL, "private"));
+            if let Some(range) = object.content_range {
+                response.insert_header((header::CONTENT_RANGE, range));
+            }
+            if let Some(etag) = object.etag {
+                response.insert_header((header::ETAG, etag));
+            }
+            match object.length {
+                Some(len) => response.body(actix_web::body::SizedStream::new(len, object.body)),
+                None => response.streaming(object.body),
+            }
+        }
     };
     response.headers_mut().insert(
         header::X_CONTENT_TYPE_OPTIONS,

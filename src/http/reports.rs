@@ -133,8 +133,8 @@ async fn get(
 }
 
 #[utoipa::path(get, path = "/api/rooms/{id}/reports/{report_id}/content", tag = "reports", params(("id" = Uuid, Path, description = "Room id"), ("report_id" = Uuid, Path, description = "Report id")), responses(
-    (status = 200, description = "The .docx, as an attachment named after the room (local storage)", content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    (status = 302, description = "S3 storage: to a URL presigned for one hour"),
+    (status = 200, description = "The .docx, as an attachment named after the room (local storage, or S3 without a public endpoint)", content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    (status = 302, description = "S3 storage with a public endpoint: to a URL presigned for one hour"),
     (status = 403, description = "`forbidden`", body = ErrorBody),
     (status = 404, description = "`not_found`: no such report, or not completed", body = ErrorBody),
     (status = 503, description = "`unavailable`: the file storage is unreachable", body = ErrorBody),

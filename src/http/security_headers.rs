@@ -8,8 +8,9 @@
 //! WebSocket to the same host. The WebSocket host is named explicitly (from the
 //! request's `Host`): CSP Level 3 lets `'self'` match `ws:`/`wss:`, but browsers
 //! implementing only Level 2 (older Safari) would refuse the socket. With S3
-//! storage, downloads are redirects to presigned URLs on the S3 endpoint, so its
-//! origin is allowed for fetches and images.
+//! storage and a public endpoint, downloads are redirects to presigned URLs on that
+//! endpoint, so its origin is allowed for fetches and images; without one Andon
+//! relays the objects itself and nothing more is allowed.
 
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
@@ -29,8 +30,10 @@ const HSTS: &str = "max-age=31536000";
 impl SecurityHeaders {
     pub fn new(config: &Config) -> Self {
         let storage_origin = match &config.storage {
-            StorageConfig::S3(s3) => reqwest::Url::parse(&s3.endpoint)
-                .ok()
+            StorageConfig::S3(s3) => s3
+                .public_endpoint
+                .as_deref()
+                .and_then(|e| reqwest::Url::parse(e).ok())
                 .map(|u| u.origin().ascii_serialization())
                 .filter(|o| o != "null"),
             StorageConfig::Local(_) => None,

@@ -73,7 +73,13 @@ impl Storage for LocalStorage {
         Ok(())
     }
 
-    async fn download(&self, key: &str, _: &str, _: &str) -> Result<Download, StorageError> {
+    async fn download(
+        &self,
+        key: &str,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+    ) -> Result<Download, StorageError> {
         let path = self.path(key)?;
         match tokio::fs::metadata(&path).await {
             Ok(_) => Ok(Download::File(path)),

@@ -23,14 +23,39 @@ pub enum StorageError {
     Unavailable(String),
     #[error("object not found")]
     NotFound,
+    #[error("the requested range is not satisfiable")]
+    RangeNotSatisfiable,
 }
 
 /// How a client gets an object.
 pub enum Download {
-    /// Streamed by the server (with range support).
+    /// A local file the server streams (with range support).
     File(PathBuf),
-    /// A presigned URL to redirect to.
+    /// A presigned URL to redirect to (S3 with a public endpoint).
     Redirect(String),
+    /// An object the server relays from the storage (S3 without one).
+    Stream(ObjectStream),
+}
+
+/// An object's bytes as they arrive from the storage, with what the response
+/// needs to describe them.
+pub struct ObjectStream {
+    pub body: futures_util::stream::BoxStream<'static, Result<bytes::Bytes, StorageError>>,
+    pub length: Option<u64>,
+    /// `Content-Range` when a range was asked for and served (a 206).
+    pub content_range: Option<String>,
+    pub etag: Option<String>,
+}
+
+/// The client's `Range` header when it is one range of bytes (`bytes=0-99`,
+/// `bytes=100-`, `bytes=-50`); anything else is ignored and the whole object is
+/// served, as RFC 9110 allows.
+pub fn single_byte_range(header: &str) -> Option<&str> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    let (start, end) = spec.split_once('-')?;
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit()) && s.len() <= 19;
+    let ok = digits(start) && digits(end) && !(start.is_empty() && end.is_empty());
+    ok.then_some(header.trim())
 }
 
 #[async_trait::async_trait]
@@ -48,12 +73,15 @@ pub trait Storage: Send + Sync + 'static {
         path: &Path,
         content_type: &str,
     ) -> Result<(), StorageError>;
-    /// How to serve `key`, with the headers a presigned URL must carry.
+    /// How to serve `key`, with the headers a presigned URL must carry; `range`
+    /// is a checked single byte range (see [`single_byte_range`]) for drivers
+    /// that relay the bytes themselves.
     async fn download(
         &self,
         key: &str,
         content_type: &str,
         disposition: &str,
+        range: Option<&str>,
     ) -> Result<Download, StorageError>;
     /// Copies the object `key` to the local file `dest` (streamed: an object
     /// is never held in memory whole).
@@ -91,4 +119,26 @@ pub async fn open(config: &StorageConfig) -> anyhow::Result<std::sync::Arc<dyn S
         tracing::warn!(error = %e, "storage not ready at start");
     }
     Ok(storage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::single_byte_range;
+
+    #[test]
+    fn only_single_byte_ranges_are_passed_on() {
+        for ok in ["bytes=0-99", "bytes=100-", "bytes=-50", " bytes=4-9 "] {
+            assert_eq!(single_byte_range(ok), Some(ok.trim()), "{ok}");
+        }
+        for bad in [
+            "bytes=0-1,5-9",
+            "bytes=-",
+            "items=0-5",
+            "bytes=a-b",
+            "bytes=0-9;x",
+            "",
+        ] {
+            assert_eq!(single_byte_range(bad), None, "{bad}");
+        }
+    }
 }

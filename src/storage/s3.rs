@@ -1,6 +1,9 @@
 //! The S3 driver (aws-sdk-s3): path-style addressing against a configured endpoint
 //! (MinIO in production, Garage in tests), static credentials, the bucket created
-//! at start when missing, downloads by presigned URL valid for one hour.
+//! at start when missing. Downloads are redirects to URLs presigned for one hour
+//! against the public endpoint when one is configured; otherwise the server relays
+//! the object itself, since the internal endpoint is usually out of browsers' reach
+//! (docs/ARCHITECTURE.md, Files).
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,48 +17,55 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use secrecy::ExposeSecret;
 
-use super::{Download, Storage, StorageError};
+use super::{Download, ObjectStream, Storage, StorageError};
 use crate::config::S3Config;
 
 pub struct S3Storage {
     client: Client,
+    /// Signs download URLs for the public endpoint, when one is configured.
+    presigner: Option<Client>,
     bucket: String,
 }
 
 const PRESIGN_TTL: Duration = Duration::from_secs(3600);
 
+fn client(c: &S3Config, endpoint: &str) -> Client {
+    let credentials = Credentials::new(
+        c.access_key.expose_secret(),
+        c.secret_key.expose_secret(),
+        None,
+        None,
+        "andon-config",
+    );
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(c.region.clone()))
+        .credentials_provider(credentials)
+        .force_path_style(true)
+        // Checksums only where S3 requires them: the SDK's default (streaming
+        // CRC trailers on every upload) is AWS-specific, and S3-compatible
+        // servers such as Garage reject its payload signature.
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        // Fail fast when the storage is down: the upload answers 503 and the
+        // client retries, rather than hanging.
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(60))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .build();
+    Client::from_conf(config)
+}
+
 impl S3Storage {
     pub fn new(c: &S3Config) -> Self {
-        let credentials = Credentials::new(
-            c.access_key.expose_secret(),
-            c.secret_key.expose_secret(),
-            None,
-            None,
-            "andon-config",
-        );
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(&c.endpoint)
-            .region(Region::new(c.region.clone()))
-            .credentials_provider(credentials)
-            .force_path_style(true)
-            // Checksums only where S3 requires them: the SDK's default (streaming
-            // CRC trailers on every upload) is AWS-specific, and S3-compatible
-            // servers such as Garage reject its payload signature.
-            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-            // Fail fast when the storage is down: the upload answers 503 and the
-            // client retries, rather than hanging.
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(3))
-                    .operation_timeout(Duration::from_secs(60))
-                    .build(),
-            )
-            .retry_config(RetryConfig::standard().with_max_attempts(2))
-            .build();
         Self {
-            client: Client::from_conf(config),
+            client: client(c, &c.endpoint),
+            presigner: c.public_endpoint.as_deref().map(|p| client(c, p)),
             bucket: c.bucket.clone(),
         }
     }
@@ -149,19 +159,54 @@ impl Storage for S3Storage {
         key: &str,
         content_type: &str,
         disposition: &str,
+        range: Option<&str>,
     ) -> Result<Download, StorageError> {
-        let presign = PresigningConfig::expires_in(PRESIGN_TTL).map_err(unavailable)?;
-        let request = self
+        if let Some(presigner) = &self.presigner {
+            // Signing is local: no request reaches the storage here.
+            let presign = PresigningConfig::expires_in(PRESIGN_TTL).map_err(unavailable)?;
+            let request = presigner
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .response_content_type(content_type)
+                .response_content_disposition(disposition)
+                .presigned(presign)
+                .await
+                .map_err(unavailable)?;
+            return Ok(Download::Redirect(request.uri().to_string()));
+        }
+        let object = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .response_content_type(content_type)
-            .response_content_disposition(disposition)
-            .presigned(presign)
+            .set_range(range.map(str::to_string))
+            .send()
             .await
-            .map_err(unavailable)?;
-        Ok(Download::Redirect(request.uri().to_string()))
+            .map_err(|e| {
+                if e.as_service_error()
+                    .is_some_and(aws_sdk_s3::operation::get_object::GetObjectError::is_no_such_key)
+                {
+                    StorageError::NotFound
+                } else if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) {
+                    StorageError::RangeNotSatisfiable
+                } else {
+                    unavailable(e)
+                }
+            })?;
+        let length = object.content_length().and_then(|l| u64::try_from(l).ok());
+        let content_range = object.content_range().map(str::to_string);
+        let etag = object.e_tag().map(str::to_string);
+        let body = futures_util::stream::unfold(object.body, |mut body| async move {
+            let chunk = body.next().await?;
+            Some((chunk.map_err(unavailable), body))
+        });
+        Ok(Download::Stream(ObjectStream {
+            body: Box::pin(body),
+            length,
+            content_range,
+            etag,
+        }))
     }
 
     async fn fetch(&self, key: &str, dest: &Path) -> Result<(), StorageError> {

@@ -7,8 +7,8 @@ use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
 use crate::helpers::{
-    Driver, TestApp, TestUser, WsClient, add_member, cast, delete_room_permanently, eventually,
-    new_room,
+    Driver, S3Server, TestApp, TestUser, WsClient, add_member, cast, delete_room_permanently,
+    eventually, new_room,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -652,38 +652,226 @@ async fn local_downloads_support_ranges() {
     assert_eq!(resp.bytes().await.unwrap().as_ref(), b"456789");
 }
 
+/// A client that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn thumbnail_url(file: &Value) -> String {
+    file["thumbnail_url"]
+        .as_str()
+        .expect("a thumbnail")
+        .to_string()
+}
+
 #[tokio::test]
-async fn s3_downloads_redirect_to_a_presigned_url_valid_for_an_hour() {
+async fn s3_without_a_public_endpoint_is_streamed_by_andon() {
     let app = app_for(Driver::S3).await;
     let c = cast(&app).await;
-    let (_, body) = upload(
+    let image = png(640, 400);
+    let (status, body) = upload(
         &app,
         &c.editor,
         &c.room,
-        "r.pdf",
-        b"%PDF-1.4\n%test\n".to_vec(),
-        None,
+        "scratch.png",
+        image.clone(),
+        Some("Scratch on housing"),
     )
     .await;
-    let no_redirect = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    assert_eq!(status, 201, "{body}");
+    let file = &body["file"];
+    let get = |path: String, range: Option<&'static str>| {
+        let mut req = no_redirects()
+            .get(app.url(&path))
+            .bearer_auth(&c.viewer.token);
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        req.send()
+    };
+
+    // No redirect to the internal endpoint: the bytes come from Andon.
+    let resp = get(file["content_url"].as_str().unwrap().into(), None)
+        .await
         .unwrap();
-    let resp = no_redirect
-        .get(app.url(body["file"]["content_url"].as_str().unwrap()))
-        .bearer_auth(&c.editor.token)
+    assert_eq!(resp.status(), 200);
+    let headers = resp.headers().clone();
+    assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(headers["content-length"], image.len().to_string().as_str());
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["accept-ranges"], "bytes");
+    let cd = headers["content-disposition"].to_str().unwrap();
+    assert!(
+        cd.starts_with("inline") && cd.contains("scratch.png"),
+        "{cd}"
+    );
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(!csp.contains(":3900"), "no S3 origin in the CSP: {csp}");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &image[..]);
+
+    let resp = get(thumbnail_url(file), None).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/jpeg");
+    let thumb = image::load_from_memory(&resp.bytes().await.unwrap()).expect("a JPEG");
+    assert_eq!((thumb.width(), thumb.height()), (320, 200));
+
+    // One range is passed on to S3; one it cannot satisfy is a 416.
+    let resp = get(
+        file["content_url"].as_str().unwrap().into(),
+        Some("bytes=1-3"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert_eq!(
+        resp.headers()["content-range"],
+        format!("bytes 1-3/{}", image.len()).as_str()
+    );
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &image[1..4]);
+    let resp = get(
+        file["content_url"].as_str().unwrap().into(),
+        Some("bytes=99999999-"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 416);
+
+    // A PDF is an attachment, byte for byte.
+    let pdf = b"%PDF-1.4\n%test\n".to_vec();
+    let (_, body) = upload(&app, &c.editor, &c.room, "r.pdf", pdf.clone(), None).await;
+    let resp = get(body["file"]["content_url"].as_str().unwrap().into(), None)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let cd = resp.headers()["content-disposition"].to_str().unwrap();
+    assert!(cd.starts_with("attachment"), "{cd}");
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
+
+    // Still only for members.
+    let resp = no_redirects()
+        .get(app.url(file["content_url"].as_str().unwrap()))
+        .bearer_auth(&c.outsider.token)
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 302);
-    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
-    let location = resp.headers()["location"].to_str().unwrap();
-    assert!(
-        location.contains("X-Amz-Expires=3600") && location.contains("X-Amz-Signature="),
-        "{location}"
-    );
-    assert!(
-        location.contains("response-content-disposition=attachment"),
-        "{location}"
-    );
+    assert_eq!(resp.status(), 403);
+}
+
+#[tokio::test]
+async fn s3_with_a_public_endpoint_redirects_to_urls_presigned_for_it() {
+    let server = S3Server::from_env();
+    // The same Garage under another name, as a browser-facing address would be.
+    let public = server.endpoint.replace("127.0.0.1", "localhost");
+    assert_ne!(public, server.endpoint);
+    let app = TestApp::builder()
+        .storage(Driver::S3)
+        .env("ANDON_S3_PUBLIC_ENDPOINT", &public)
+        .spawn()
+        .await;
+    let c = cast(&app).await;
+    let image = png(640, 400);
+    let (_, body) = upload(&app, &c.editor, &c.room, "p.png", image.clone(), None).await;
+    let file = &body["file"];
+    let pdf = b"%PDF-1.4\n%test\n".to_vec();
+    let (_, body) = upload(&app, &c.editor, &c.room, "r.pdf", pdf.clone(), None).await;
+    let pdf_url = body["file"]["content_url"].as_str().unwrap().to_string();
+
+    for (path, expected, disposition) in [
+        (
+            file["content_url"].as_str().unwrap().to_string(),
+            Some(image.clone()),
+            "inline",
+        ),
+        (thumbnail_url(file), None, "inline"),
+        (pdf_url, Some(pdf.clone()), "attachment"),
+    ] {
+        let resp = no_redirects()
+            .get(app.url(&path))
+            .bearer_auth(&c.editor.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 302, "{path}");
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(resp.headers()["cache-control"], "private, no-store");
+        let csp = resp.headers()["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains(&format!("img-src 'self' blob: data: {public};"))
+                && csp.contains(&format!("{public};"))
+                && !csp.contains("127.0.0.1:3900"),
+            "{csp}"
+        );
+        let location = resp.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            location.starts_with(&format!("{public}/{}/rooms/", app.storage.bucket())),
+            "{location}"
+        );
+        assert!(
+            location.contains("X-Amz-Expires=3600") && location.contains("X-Amz-Signature="),
+            "{location}"
+        );
+        assert!(
+            location.contains(&format!("response-content-disposition={disposition}")),
+            "{location}"
+        );
+        // The signature holds for the public name: what a browser gets.
+        let fetched = reqwest::get(&location).await.unwrap();
+        assert_eq!(fetched.status(), 200, "{location}");
+        let bytes = fetched.bytes().await.unwrap().to_vec();
+        match expected {
+            Some(e) => assert_eq!(bytes, e, "{path}"),
+            None => assert!(image::load_from_memory(&bytes).is_ok(), "a thumbnail"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_caption_is_the_message_text_bounded_to_2000_characters() {
+    let app = app_for(Driver::Local).await;
+    let c = cast(&app).await;
+    let post = |caption: String| {
+        // The caption before the file this time: either order is accepted.
+        let form = Form::new().text("caption", caption).part(
+            "file",
+            Part::bytes(b"line 4 stopped\n".to_vec()).file_name("stop.txt"),
+        );
+        app.call(
+            app.authed(
+                Method::POST,
+                &format!("/api/rooms/{}/files", c.room),
+                &c.editor.token,
+            )
+            .multipart(form),
+        )
+    };
+    let (status, body) = post("滾".repeat(2001)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "validation_failed");
+    assert!(body["message"].as_str().unwrap().contains("2000"), "{body}");
+    nothing_left(&app).await;
+
+    // 2000 characters of three bytes each fit: the bound is in characters.
+    let caption = "滾".repeat(2000);
+    let (status, body) = post(caption.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["content"], caption.as_str());
+    assert_eq!(body["message"]["message_type"], "file_ref");
+    let (_, page) = app
+        .call(app.authed(
+            Method::GET,
+            &format!("/api/rooms/{}/messages", c.room),
+            &c.viewer.token,
+        ))
+        .await;
+    let stored = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == body["message"]["id"])
+        .expect("the file's message");
+    assert_eq!(stored["content"], caption.as_str());
+    assert_eq!(stored["file"]["name"], "stop.txt");
 }

@@ -165,6 +165,8 @@ test('an image dropped on the room shows a thumbnail and opens the lightbox', as
     el.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
     el.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
   }, png);
+  // Dropped files wait in the tray (for captions) until sent.
+  await page.getByTestId('upload-send').click();
   await expect(page.getByTestId('upload').or(page.getByTestId('thumbnail')).first()).toBeVisible();
   const thumb = page.getByTestId('thumbnail');
   await expect(thumb.locator('img')).toBeVisible();

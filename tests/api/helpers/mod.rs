@@ -17,7 +17,7 @@ pub use app::{TestApp, TestUser};
 pub use db::TestDb;
 pub use llm::TestLlm;
 pub use proxy::TcpProxy;
-pub use storage::Driver;
+pub use storage::{Driver, S3Server};
 pub use ws::*;
 
 /// The NATS server the cluster tests use (`scripts/test` provides one).

@@ -119,6 +119,14 @@ impl TestStorage {
         }
     }
 
+    /// The S3 bucket of this app (panics for local storage).
+    pub fn bucket(&self) -> &str {
+        match self {
+            Self::S3 { bucket, .. } => bucket,
+            Self::Local(_) => panic!("local storage has no bucket"),
+        }
+    }
+
     /// Every stored object's key (local: every file below the root, spool included).
     pub async fn objects(&self) -> Vec<String> {
         match self {

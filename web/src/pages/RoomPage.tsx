@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
-import { api, ApiError, upload } from '../api/http';
+import { api, ApiError } from '../api/http';
 import type { Message, Room, RoomEvent } from '../api/types';
 import { SeverityBadge, StatusBadge, TypeLabel, RoleBadge } from '../components/Badges';
 import { Composer, TypingIndicator } from '../components/Composer';
@@ -13,16 +13,14 @@ import { PinsPanel } from '../components/PinsPanel';
 import { AlarmBar, Milestones } from '../components/Milestones';
 import { ReportsPanel, useReports } from '../components/ReportsPanel';
 import { SettingsPanel } from '../components/SettingsPanel';
+import { UploadTray, useUploadQueue } from '../components/UploadTray';
 import { getClient } from '../connection';
-import { formatBytes, useT } from '../i18n';
+import { useT } from '../i18n';
 import { useLive } from '../stores/live';
 import { reportNotices } from '../stores/timeline';
 import { useSession } from '../stores/session';
-import { checkFile } from '../uploads';
 
 type Panel = 'members' | 'files' | 'pins' | 'reports' | 'settings' | null;
-interface Upload { id: number; name: string; progress: number; error?: string; abort: () => void }
-let uploadSeq = 0;
 
 export function RoomPage() {
   const { roomId = '' } = useParams();
@@ -45,7 +43,7 @@ export function RoomPage() {
   const isAdmin = user.is_admin;
   const canWrite = role === 'owner' || role === 'editor' || isAdmin;
   const isOwner = role === 'owner' || isAdmin;
-  const [uploads, setUploads] = useState<Upload[]>([]);
+  const uploads = useUploadQueue(roomId);
   const [dragging, setDragging] = useState(false);
   const typing = useLive((s) => s.typing[roomId]);
   const live = useLive((s) => !!s.subscribed[roomId]);
@@ -96,33 +94,7 @@ export function RoomPage() {
     onSuccess: (room) => qc.setQueryData(['room', roomId], room),
   });
 
-  const onFiles = (files: File[]) => {
-    for (const file of files) {
-      const id = ++uploadSeq;
-      const check = checkFile(file);
-      if (!check.ok) {
-        const error = check.reason === 'type' ? t('upload.badType', { name: file.name })
-          : t('upload.tooBig', { name: file.name, kind: t(`kind.${check.kind}`), max: formatBytes(check.max) });
-        setUploads((u) => [...u, { id, name: file.name, progress: 0, error, abort: () => {} }]);
-        continue;
-      }
-      const form = new FormData();
-      form.append('file', file, file.name);
-      const up = upload(`/api/rooms/${roomId}/files`, form, (p) =>
-        setUploads((u) => u.map((x) => (x.id === id ? { ...x, progress: p } : x))));
-      setUploads((u) => [...u, { id, name: file.name, progress: 0, abort: up.abort }]);
-      up.promise.then(
-        () => {
-          setUploads((u) => u.filter((x) => x.id !== id));
-          void qc.invalidateQueries({ queryKey: ['files', roomId] });
-        },
-        (e: ApiError) => {
-          if (e.code === 'aborted') setUploads((u) => u.filter((x) => x.id !== id));
-          else setUploads((u) => u.map((x) => (x.id === id ? { ...x, error: t('upload.failed', { name: file.name, msg: e.message }) } : x)));
-        },
-      );
-    }
-  };
+  const onFiles = (files: File[]) => uploads.add(files);
 
   if (room.error) {
     const e = room.error as ApiError;
@@ -187,21 +159,7 @@ export function RoomPage() {
             {r.description && <details className="room-desc"><summary>{t('create.description')}</summary><p>{r.description}</p></details>}
             <MessageList room={r} me={user.id} canWrite={canWrite} isOwner={isOwner} />
             <TypingIndicator roomId={r.id} />
-            {uploads.length > 0 && (
-              <ul className="uploads">
-                {uploads.map((u) => (
-                  <li key={u.id} className={u.error ? 'error' : ''} data-testid="upload">
-                    {u.error ? <span role="alert">{u.error}</span> : (
-                      <>
-                        <span>{t('upload.progress', { name: u.name, p: Math.round(u.progress * 100) })}</span>
-                        <progress max={1} value={u.progress} />
-                      </>
-                    )}
-                    <button className="btn small ghost" aria-label={t('close')} onClick={() => { u.abort(); setUploads((x) => x.filter((y) => y.id !== u.id)); }}>✕</button>
-                  </li>
-                ))}
-              </ul>
-            )}
+            <UploadTray queue={uploads} />
             {archived ? (
               <div className="composer-blocked" role="note">{t('composer.archived')}</div>
             ) : !canWrite ? (
