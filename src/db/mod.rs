@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod reports;
 pub mod rooms;
 pub mod routing;
+pub mod search;
 pub mod sessions;
 pub mod stats;
 pub mod templates;

@@ -24,16 +24,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// At most one of `before_seq` and `after_seq`; neither gives the latest page.
+/// At most one of `before_seq`, `after_seq` and `around_seq`; none gives the
+/// latest page.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct HistoryQuery {
     before_seq: Option<i64>,
     after_seq: Option<i64>,
+    /// A page around this seq (a search hit): up to half of `limit` older
+    /// messages, then the message at this seq and newer ones.
+    around_seq: Option<i64>,
     /// 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+}
+
+/// Which page of history: one way, or both ways around a seq.
+enum Want {
+    Page(PageAt),
+    Around(i64),
 }
 
 /// The message types a client may send (files arrive as uploads).
@@ -49,7 +59,15 @@ enum SendableType {
 struct MessagePage {
     /// In ascending seq.
     messages: Vec<MessageView>,
+    /// More messages lie beyond the page in its direction (older for the latest
+    /// page, `before_seq` and `around_seq`; newer for `after_seq`).
     has_more: bool,
+    /// `around_seq` only: older messages exist before the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_older: Option<bool>,
+    /// `around_seq` only: newer messages exist after the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_newer: Option<bool>,
 }
 
 #[utoipa::path(get, path = "/api/rooms/{id}/messages", tag = "messages", params(("id" = Uuid, Path, description = "Room id"), HistoryQuery), responses(
@@ -70,24 +88,42 @@ async fn history(
             "limit must be 1 to 200",
         ));
     }
-    let at = match (query.before_seq, query.after_seq) {
-        (Some(_), Some(_)) => {
+    let want = match (query.before_seq, query.after_seq, query.around_seq) {
+        (Some(b), None, None) => Want::Page(PageAt::Before(b)),
+        (None, Some(a), None) => Want::Page(PageAt::After(a)),
+        (None, None, None) => Want::Page(PageAt::Latest),
+        (None, None, Some(seq)) => Want::Around(seq),
+        _ => {
             return Err(ApiError::new(
                 ErrorCode::InvalidQuery,
-                "give before_seq or after_seq, not both",
+                "give at most one of before_seq, after_seq and around_seq",
             ));
         }
-        (Some(b), None) => PageAt::Before(b),
-        (None, Some(a)) => PageAt::After(a),
-        (None, None) => PageAt::Latest,
     };
     let client = state.db_conn().await?;
     let access = RoomAccess::readable(&client, *id, &user).await?;
-    let (list, has_more) = messages::page(&client, access.room.id, at, limit).await?;
-    Ok(HttpResponse::Ok().json(MessagePage {
-        messages: list,
-        has_more,
-    }))
+    let page = match want {
+        Want::Page(at) => {
+            let (list, has_more) = messages::page(&client, access.room.id, at, limit).await?;
+            MessagePage {
+                messages: list,
+                has_more,
+                has_older: None,
+                has_newer: None,
+            }
+        }
+        Want::Around(seq) => {
+            let (list, has_older, has_newer) =
+                messages::around(&client, access.room.id, seq, limit).await?;
+            MessagePage {
+                messages: list,
+                has_more: has_older,
+                has_older: Some(has_older),
+                has_newer: Some(has_newer),
+            }
+        }
+    };
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -12,6 +12,7 @@ pub(crate) mod openapi;
 pub(crate) mod reports;
 mod rooms;
 pub(crate) mod routing;
+mod search;
 pub mod security_headers;
 pub mod spa;
 mod stats;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(members::configure)
         .configure(milestones::configure)
         .configure(templates::configure)
+        .configure(search::configure)
         .configure(messages::configure)
         .configure(files::configure)
         .configure(reports::configure)

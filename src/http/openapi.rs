@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{
     auth, escalation, files, health, members, messages, milestones, notifications, reports, rooms,
-    routing, stats, templates, users, ws,
+    routing, search, stats, templates, users, ws,
 };
 use crate::error::ErrorCode;
 
@@ -55,6 +55,9 @@ use crate::error::ErrorCode;
         templates::delete,
         messages::history,
         messages::post,
+        search::in_room,
+        search::across_rooms,
+        search::edits,
         files::upload,
         files::list,
         files::metadata,

@@ -26,6 +26,7 @@ mod realtime;
 mod reports;
 mod rooms;
 mod routing;
+mod search;
 mod sessions;
 mod spa;
 mod stats;

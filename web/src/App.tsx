@@ -10,6 +10,7 @@ import { EscalationPage } from './pages/EscalationPage';
 import { LoginPage } from './pages/LoginPage';
 import { RoomListPage } from './pages/RoomListPage';
 import { RoomPage } from './pages/RoomPage';
+import { SearchPage } from './pages/SearchPage';
 import { useSession } from './stores/session';
 
 // The dashboard brings the chart library: loaded when first opened.
@@ -58,6 +59,9 @@ function Shell({ children }: { children: React.ReactNode }) {
         </Link>
         <ConnectionIndicator />
         <div className="topbar-right">
+          <NavLink to="/search" className="btn ghost nav-link" data-testid="nav-search" aria-label={t('search.nav')} title={t('search.nav')}>
+            <span aria-hidden>🔍</span><span className="nav-label">{t('search.nav')}</span>
+          </NavLink>
           <NavLink to="/dashboard" className="btn ghost nav-link" data-testid="nav-dashboard" aria-label={t('dash.nav')} title={t('dash.nav')}>
             <span aria-hidden>📊</span><span className="nav-label">{t('dash.nav')}</span>
           </NavLink>
@@ -92,6 +96,7 @@ function Authed() {
       <Routes>
         <Route path="/" element={<RoomListPage />} />
         <Route path="/rooms/:roomId" element={<RoomPage />} />
+        <Route path="/search" element={<SearchPage />} />
         <Route path="/admin/escalation" element={<EscalationPage />} />
         <Route path="/dashboard" element={<Suspense fallback={<p className="page muted">{'…'}</p>}><DashboardPage /></Suspense>} />
         <Route path="/login" element={<Navigate to="/" replace />} />

@@ -8,6 +8,8 @@ import { ProtocolRequestError } from '../protocol/client';
 import { useLive } from '../stores/live';
 import { canEdit, emptyTimeline, timelineItems, type Notice } from '../stores/timeline';
 import { AuthImage, download } from './AuthImage';
+import { EditHistoryDialog } from './EditHistoryDialog';
+import { NewerEdge, useHistoryWindow, type Focus } from './HistoryWindow';
 import { Lightbox } from './Lightbox';
 import { downloadReport, useMemberName } from './ReportsPanel';
 
@@ -20,7 +22,7 @@ export function errorText(t: ReturnType<typeof useT>, e: unknown): string {
   return t('err.generic', { msg: e instanceof Error ? e.message : String(e) });
 }
 
-export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: string; canWrite: boolean; isOwner: boolean }) {
+export function MessageList({ room, me, canWrite, isOwner, focus }: { room: Room; me: string; canWrite: boolean; isOwner: boolean; focus?: Focus | null }) {
   const t = useT();
   const tl = useLive((s) => s.timelines[room.id]) ?? emptyTimeline;
   const outbox = useLive((s) => s.outbox);
@@ -31,6 +33,8 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
   const [flash, setFlash] = useState<string | null>(null);
   const [stuck, setStuck] = useState(true);
   const prevHeight = useRef<number | null>(null);
+  const [historyOf, setHistoryOf] = useState<string | null>(null);
+  const win = useHistoryWindow(room.id, tl, scroller, focus, (e) => setFlash(errorText(t, e)), setStuck);
 
   const knownClientIds = new Set(tl.messages.map((m) => m.client_id).filter(Boolean));
   const pending = outbox.filter((o) => o.room_id === room.id && !knownClientIds.has(o.client_id));
@@ -46,7 +50,7 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
     if (prevHeight.current !== null) {
       el.scrollTop += el.scrollHeight - prevHeight.current;
       prevHeight.current = null;
-    } else if (stuck) {
+    } else if (stuck && !tl.hasNewer) {
       el.scrollTop = el.scrollHeight;
     }
   }, [items.length, pending.length, failed.length, last?.id]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -54,10 +58,10 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
   // Read marker: everything visible at the bottom counts as read.
   useEffect(() => {
     const c = getClient();
-    if (!c || !last || !stuck || document.hidden) return;
+    if (!c || !last || !stuck || document.hidden || tl.hasNewer) return;
     const seq = Math.max(last.seq, c.lastSeq(room.id) ?? 0);
     c.read(room.id, seq);
-  }, [last?.seq, stuck, room.id]);
+  }, [last?.seq, stuck, room.id, tl.hasNewer]);
 
   const loadOlder = async () => {
     if (loadingOlder || !tl.hasOlder || !tl.messages.length) return;
@@ -79,6 +83,7 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
     if (!el) return;
     setStuck(el.scrollHeight - el.scrollTop - el.clientHeight < 60);
     if (el.scrollTop < 120) void loadOlder();
+    if (tl.hasNewer && el.scrollHeight - el.scrollTop - el.clientHeight < 120) void win.loadNewer();
   };
 
   const act = (p: Promise<unknown>) => p.catch((e) => setFlash(errorText(t, e)));
@@ -111,10 +116,12 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
               canWrite={canWrite}
               isOwner={isOwner}
               onOpen={setLightbox}
+              onHistory={setHistoryOf}
               act={act}
             />
           );
         })}
+        {tl.hasNewer && <NewerEdge loading={win.loadingNewer} onLoad={() => void win.loadNewer()} />}
         {pending.map((p) => (
           <div key={p.client_id} className="msg mine pending" data-testid="pending-message">
             <div className="msg-body">
@@ -135,7 +142,9 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
           </div>
         ))}
       </div>
-      {!stuck && (
+      {tl.hasNewer ? (
+        <button className="btn jump" onClick={() => void win.jumpLatest()} data-testid="jump-latest">{t('room.jumpLatest')}</button>
+      ) : !stuck && (
         <button className="btn jump" onClick={() => { const el = scroller.current; if (el) el.scrollTop = el.scrollHeight; setStuck(true); }}>
           {t('room.newMessages')}
         </button>
@@ -146,6 +155,7 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
         </div>
       )}
       <Lightbox file={lightbox} onClose={() => setLightbox(null)} />
+      <EditHistoryDialog roomId={room.id} messageId={historyOf} onClose={() => setHistoryOf(null)} />
     </div>
   );
 }
@@ -196,7 +206,7 @@ function initials(name: string) {
   return /^[\u4e00-\u9fff]/.test(n) ? n.slice(-2) : n.split(/[\s@.]+/).filter(Boolean).slice(0, 2).map((x) => x[0]!.toUpperCase()).join('');
 }
 
-function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
+function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, onHistory, act }: {
   m: Message;
   prev?: Message;
   me: string;
@@ -204,6 +214,7 @@ function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
   canWrite: boolean;
   isOwner: boolean;
   onOpen: (f: FileMeta) => void;
+  onHistory: (messageId: string) => void;
   act: (p: Promise<unknown>) => void;
 }) {
   const t = useT();
@@ -276,7 +287,7 @@ function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
                 <button className="btn small ghost" onClick={() => void download(m.file!.content_url, m.file!.name)}>{t('msg.download')}</button>
               </div>
             ) : null}
-            {m.content && <div className="msg-text">{m.content}{m.edited_at && <span className="muted edited"> {t('msg.edited')}</span>}</div>}
+            {m.content && <div className="msg-text">{m.content}{m.edited_at && <> <button type="button" className="muted edited" onClick={() => onHistory(m.id)} title={t('history.open')} aria-haspopup="dialog" data-testid="edited">{t('msg.edited')}</button></>}</div>}
             {m.message_type === 'incident_data' && Object.keys(m.metadata).length > 0 && (
               <dl className="incident-data">
                 {Object.entries(m.metadata).map(([k, v]) => (<div key={k}><dt>{k}</dt><dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd></div>))}

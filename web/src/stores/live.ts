@@ -4,7 +4,7 @@
 import { create } from 'zustand';
 import type { Message, RoomEvent } from '../api/types';
 import type { ConnectionState, OutboxItem } from '../protocol/client';
-import { addTyping, applyEvent, emptyTimeline, mergeMessages, mergeNotices, pruneTyping, type Notice, type Timeline, type Typing } from './timeline';
+import { addTyping, applyEvent, emptyTimeline, mergeMessages, mergeNewer, mergeNotices, openWindow, pruneTyping, type Notice, type Timeline, type Typing } from './timeline';
 
 export interface SendFailure {
   item: OutboxItem;
@@ -27,6 +27,10 @@ export interface LiveState {
   setConnection(state: ConnectionState, retryInMs?: number): void;
   setProtocolError(msg: string | null): void;
   loadPage(roomId: string, messages: Message[], hasOlder: boolean): void;
+  /** Replaces the loaded messages with a page around a seq (or the latest page: `hasNewer` false). */
+  loadWindow(roomId: string, messages: Message[], hasOlder: boolean, hasNewer: boolean): void;
+  /** A page of newer history below a window. */
+  loadNewer(roomId: string, messages: Message[], hasNewer: boolean): void;
   /** Non-message lines (completed reports) for a room whose timeline is loaded. */
   loadNotices(roomId: string, notices: Notice[]): void;
   resetRoom(roomId: string): void;
@@ -62,6 +66,13 @@ export const useLive = create<LiveState>((set) => ({
   setProtocolError: (protocolError) => set({ protocolError }),
   loadPage: (roomId, messages, hasOlder) =>
     set((s) => ({ timelines: { ...s.timelines, [roomId]: mergeMessages(s.timelines[roomId] ?? emptyTimeline, messages, hasOlder) } })),
+  loadWindow: (roomId, messages, hasOlder, hasNewer) =>
+    set((s) => ({ timelines: { ...s.timelines, [roomId]: openWindow(s.timelines[roomId] ?? emptyTimeline, messages, hasOlder, hasNewer) } })),
+  loadNewer: (roomId, messages, hasNewer) =>
+    set((s) => {
+      const tl = s.timelines[roomId];
+      return tl ? { timelines: { ...s.timelines, [roomId]: mergeNewer(tl, messages, hasNewer) } } : {};
+    }),
   loadNotices: (roomId, notices) =>
     set((s) => {
       const tl = s.timelines[roomId];
