@@ -47,20 +47,22 @@ test('search in a room jumps to an old message, and the window meets the live ta
   await expect(hit).toHaveCount(1);
   await expect(hit.locator('mark')).toHaveText('過熱');
   await expect(hit).toHaveAttribute('data-seq', String(seqs[3]));
-  await shot(page, 'search');
 
   await hit.click();
   const found = messages.filter({ hasText: target });
   await expect(found).toBeVisible();
   await expect(found).toHaveClass(/msg-focus/);
   await expect(found).toBeInViewport();
+  await shot(page, 'search');
   // The highlight is brief.
   await expect(found).not.toHaveClass(/msg-focus/, { timeout: 5000 });
   // A window of older history: the newest messages are not shown, nor is a live one.
   await expect(messages.filter({ hasText: 'Routine check 59' })).toHaveCount(0);
   await expect(page.getByTestId('jump-latest')).toBeVisible();
   await lin.call('POST', `/api/rooms/${room.id}/messages`, { client_id: 'live-1', content: `Live while reading ${tag}` });
-  await expect(messages.filter({ hasText: 'Routine check 28' })).toBeVisible();
+  // The window: 3 older messages, the hit and 24 newer ones (limit 50, half before).
+  await expect(messages.filter({ hasText: 'Routine check 27' })).toHaveCount(1);
+  await expect(messages.filter({ hasText: 'Routine check 28' })).toHaveCount(0);
   await expect(messages.filter({ hasText: `Live while reading ${tag}` })).toHaveCount(0);
 
   // Scrolling down loads newer pages until the window meets the live tail.
@@ -124,13 +126,15 @@ test('the edited label opens the edit history with the earlier version', async (
   const first = `Pump pressure 3.1 bar ${unique('v')}`;
   await page.getByTestId('composer').fill(first);
   await page.getByTestId('composer').press('Enter');
-  const msg = page.getByTestId('message').filter({ hasText: first });
-  await expect(msg).toHaveCount(1);
+  await expect(page.getByTestId('message').filter({ hasText: first })).toHaveCount(1);
+  const id = await page.getByTestId('message').filter({ hasText: first }).getAttribute('data-id');
+  const msg = page.locator(`[data-testid="message"][data-id="${id}"]`);
   await msg.hover();
   await msg.getByRole('button', { name: 'Edit' }).click();
   await msg.getByRole('textbox', { name: 'Edit' }).fill('Pump pressure 3.4 bar after the valve was reset');
   await msg.getByRole('button', { name: 'Save' }).click();
-  const edited = page.getByTestId('message').filter({ hasText: 'after the valve was reset' });
+  await expect(msg).toContainText('after the valve was reset');
+  const edited = msg;
   await expect(edited.getByTestId('edited')).toHaveText('(edited)');
 
   await edited.getByTestId('edited').click();
