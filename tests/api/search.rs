@@ -285,8 +285,8 @@ async fn only_readers_search_a_room_and_the_global_search_keeps_to_readable_room
     );
     let theirs = (other.clone(), title, "pump P-9 vibration 振動".to_string());
     for q in ["pump", "振動", "振"] {
-        assert_eq!(global(&c.viewer, q).await, [mine.clone()], "{q}");
-        assert_eq!(global(&c.outsider, q).await, [theirs.clone()], "{q}");
+        assert_eq!(global(&c.viewer, q).await, vec![mine.clone()], "{q}");
+        assert_eq!(global(&c.outsider, q).await, vec![theirs.clone()], "{q}");
         let mut both = vec![mine.clone(), theirs.clone()];
         both.sort();
         assert_eq!(global(&admin, q).await, both, "{q}");
@@ -305,7 +305,7 @@ async fn bad_queries_and_limits_are_refused() {
     let room = format!("/api/rooms/{}/messages/search", c.room);
     for base in [room.as_str(), "/api/search/messages"] {
         for (query, code) in [
-            ("".to_string(), "validation_failed"),
+            (String::new(), "validation_failed"),
             ("q=".to_string(), "validation_failed"),
             ("q=%20%20%20".to_string(), "validation_failed"),
             (format!("q={}", enc(&long)), "validation_failed"),
