@@ -155,6 +155,35 @@ pub async fn page(
     Ok((with_reactions(client, list).await?, has_more))
 }
 
+/// A page of up to `limit` messages in ascending `seq` around `seq`: up to half
+/// of them below it, the rest from it on (the message at `seq`, when there is
+/// one, is in the page); and whether older and newer messages lie beyond it.
+pub async fn around(
+    client: &impl GenericClient,
+    room: Uuid,
+    seq: i64,
+    limit: i64,
+) -> Result<(Vec<MessageView>, bool, bool)> {
+    let older_n = limit / 2;
+    let newer_n = limit - older_n;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+    );
+    let stmt = client.prepare_cached(&sql).await?;
+    let older = client.query(&stmt, &[&room, &seq, &(older_n + 1)]).await?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND seq >= $2 ORDER BY seq ASC LIMIT $3"
+    );
+    let stmt = client.prepare_cached(&sql).await?;
+    let newer = client.query(&stmt, &[&room, &seq, &(newer_n + 1)]).await?;
+    let has_older = older.len() as i64 > older_n;
+    let has_newer = newer.len() as i64 > newer_n;
+    let mut list: Vec<MessageView> = older.iter().take(older_n as usize).map(from_row).collect();
+    list.reverse();
+    list.extend(newer.iter().take(newer_n as usize).map(from_row));
+    Ok((with_reactions(client, list).await?, has_older, has_newer))
+}
+
 pub async fn get(client: &impl GenericClient, room: Uuid, id: Uuid) -> Result<Option<MessageView>> {
     let sql = format!("SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND id = $2");
     let stmt = client.prepare_cached(&sql).await?;

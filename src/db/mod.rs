@@ -17,6 +17,7 @@ pub mod pins;
 pub mod reports;
 pub mod rooms;
 pub mod routing;
+pub mod search;
 pub mod sessions;
 pub mod stats;
 pub mod templates;

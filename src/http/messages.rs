@@ -25,16 +25,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// At most one of `before_seq` and `after_seq`; neither gives the latest page.
+/// At most one of `before_seq`, `after_seq` and `around_seq`; none gives the
+/// latest page.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct HistoryQuery {
     before_seq: Option<i64>,
     after_seq: Option<i64>,
+    /// A page around this seq (a search hit): up to half of `limit` older
+    /// messages, then the message at this seq and newer ones.
+    around_seq: Option<i64>,
     /// 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+}
+
+/// Which page of history: one way, or both ways around a seq.
+enum Want {
+    Page(PageAt),
+    Around(i64),
 }
 
 /// The message types a client may send (files arrive as uploads).
@@ -50,6 +60,8 @@ enum SendableType {
 struct MessagePage {
     /// In ascending seq.
     messages: Vec<MessageView>,
+    /// More messages lie beyond the page in its direction (older for the latest
+    /// page, `before_seq` and `around_seq`; newer for `after_seq`).
     has_more: bool,
     /// The room's other events (status changes, milestones, members, files,
     /// pins, reports, escalations…) in the span of history this page covers, in
@@ -58,6 +70,12 @@ struct MessagePage {
     /// false) up to the page's end. At most [`SYSTEM_EVENTS_MAX`], the newest.
     #[schema(value_type = Vec<crate::http::openapi::EventSchema>)]
     events: Vec<events::Event>,
+    /// `around_seq` only: older messages exist before the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_older: Option<bool>,
+    /// `around_seq` only: newer messages exist after the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has_newer: Option<bool>,
 }
 
 /// System events one page carries at most.
@@ -81,34 +99,61 @@ async fn history(
             "limit must be 1 to 200",
         ));
     }
-    let at = match (query.before_seq, query.after_seq) {
-        (Some(_), Some(_)) => {
+    let want = match (query.before_seq, query.after_seq, query.around_seq) {
+        (Some(b), None, None) => Want::Page(PageAt::Before(b)),
+        (None, Some(a), None) => Want::Page(PageAt::After(a)),
+        (None, None, None) => Want::Page(PageAt::Latest),
+        (None, None, Some(seq)) => Want::Around(seq),
+        _ => {
             return Err(ApiError::new(
                 ErrorCode::InvalidQuery,
-                "give before_seq or after_seq, not both",
+                "give at most one of before_seq, after_seq and around_seq",
             ));
         }
-        (Some(b), None) => PageAt::Before(b),
-        (None, Some(a)) => PageAt::After(a),
-        (None, None) => PageAt::Latest,
     };
     let client = state.db_conn().await?;
     let access = RoomAccess::readable(&client, *id, &user).await?;
-    let (list, has_more) = messages::page(&client, access.room.id, at, limit).await?;
-    // The span of seqs the page covers: older history starts where it ends.
-    let (oldest, newest) = (list.first().map(|m| m.seq), list.last().map(|m| m.seq));
-    let (after, before) = match at {
-        PageAt::Before(b) => (oldest.filter(|_| has_more).unwrap_or(0), b),
-        PageAt::Latest => (oldest.filter(|_| has_more).unwrap_or(0), i64::MAX),
-        PageAt::After(a) => (a, newest.filter(|_| has_more).unwrap_or(i64::MAX)),
+    // The page, and the span of seqs it covers: the room's other events of that
+    // span come with it (older history starts where this page ends).
+    let (page, span) = match want {
+        Want::Page(at) => {
+            let (list, has_more) = messages::page(&client, access.room.id, at, limit).await?;
+            let (oldest, newest) = (list.first().map(|m| m.seq), list.last().map(|m| m.seq));
+            let span = match at {
+                PageAt::Before(b) => (oldest.filter(|_| has_more).unwrap_or(0), b),
+                PageAt::Latest => (oldest.filter(|_| has_more).unwrap_or(0), i64::MAX),
+                PageAt::After(a) => (a, newest.filter(|_| has_more).unwrap_or(i64::MAX)),
+            };
+            let page = MessagePage {
+                messages: list,
+                has_more,
+                events: Vec::new(),
+                has_older: None,
+                has_newer: None,
+            };
+            (page, span)
+        }
+        Want::Around(seq) => {
+            let (list, has_older, has_newer) =
+                messages::around(&client, access.room.id, seq, limit).await?;
+            let (oldest, newest) = (list.first().map(|m| m.seq), list.last().map(|m| m.seq));
+            let span = (
+                oldest.filter(|_| has_older).unwrap_or(0),
+                newest.filter(|_| has_newer).unwrap_or(i64::MAX),
+            );
+            let page = MessagePage {
+                messages: list,
+                has_more: has_older,
+                events: Vec::new(),
+                has_older: Some(has_older),
+                has_newer: Some(has_newer),
+            };
+            (page, span)
+        }
     };
-    let system =
-        events::system_between(&client, access.room.id, after, before, SYSTEM_EVENTS_MAX).await?;
-    Ok(HttpResponse::Ok().json(MessagePage {
-        messages: list,
-        has_more,
-        events: system,
-    }))
+    let events =
+        events::system_between(&client, access.room.id, span.0, span.1, SYSTEM_EVENTS_MAX).await?;
+    Ok(HttpResponse::Ok().json(MessagePage { events, ..page }))
 }
 
 #[derive(Deserialize, ToSchema)]

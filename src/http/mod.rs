@@ -13,6 +13,7 @@ mod pins;
 pub(crate) mod reports;
 mod rooms;
 pub(crate) mod routing;
+mod search;
 pub mod security_headers;
 pub mod spa;
 mod stats;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(members::configure)
         .configure(milestones::configure)
         .configure(templates::configure)
+        .configure(search::configure)
         .configure(messages::configure)
         .configure(pins::configure)
         .configure(files::configure)

@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{
     auth, escalation, files, health, members, messages, milestones, notifications, pins, reports,
-    rooms, routing, stats, templates, users, ws,
+    rooms, routing, search, stats, templates, users, ws,
 };
 use crate::error::ErrorCode;
 
@@ -58,6 +58,9 @@ use crate::error::ErrorCode;
         pins::list,
         pins::pin,
         pins::unpin,
+        search::in_room,
+        search::across_rooms,
+        search::edits,
         files::upload,
         files::list,
         files::metadata,

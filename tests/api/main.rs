@@ -28,6 +28,7 @@ mod realtime;
 mod reports;
 mod rooms;
 mod routing;
+mod search;
 mod sessions;
 mod spa;
 mod stats;

@@ -12,6 +12,7 @@ import { AdminMenu } from './components/AdminMenu';
 import { LoginPage } from './pages/LoginPage';
 import { RoomPage } from './pages/RoomPage';
 import { RoomsLayout } from './pages/RoomsLayout';
+import { SearchPage } from './pages/SearchPage';
 import { useSession } from './stores/session';
 
 // The dashboard brings the chart library: loaded when first opened.
@@ -62,6 +63,9 @@ function Shell({ children }: { children: React.ReactNode }) {
         </Link>
         <ConnectionIndicator />
         <div className="topbar-right">
+          <NavLink to="/search" className="btn ghost nav-link" data-testid="nav-search" aria-label={t('search.nav')} title={t('search.nav')}>
+            <span aria-hidden>🔍</span><span className="nav-label">{t('search.nav')}</span>
+          </NavLink>
           <NavLink to="/dashboard" className="btn ghost nav-link" data-testid="nav-dashboard" aria-label={t('dash.nav')} title={t('dash.nav')}>
             <span aria-hidden>📊</span><span className="nav-label">{t('dash.nav')}</span>
           </NavLink>
@@ -98,6 +102,7 @@ function Authed() {
           <Route path="/" element={null} />
           <Route path="/rooms/:roomId" element={<RoomPage />} />
         </Route>
+        <Route path="/search" element={<SearchPage />} />
         <Route path="/admin/routing" element={<RoutingPage />} />
         <Route path="/admin/escalation" element={<EscalationPage />} />
         <Route path="/admin/templates" element={<Suspense fallback={<p className="page muted">{'…'}</p>}><TemplatesPage /></Suspense>} />

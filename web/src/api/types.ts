@@ -125,6 +125,60 @@ export interface Pin {
   message: Message;
 }
 
+/** A page of `GET /api/rooms/{id}/messages`; `has_older`/`has_newer` come with `around_seq` only. */
+export interface MessagePage {
+  messages: Message[];
+  has_more: boolean;
+  /** The room's other events in the span of history the page covers (shown as lines). */
+  events: RoomEvent[];
+  has_older?: boolean;
+  has_newer?: boolean;
+}
+
+// Search and edit history (docs/PROTOCOL.md, "Search and edit history").
+
+export interface MessageHit {
+  room_id: string;
+  /** In the search across rooms only. */
+  room_title?: string;
+  message_id: string;
+  seq: number;
+  sender: string;
+  sender_name: string;
+  message_type: Message['message_type'];
+  content: string;
+  created_at: string;
+  edited_at: string | null;
+}
+
+export interface RoomSearchPage {
+  hits: MessageHit[];
+  has_more: boolean;
+  next_before_seq: number | null;
+}
+
+export interface GlobalSearchPage {
+  hits: MessageHit[];
+  has_more: boolean;
+  next_before: string | null;
+}
+
+export interface EditVersion {
+  version: number;
+  content: string;
+  written_at: string;
+  replaced_at: string;
+}
+
+export interface EditHistory {
+  message_id: string;
+  deleted: boolean;
+  created_at: string;
+  edited_at: string | null;
+  versions: EditVersion[];
+  content: string;
+}
+
 /** A durable room event as delivered over the socket (generated from the server's type). */
 export type RoomEvent = Extract<ServerFrame, { type: 'event' }>;
 

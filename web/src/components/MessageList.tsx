@@ -9,6 +9,8 @@ import { useLive } from '../stores/live';
 import { systemLineText } from '../stores/systemLines';
 import { canEdit, emptyTimeline, timelineItems, type Notice } from '../stores/timeline';
 import { AuthImage, download } from './AuthImage';
+import { EditHistoryDialog } from './EditHistoryDialog';
+import { NewerEdge, useHistoryWindow, type Focus } from './HistoryWindow';
 import { Lightbox } from './Lightbox';
 import { downloadReport, useMemberName } from './ReportsPanel';
 import { MessageText } from './Mentions';
@@ -26,7 +28,7 @@ export function errorText(t: ReturnType<typeof useT>, e: unknown): string {
   return t('err.generic', { msg: e instanceof Error ? e.message : String(e) });
 }
 
-export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: string; canWrite: boolean; isOwner: boolean }) {
+export function MessageList({ room, me, canWrite, isOwner, focus }: { room: Room; me: string; canWrite: boolean; isOwner: boolean; focus?: Focus | null }) {
   const t = useT();
   const tl = useLive((s) => s.timelines[room.id]) ?? emptyTimeline;
   const outbox = useLive((s) => s.outbox);
@@ -37,6 +39,8 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
   const [flash, setFlash] = useState<string | null>(null);
   const [stuck, setStuck] = useState(true);
   const prevHeight = useRef<number | null>(null);
+  const [historyOf, setHistoryOf] = useState<string | null>(null);
+  const win = useHistoryWindow(room.id, tl, scroller, focus, (e) => setFlash(errorText(t, e)), setStuck);
 
   const knownClientIds = new Set(tl.messages.map((m) => m.client_id).filter(Boolean));
   const pending = outbox.filter((o) => o.room_id === room.id && !knownClientIds.has(o.client_id));
@@ -57,7 +61,7 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
     if (prevHeight.current !== null) {
       el.scrollTop += el.scrollHeight - prevHeight.current;
       prevHeight.current = null;
-    } else if (stuck) {
+    } else if (stuck && !tl.hasNewer) {
       el.scrollTop = el.scrollHeight;
     }
   }, [items.length, pending.length, failed.length, last?.id]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -66,11 +70,12 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
   useEffect(() => {
     const c = getClient();
     // Not before the marker at opening is known (the unread divider starts there),
-    // nor before the subscription (the others see the marker move through it).
-    if (!c || !last || !stuck || document.hidden || opened === undefined || !subscribed) return;
+    // nor before the subscription (the others see the marker move through it), nor
+    // while a window into older history is shown (the latest messages are not seen).
+    if (!c || !last || !stuck || document.hidden || opened === undefined || !subscribed || tl.hasNewer) return;
     const seq = Math.max(last.seq, c.lastSeq(room.id) ?? 0);
     c.read(room.id, seq);
-  }, [last?.seq, stuck, room.id, opened === undefined, subscribed]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [last?.seq, stuck, room.id, opened === undefined, subscribed, tl.hasNewer]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const loadOlder = async () => {
     if (loadingOlder || !tl.hasOlder || !tl.messages.length) return;
@@ -92,6 +97,7 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
     if (!el) return;
     setStuck(el.scrollHeight - el.scrollTop - el.clientHeight < 60);
     if (el.scrollTop < 120) void loadOlder();
+    if (tl.hasNewer && el.scrollHeight - el.scrollTop - el.clientHeight < 120) void win.loadNewer();
   };
 
   const act = (p: Promise<unknown>) => p.catch((e) => setFlash(errorText(t, e)));
@@ -125,12 +131,14 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
               canWrite={canWrite}
               isOwner={isOwner}
               onOpen={setLightbox}
+              onHistory={setHistoryOf}
               act={act}
             />
             {item.message.id === own?.id && <SeenBy m={item.message} roomId={room.id} me={me} />}
             </Fragment>
           );
         })}
+        {tl.hasNewer && <NewerEdge loading={win.loadingNewer} onLoad={() => void win.loadNewer()} />}
         {pending.map((p) => (
           <div key={p.client_id} className="msg mine pending" data-testid="pending-message">
             <div className="msg-body">
@@ -151,7 +159,9 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
           </div>
         ))}
       </div>
-      {!stuck && (
+      {tl.hasNewer ? (
+        <button className="btn jump" onClick={() => void win.jumpLatest()} data-testid="jump-latest">{t('room.jumpLatest')}</button>
+      ) : !stuck && (
         <button className="btn jump" onClick={() => { const el = scroller.current; if (el) el.scrollTop = el.scrollHeight; setStuck(true); }}>
           {t('room.newMessages')}
         </button>
@@ -162,6 +172,7 @@ export function MessageList({ room, me, canWrite, isOwner }: { room: Room; me: s
         </div>
       )}
       <Lightbox file={lightbox} onClose={() => setLightbox(null)} />
+      <EditHistoryDialog roomId={room.id} messageId={historyOf} onClose={() => setHistoryOf(null)} />
     </div>
   );
 }
@@ -259,7 +270,7 @@ function initials(name: string) {
   return /^[\u4e00-\u9fff]/.test(n) ? n.slice(-2) : n.split(/[\s@.]+/).filter(Boolean).slice(0, 2).map((x) => x[0]!.toUpperCase()).join('');
 }
 
-function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
+function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, onHistory, act }: {
   m: Message;
   prev?: Message;
   me: string;
@@ -267,6 +278,7 @@ function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
   canWrite: boolean;
   isOwner: boolean;
   onOpen: (f: FileMeta) => void;
+  onHistory: (messageId: string) => void;
   act: (p: Promise<unknown>) => void;
 }) {
   const t = useT();
@@ -346,7 +358,7 @@ function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, act }: {
                 <button className="btn small ghost" onClick={() => void download(m.file!.content_url, m.file!.name)}>{t('msg.download')}</button>
               </div>
             ) : null}
-            {m.content && <div className="msg-text">{mentioned ? <MessageText m={m} me={me} nameOf={nameOf} /> : m.content}{m.edited_at && <span className="muted edited"> {t('msg.edited')}</span>}</div>}
+            {m.content && <div className="msg-text">{mentioned ? <MessageText m={m} me={me} nameOf={nameOf} /> : m.content}{m.edited_at && <> <button type="button" className="muted edited" onClick={() => onHistory(m.id)} title={t('history.open')} aria-haspopup="dialog" data-testid="edited">{t('msg.edited')}</button></>}</div>}
             {m.message_type === 'incident_data' && Object.keys(m.metadata).length > 0 && (
               <dl className="incident-data">
                 {Object.entries(m.metadata).map(([k, v]) => (<div key={k}><dt>{k}</dt><dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd></div>))}

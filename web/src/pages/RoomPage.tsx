@@ -2,16 +2,18 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { api, ApiError } from '../api/http';
-import type { Message, Room, RoomEvent } from '../api/types';
+import type { MessagePage, Room } from '../api/types';
 import { SeverityBadge, StatusBadge, TypeLabel, RoleBadge } from '../components/Badges';
 import { Composer, TypingIndicator } from '../components/Composer';
 import { DangerZone } from '../components/DeleteRoomDialog';
 import { FilesPanel } from '../components/FilesPanel';
+import type { Focus } from '../components/HistoryWindow';
 import { MembersPanel } from '../components/MembersPanel';
 import { MessageList } from '../components/MessageList';
 import { PinsPanel } from '../components/PinsPanel';
 import { AlarmBar, Milestones } from '../components/Milestones';
 import { ReportsPanel, useReports } from '../components/ReportsPanel';
+import { MessageSearch } from '../components/SearchHits';
 import { SettingsPanel } from '../components/SettingsPanel';
 import { UploadTray, useUploadQueue } from '../components/UploadTray';
 import { getClient } from '../connection';
@@ -20,7 +22,7 @@ import { useLive } from '../stores/live';
 import { reportNotices } from '../stores/timeline';
 import { useSession } from '../stores/session';
 
-type Panel = 'members' | 'files' | 'pins' | 'reports' | 'settings' | null;
+type Panel = 'members' | 'files' | 'pins' | 'reports' | 'settings' | 'search' | null;
 
 export function RoomPage() {
   const { roomId = '' } = useParams();
@@ -49,6 +51,9 @@ export function RoomPage() {
   const live = useLive((s) => !!s.subscribed[roomId]);
   const loaded = useLive((s) => !!s.timelines[roomId]);
   const reports = useReports(roomId, isMember);
+  // The message to show (a search hit): `?at=<seq>` when the room is opened.
+  const [focus, setFocus] = useState<Focus | null>(null);
+  const [jumpError, setJumpError] = useState<string | null>(null);
 
   // Load the latest page, then follow the room from the head seen before the load:
   // replayed events that the page already holds are merged by id.
@@ -58,11 +63,18 @@ export function RoomPage() {
     (async () => {
       try {
         const fresh = await api<Room>('GET', `/api/rooms/${roomId}`);
-        const page = await api<{ messages: Message[]; has_more: boolean; events?: RoomEvent[] }>('GET', `/api/rooms/${roomId}/messages?limit=50`);
+        const at = Number(params.get('at'));
+        const around = Number.isSafeInteger(at) && at > 0;
+        const page = await api<MessagePage>('GET', `/api/rooms/${roomId}/messages?limit=50${around ? `&around_seq=${at}` : ''}`);
         if (cancelled) return;
         qc.setQueryData(['room', roomId], fresh);
         useLive.getState().resetRoom(roomId);
-        useLive.getState().loadPage(roomId, page.messages, page.has_more, page.events);
+        if (around) {
+          useLive.getState().loadWindow(roomId, page.messages, page.has_older ?? page.has_more, page.has_newer ?? false, page.events);
+          setFocus((f) => ({ seq: at, n: (f?.n ?? 0) + 1 }));
+        } else {
+          useLive.getState().loadPage(roomId, page.messages, page.has_more, page.events);
+        }
         getClient()?.subscribe(roomId, fresh.head_seq);
         void qc.invalidateQueries({ queryKey: ['rooms'] });
       } catch {
@@ -88,6 +100,24 @@ export function RoomPage() {
     const id = setInterval(() => useLive.getState().prune(), 250);
     return () => clearInterval(id);
   }, [typing]);
+
+  // Shows a search hit: from the loaded messages when it is there, otherwise from a
+  // page of history around it.
+  const jumpTo = async (seq: number) => {
+    setJumpError(null);
+    if (window.matchMedia?.('(max-width: 1000px)').matches) setPanel(null);
+    const tl = useLive.getState().timelines[roomId];
+    if (!tl?.messages.some((m) => m.seq === seq)) {
+      try {
+        const page = await api<MessagePage>('GET', `/api/rooms/${roomId}/messages?around_seq=${seq}&limit=50`);
+        useLive.getState().loadWindow(roomId, page.messages, page.has_older ?? page.has_more, page.has_newer ?? false, page.events);
+      } catch (e) {
+        setJumpError(t('room.jumpFailed', { msg: e instanceof Error ? e.message : String(e) }));
+        return;
+      }
+    }
+    setFocus((f) => ({ seq, n: (f?.n ?? 0) + 1 }));
+  };
 
   const join = useMutation({
     mutationFn: () => api<Room>('POST', `/api/rooms/${roomId}/join`),
@@ -143,6 +173,10 @@ export function RoomPage() {
                   {p === 'pins' ? t('pins.title') : t(`room.${p}`)}{p === 'members' ? ` · ${r.member_count}` : ''}
                 </button>
               ))}
+              <button role="tab" aria-selected={panel === 'search'} className={`btn ghost tab-icon ${panel === 'search' ? 'active' : ''}`} onClick={() => setPanel('search')}
+                data-testid="tab-search" aria-label={t('room.search')} title={t('room.search')}>
+                <span aria-hidden>🔍</span>
+              </button>
             </div>
           )}
         </header>
@@ -157,7 +191,8 @@ export function RoomPage() {
         ) : (
           <>
             {r.description && <details className="room-desc"><summary>{t('create.description')}</summary><p>{r.description}</p></details>}
-            <MessageList room={r} me={user.id} canWrite={canWrite} isOwner={isOwner} />
+            {jumpError && <div className="notice error" role="alert">{jumpError}</div>}
+            <MessageList room={r} me={user.id} canWrite={canWrite} isOwner={isOwner} focus={focus} />
             <TypingIndicator roomId={r.id} />
             <UploadTray queue={uploads} />
             {archived ? (
@@ -178,6 +213,12 @@ export function RoomPage() {
           {panel === 'files' && <FilesPanel room={r} me={user.id} canWrite={canWrite} isOwner={isOwner} />}
           {panel === 'pins' && <PinsPanel room={r} canWrite={canWrite} />}
           {panel === 'reports' && <ReportsPanel room={r} canGenerate={canWrite} initial={params.get('report')} />}
+          {panel === 'search' && (
+            <section className="room-search">
+              <h2>{t('room.search')}</h2>
+              <MessageSearch roomId={r.id} placeholder={t('search.roomPlaceholder')} autoFocus onOpen={(h) => void jumpTo(h.seq)} />
+            </section>
+          )}
           {panel === 'settings' && <SettingsPanel room={r} role={role} isAdmin={isAdmin} onReport={() => setPanel('reports')} />}
         </aside>
       )}

@@ -4,7 +4,7 @@
 import { create } from 'zustand';
 import type { Message, RoomEvent } from '../api/types';
 import type { ConnectionState, OutboxItem } from '../protocol/client';
-import { addTyping, applyEvent, emptyTimeline, eventNotices, mergeMessages, mergeNotices, pruneTyping, type Notice, type Timeline, type Typing } from './timeline';
+import { addTyping, applyEvent, emptyTimeline, eventNotices, mergeMessages, mergeNewer, mergeNotices, openWindow, pruneTyping, type Notice, type Timeline, type Typing } from './timeline';
 
 export interface SendFailure {
   item: OutboxItem;
@@ -28,6 +28,10 @@ export interface LiveState {
   setProtocolError(msg: string | null): void;
   /** A page of history: its messages as they are now, and its other events as lines. */
   loadPage(roomId: string, messages: Message[], hasOlder: boolean, events?: RoomEvent[]): void;
+  /** Replaces the loaded messages with a page around a seq (or the latest page: `hasNewer` false). */
+  loadWindow(roomId: string, messages: Message[], hasOlder: boolean, hasNewer: boolean, events?: RoomEvent[]): void;
+  /** A page of newer history below a window. */
+  loadNewer(roomId: string, messages: Message[], hasNewer: boolean, events?: RoomEvent[]): void;
   /** Non-message lines (completed reports) for a room whose timeline is loaded. */
   loadNotices(roomId: string, notices: Notice[]): void;
   resetRoom(roomId: string): void;
@@ -65,6 +69,16 @@ export const useLive = create<LiveState>((set) => ({
     set((s) => {
       const tl = mergeMessages(s.timelines[roomId] ?? emptyTimeline, messages, hasOlder);
       return { timelines: { ...s.timelines, [roomId]: mergeNotices(tl, eventNotices(events)) } };
+    }),
+  loadWindow: (roomId, messages, hasOlder, hasNewer, events = []) =>
+    set((s) => {
+      const tl = openWindow(s.timelines[roomId] ?? emptyTimeline, messages, hasOlder, hasNewer);
+      return { timelines: { ...s.timelines, [roomId]: mergeNotices(tl, eventNotices(events)) } };
+    }),
+  loadNewer: (roomId, messages, hasNewer, events = []) =>
+    set((s) => {
+      const tl = s.timelines[roomId];
+      return tl ? { timelines: { ...s.timelines, [roomId]: mergeNotices(mergeNewer(tl, messages, hasNewer), eventNotices(events)) } } : {};
     }),
   loadNotices: (roomId, notices) =>
     set((s) => {

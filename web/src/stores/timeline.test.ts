@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Message, Report, RoomEvent } from '../api/types';
 import { useLive } from './live';
 import { useSession } from './session';
-import { addTyping, applyEvent, canEdit, emptyTimeline, mergeMessages, pruneTyping, reportNotices, timelineItems, type Timeline } from './timeline';
+import { addTyping, applyEvent, canEdit, emptyTimeline, mergeMessages, mergeNewer, mergeNotices, openWindow, pruneTyping, reportNotices, timelineItems, type Timeline } from './timeline';
 
 const msg = (seq: number, extra: Partial<Message> = {}): Message => ({
   id: `m${seq}`, room_id: 'r', seq, sender: 'a@x', sender_name: 'A', message_type: 'text', content: `c${seq}`,
@@ -154,5 +154,61 @@ describe('session store', () => {
     expect(useSession.getState()).toMatchObject({ token: 'tok', user, reason: null });
     useSession.getState().signOut('session_revoked');
     expect(useSession.getState()).toMatchObject({ token: null, user: null, reason: 'session_revoked' });
+  });
+});
+
+describe('a window of older history (a search hit)', () => {
+  const seqs = (tl: Timeline) => tl.messages.map((m) => m.seq);
+  const latest = mergeMessages(emptyTimeline, [msg(90), msg(91), msg(92)], true);
+
+  it('replaces the latest page and holds live messages until the window meets the tail', () => {
+    let tl = openWindow(latest, [msg(10), msg(11), msg(12)], true, true);
+    expect(seqs(tl)).toEqual([10, 11, 12]);
+    expect(tl).toMatchObject({ hasOlder: true, hasNewer: true, tail: [] });
+    // A live message does not land after the window (that would hide a gap)...
+    tl = applyEvent(tl, ev(95, 'message.created', msg(95)));
+    expect(seqs(tl)).toEqual([10, 11, 12]);
+    // ...but edits and deletions reach it where it is held.
+    tl = applyEvent(tl, ev(96, 'message.edited', { message_id: 'm95', content: 'fixed', edited_at: '2026-01-01T00:02:00Z' }));
+    tl = applyEvent(tl, ev(97, 'message.edited', { message_id: 'm11', content: 'old fixed', edited_at: '2026-01-01T00:02:00Z' }));
+    expect(tl.messages[1].content).toBe('old fixed');
+    tl = mergeNewer(tl, [msg(13), msg(14)], true);
+    expect(seqs(tl)).toEqual([10, 11, 12, 13, 14]);
+    expect(tl.hasNewer).toBe(true);
+    tl = mergeNewer(tl, [msg(90), msg(91), msg(92)], false);
+    expect(seqs(tl)).toEqual([10, 11, 12, 13, 14, 90, 91, 92, 95]);
+    expect(tl.messages.at(-1)!.content).toBe('fixed');
+    expect(tl).toMatchObject({ hasNewer: false, tail: [] });
+    // At the tail, live messages are appended again.
+    tl = applyEvent(tl, ev(98, 'message.created', msg(98)));
+    expect(seqs(tl).at(-1)).toBe(98);
+  });
+
+  it('a live message that is also in the next page is shown once', () => {
+    let tl = openWindow(latest, [msg(10)], false, true);
+    tl = applyEvent(tl, ev(11, 'message.created', msg(11)));
+    tl = mergeNewer(tl, [msg(11)], false);
+    expect(seqs(tl)).toEqual([10, 11]);
+  });
+
+  it('going back to the latest page keeps live messages newer than it', () => {
+    let tl = openWindow(latest, [msg(10)], false, true);
+    tl = applyEvent(tl, ev(95, 'message.created', msg(95)));
+    tl = openWindow(tl, [msg(91), msg(92)], true, false);
+    expect(seqs(tl)).toEqual([91, 92, 95]);
+    // A window that reaches the tail keeps what was loaded above it.
+    const live = mergeMessages(latest, [msg(93)]);
+    expect(seqs(openWindow(live, [msg(89), msg(90), msg(91)], true, false))).toEqual([89, 90, 91, 92, 93]);
+  });
+
+  it('leaves out notices beyond the end of a window', () => {
+    let tl = openWindow(emptyTimeline, [msg(10), msg(12)], false, true);
+    tl = mergeNotices(tl, [
+      { kind: 'escalated', id: 'e11', seq: 11, at: '', escalation: { level: 1 } as never },
+      { kind: 'escalated', id: 'e50', seq: 50, at: '', escalation: { level: 2 } as never },
+    ]);
+    const shape = timelineItems(tl).map((i) => (i.type === 'message' ? i.message.seq : i.notice.id));
+    expect(shape).toEqual([10, 'e11', 12]);
+    expect(timelineItems({ ...tl, hasNewer: false }).length).toBe(4);
   });
 });

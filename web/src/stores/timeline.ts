@@ -27,26 +27,60 @@ export interface Timeline {
   messages: Message[];
   /** Older messages exist on the server (scrolling up loads them). */
   hasOlder: boolean;
+  /**
+   * The messages are a window into history (opened at a search hit), not the latest
+   * page: newer messages exist on the server and scrolling down loads them.
+   */
+  hasNewer: boolean;
+  /**
+   * Live messages that arrived while `hasNewer`: held apart (they would leave a gap
+   * after the window) until the window reaches the live tail.
+   */
+  tail: Message[];
   /** One per report id. */
   notices: Notice[];
 }
 
-export const emptyTimeline: Timeline = { messages: [], hasOlder: false, notices: [] };
+export const emptyTimeline: Timeline = { messages: [], hasOlder: false, hasNewer: false, tail: [], notices: [] };
 
-/** Merges a page of messages (from REST or events), keeping seq order and one copy per id. */
-export function mergeMessages(tl: Timeline, incoming: Message[], hasOlder?: boolean): Timeline {
-  if (!incoming.length) return hasOlder === undefined ? tl : { ...tl, hasOlder };
-  const byId = new Map(tl.messages.map((m) => [m.id, m]));
+/** `into` with `incoming` merged by id: a deletion is final, otherwise the later edit wins; seq order. */
+function mergeById(into: Message[], incoming: Message[]): Message[] {
+  const byId = new Map(into.map((m) => [m.id, m]));
   for (const m of incoming) {
     const have = byId.get(m.id);
-    // A message seen twice (REST page and replayed event) keeps its latest state:
-    // a deletion is final, otherwise the later edit wins.
     if (!have) byId.set(m.id, m);
     else if (have.deleted) continue;
     else if (m.deleted || (m.edited_at ?? '') >= (have.edited_at ?? '')) byId.set(m.id, m);
   }
-  const messages = [...byId.values()].sort((a, b) => a.seq - b.seq);
-  return { ...tl, messages, hasOlder: hasOlder ?? tl.hasOlder };
+  return [...byId.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** Merges a page of messages (from REST or events), keeping seq order and one copy per id. */
+export function mergeMessages(tl: Timeline, incoming: Message[], hasOlder?: boolean): Timeline {
+  if (!incoming.length) return hasOlder === undefined ? tl : { ...tl, hasOlder };
+  // A message seen twice (REST page and replayed event) keeps its latest state.
+  return { ...tl, messages: mergeById(tl.messages, incoming), hasOlder: hasOlder ?? tl.hasOlder };
+}
+
+/**
+ * Replaces the messages with a page of history (around a search hit, or the latest
+ * page), keeping the notices. When the page reaches the live tail (`!hasNewer`),
+ * live messages newer than it, loaded or held in the tail, stay; otherwise they are
+ * dropped from view (scrolling down loads them again) but the held tail is kept.
+ */
+export function openWindow(tl: Timeline, page: Message[], hasOlder: boolean, hasNewer: boolean): Timeline {
+  const top = page.length ? page[page.length - 1].seq : -Infinity;
+  const held = tl.hasNewer ? tl.tail : [];
+  if (hasNewer) return { ...tl, messages: mergeById([], page), hasOlder, hasNewer, tail: held };
+  const live = tl.messages.filter((m) => m.seq > top);
+  return { ...tl, messages: mergeById(mergeById(page, live), held), hasOlder, hasNewer: false, tail: [] };
+}
+
+/** Appends a page of newer history; once it reaches the live tail the held messages join. */
+export function mergeNewer(tl: Timeline, page: Message[], hasNewer: boolean): Timeline {
+  const messages = mergeById(tl.messages, page);
+  if (hasNewer) return { ...tl, messages, hasNewer };
+  return { ...tl, messages: mergeById(messages, tl.tail), hasNewer: false, tail: [] };
 }
 
 /** Adds notices, one per report: a known seq wins over a placement by time. */
@@ -103,6 +137,7 @@ export function timelineItems(tl: Timeline): TimelineItem[] {
   for (const n of tl.notices) {
     const i = place(n);
     if (i === 0 && tl.hasOlder) continue;
+    if (i === ms.length && tl.hasNewer) continue;
     slots.set(i, [...(slots.get(i) ?? []), n]);
   }
   const out: TimelineItem[] = [];
@@ -120,10 +155,16 @@ export function timelineItems(tl: Timeline): TimelineItem[] {
 
 function update(tl: Timeline, id: string, f: (m: Message) => Message): Timeline {
   const idx = tl.messages.findIndex((m) => m.id === id);
-  if (idx < 0) return tl;
-  const messages = tl.messages.slice();
-  messages[idx] = f(messages[idx]);
-  return { ...tl, messages };
+  if (idx >= 0) {
+    const messages = tl.messages.slice();
+    messages[idx] = f(messages[idx]);
+    return { ...tl, messages };
+  }
+  const t = tl.tail.findIndex((m) => m.id === id);
+  if (t < 0) return tl;
+  const tail = tl.tail.slice();
+  tail[t] = f(tail[t]);
+  return { ...tl, tail };
 }
 
 function react(m: Message, emoji: string, user: string, add: boolean): Message {
@@ -143,6 +184,8 @@ export function applyEvent(tl: Timeline, e: RoomEvent): Timeline {
   const d = e.data ?? {};
   switch (e.kind) {
     case 'message.created':
+      // Viewing a window of older history: held until the window reaches the tail.
+      if (tl.hasNewer && !tl.messages.some((m) => m.id === d.id)) return { ...tl, tail: mergeById(tl.tail, [d as Message]) };
       return mergeMessages(tl, [d as Message]);
     case 'message.edited':
       return update(tl, d.message_id, (m) => ({ ...m, content: d.content, edited_at: d.edited_at }));
