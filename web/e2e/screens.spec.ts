@@ -280,6 +280,16 @@ test('a room on a phone: the composer at the bottom, a message sent, nothing wid
   await page.getByRole('button', { name: '送出' }).tap();
   await expect(page.getByTestId('message').filter({ hasText: 'Battery removed' })).toHaveCount(1);
   await expect(composer).toHaveValue('');
+  // Touch has no hover: a message's actions show once it is tapped, on a row of
+  // their own, so every message's text keeps the width of the screen.
+  const sent = page.getByTestId('message').filter({ hasText: 'Battery removed' });
+  await expect(sent.locator('.msg-actions')).toBeHidden();
+  for (const body of await page.getByTestId('message').locator('.msg-body').all()) {
+    expect((await body.boundingBox())!.width).toBeGreaterThan(300);
+  }
+  await sent.locator('.msg-text').tap();
+  await expect(sent.locator('.msg-actions')).toBeVisible();
+  await expect(page.getByTestId('message').filter({ hasText: 'Area cordoned' }).locator('.msg-actions')).toBeHidden();
   expect(await sideways(page)).toBeLessThanOrEqual(0);
   expect(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);
 
@@ -287,7 +297,7 @@ test('a room on a phone: the composer at the bottom, a message sent, nothing wid
   const targets = [
     page.getByRole('button', { name: '送出' }),
     page.getByRole('button', { name: '附加檔案' }),
-    page.getByTestId('tab-members'), page.getByTestId('tab-files'), page.getByTestId('tab-reports'), page.getByTestId('tab-settings'),
+    page.getByTestId('tab-members'), page.getByTestId('tab-files'), page.getByTestId('tab-pins'), page.getByTestId('tab-reports'), page.getByTestId('tab-settings'),
     page.getByTestId('acknowledge'),
   ];
   for (const t of targets) {

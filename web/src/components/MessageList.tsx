@@ -320,7 +320,7 @@ function MessageItem({ m, prev, me, room, canWrite, isOwner, onOpen, onHistory, 
   };
 
   return (
-    <article className={`msg ${mine ? 'mine' : ''} ${grouped ? 'grouped' : ''} ${m.deleted ? 'deleted' : ''} ${m.pinned ? 'pinned' : ''} ${!m.deleted && mentionsMe(m, me) ? 'mentions-me' : ''}`} data-testid="message" data-seq={m.seq} data-id={m.id} data-pinned={m.pinned ? 'true' : undefined}>
+    <article className={`msg ${mine ? 'mine' : ''} ${grouped ? 'grouped' : ''} ${m.deleted ? 'deleted' : ''} ${m.pinned ? 'pinned' : ''} ${!m.deleted && mentionsMe(m, me) ? 'mentions-me' : ''}`} data-testid="message" data-seq={m.seq} data-id={m.id} data-pinned={m.pinned ? 'true' : undefined} tabIndex={-1}>
       {!grouped && <div className="avatar" aria-hidden>{initials(name)}</div>}
       <div className="msg-body">
         {!grouped && (
