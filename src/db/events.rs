@@ -83,15 +83,20 @@ pub async fn list(
     Ok(page(client, room_id, after_seq, limit)
         .await?
         .iter()
-        .map(|r| Event {
-            room_id,
-            seq: r.get(0),
-            kind: r.get(1),
-            at: r.get(2),
-            actor: r.get(3),
-            data: r.get(4),
-        })
+        .map(|r| event_of(room_id, r))
         .collect())
+}
+
+/// An event of `room_id` from a row of `seq, kind, at, actor, data`.
+fn event_of(room_id: Uuid, r: &tokio_postgres::Row) -> Event {
+    Event {
+        room_id,
+        seq: r.get(0),
+        kind: r.get(1),
+        at: r.get(2),
+        actor: r.get(3),
+        data: r.get(4),
+    }
 }
 
 /// The kinds that change a message and show as that message, not as a line of
@@ -124,18 +129,7 @@ pub async fn system_between(
     let rows = client
         .query(&stmt, &[&room_id, &after, &before, &skip, &limit])
         .await?;
-    Ok(rows
-        .iter()
-        .rev()
-        .map(|r| Event {
-            room_id,
-            seq: r.get(0),
-            kind: r.get(1),
-            at: r.get(2),
-            actor: r.get(3),
-            data: r.get(4),
-        })
-        .collect())
+    Ok(rows.iter().rev().map(|r| event_of(room_id, r)).collect())
 }
 
 /// An event read back for a replay, ready to send: its frame and what the socket
