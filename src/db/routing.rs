@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::GenericClient;
 use super::rooms::Room;
-use super::templates::DefaultMember;
+use super::templates::{self, DefaultMember};
 use crate::domain::rooms::{IncidentType, Severity};
 
 type Result<T> = std::result::Result<T, tokio_postgres::Error>;
@@ -94,7 +94,7 @@ pub async fn insert(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
     );
     let stmt = client.prepare_cached(&sql).await?;
-    let members = serde_json::to_value(&f.members).unwrap_or_default();
+    let members = templates::members_json(&f.members);
     let row = client
         .query_one(
             &stmt,
@@ -125,7 +125,7 @@ pub async fn update(
          WHERE id = $1 RETURNING {COLUMNS}"
     );
     let stmt = client.prepare_cached(&sql).await?;
-    let members = serde_json::to_value(&f.members).unwrap_or_default();
+    let members = templates::members_json(&f.members);
     Ok(client
         .query_opt(
             &stmt,

@@ -59,7 +59,8 @@ fn from_row(row: &Row) -> Template {
     }
 }
 
-fn members_json(m: &[DefaultMember]) -> serde_json::Value {
+/// The JSON a list of default members is stored as (templates and routing rules).
+pub(crate) fn members_json(m: &[DefaultMember]) -> serde_json::Value {
     serde_json::to_value(m).unwrap_or_default()
 }
 
